@@ -1,0 +1,1007 @@
+import { DEFAULT_MAX_PAGES, MAX_PAGES, PAGE_SIZE } from "./constants.ts";
+import { ErrorCode, TsmallocError } from "./errors.ts";
+import {
+  FLAG_SHARED,
+  HDR_BASE_PAGE,
+  HDR_COMMITTED_PAGES,
+  HDR_FLAGS,
+  HDR_GENERATION,
+  HDR_HEADER_PAGES,
+  HDR_LOCK,
+  HDR_MAGIC,
+  HDR_MAPPED_PAGES,
+  HDR_MAX_PAGES,
+  HDR_REGION_COUNT,
+  HDR_ROOTS,
+  HDR_SEARCH_HINT,
+  HDR_VERSION,
+  MEMORY_MAGIC,
+  MEMORY_VERSION,
+  PAGE_DIRTY,
+  PAGE_MAP_OFFSET,
+  PAGE_OWNER_MASK,
+  PAGE_START,
+  ROOT_SLOTS,
+} from "./internal/header.ts";
+import {
+  findFreeRun,
+  markFree,
+  markMapped,
+  pagesFree,
+  regionEnd,
+  regionStart,
+  zeroDirtyPages,
+} from "./internal/page-map.ts";
+import {
+  isBuffer,
+  isSharedBuffer,
+  isWasmMemoryLike,
+  type WasmMemoryLike,
+  wasmMemoryConstructor,
+} from "./internal/wasm.ts";
+import { lockMutex, unlockMutex } from "./lock.ts";
+import { MAX_REGION_OWNER, RegionOwner } from "./region-owner.ts";
+import {
+  describeValue,
+  formatAddress,
+  isAddress,
+  isPowerOfTwo,
+  requireAddress,
+  requireSize,
+} from "./validate.ts";
+
+export type { WasmMemoryLike } from "./internal/wasm.ts";
+
+/** What a {@link LinearMemory} can be built on. */
+export type MemorySource = WasmMemoryLike | ArrayBuffer | SharedArrayBuffer;
+
+/** Options of {@link LinearMemory}'s constructor. All sizes are in bytes. */
+export interface LinearMemoryOptions {
+  /**
+   * Bytes the memory holds at first, rounded up to whole pages; never less than the header.
+   * Only for a memory this constructor creates.
+   * @defaultValue just the header (one or two pages); the memory grows as regions are mapped
+   */
+  readonly initial?: number;
+  /**
+   * The most bytes the memory may ever hold, rounded down to whole pages, at most 4 GiB - 64 KiB
+   * ({@link MAX_PAGES} pages). It also sizes the page map (one byte per page): up to 4 GiB - 16 MiB
+   * the header is one page, above it two. For a caller's buffer the default is what the buffer can
+   * hold (its `maxByteLength` when resizable), capped the same way.
+   * @defaultValue 4 GiB - 16 MiB ({@link DEFAULT_MAX_PAGES} pages)
+   */
+  readonly maximum?: number;
+  /**
+   * Create a shared `WebAssembly.Memory` (its buffer is a SharedArrayBuffer) that workers can use
+   * at once. Only for a memory this constructor creates.
+   * @defaultValue false
+   */
+  readonly shared?: boolean;
+  /**
+   * Build on this buffer instead of creating a `WebAssembly.Memory`: an ArrayBuffer or a
+   * SharedArrayBuffer, fixed-size or resizable/growable. Its contents from `base` on are taken
+   * over (the header is written over whatever was there).
+   */
+  readonly buffer?: ArrayBuffer | SharedArrayBuffer;
+  /**
+   * Build on this `WebAssembly.Memory` (a module's exported memory, say). Its contents from `base`
+   * on are taken over.
+   */
+  readonly wasmMemory?: WasmMemoryLike;
+  /**
+   * Where tsmalloc's address space starts: a multiple of 64 KiB. The pages below belong to the
+   * host (a WASM module's data and stack) and are never mapped.
+   * @defaultValue 0
+   */
+  readonly base?: number;
+  /**
+   * The caller promises that a given `buffer` or `wasmMemory` holds only zeros, so that free pages
+   * need not be cleared before they are first mapped. Leave it off when unsure.
+   * @defaultValue false
+   */
+  readonly zeroed?: boolean;
+}
+
+/** Options of {@link LinearMemory.attach}. */
+export interface AttachMemoryOptions {
+  /** Where the header is: the `base` the memory was created with. @defaultValue 0 */
+  readonly base?: number;
+}
+
+/** Options of {@link LinearMemory.map}. */
+export interface MapOptions {
+  /**
+   * Power-of-two alignment of the region's address, in bytes. Regions are always page (64 KiB)
+   * aligned; larger alignments (an arena aligned to its size, say) cost a search.
+   * @defaultValue 65536
+   */
+  readonly alignment?: number;
+  /**
+   * Who the region belongs to, for reports: a {@link RegionOwner} value.
+   * @defaultValue RegionOwner.User
+   */
+  readonly owner?: number;
+}
+
+/** One mapped region, as {@link LinearMemory.regions} reports it. */
+export interface Region {
+  /** First byte of the region (a multiple of 64 KiB). */
+  readonly address: number;
+  /** Bytes in the region (a multiple of 64 KiB). */
+  readonly size: number;
+  /** Who holds it: a {@link RegionOwner} value. */
+  readonly owner: number;
+}
+
+/** The memory's address space in numbers, from {@link LinearMemory.stats}. */
+export interface MemoryStats {
+  readonly pageSize: number;
+  /** Bytes the memory holds now (whole pages; the backing store may hold a few more). */
+  readonly byteLength: number;
+  /** Bytes the memory may grow to. */
+  readonly maxByteLength: number;
+  /** Bytes in mapped regions, the memory's own header and the host's pages included. */
+  readonly mappedBytes: number;
+  /** Bytes the memory holds but nobody has mapped. */
+  readonly freeBytes: number;
+  /** Number of mapped regions. */
+  readonly regions: number;
+  /** Changes whenever a region is mapped, unmapped or resized. */
+  readonly generation: number;
+}
+
+/** A typed-array constructor, as {@link LinearMemory.view} takes it. */
+export interface TypedArrayConstructorOf<T> {
+  new (buffer: ArrayBuffer | SharedArrayBuffer, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/** How a memory is backed, which decides how growth and view refreshing work. */
+const KIND_WASM = 0;
+const KIND_SHARED_WASM = 1;
+const KIND_FIXED = 2;
+const KIND_RESIZABLE = 3;
+const KIND_GROWABLE_SHARED = 4;
+
+/** How views learn of growth: never needed, by noticing detachment, by the header's page count. */
+const SYNC_NEVER = 0;
+const SYNC_DETACHED = 1;
+const SYNC_HEADER = 2;
+
+type Kind = 0 | 1 | 2 | 3 | 4;
+
+function optionError(message: string): TsmallocError {
+  return new TsmallocError(ErrorCode.InvalidOption, message);
+}
+
+function headerPagesFor(maxPages: number): number {
+  return Math.ceil((PAGE_MAP_OFFSET + maxPages) / PAGE_SIZE);
+}
+
+function encodeTag(tag: string): number {
+  if (typeof tag !== "string" || !/^[\x21-\x7e]{1,4}$/.test(tag)) {
+    throw optionError(`root tag must be 1 to 4 printable ASCII characters, got ${describeValue(tag)}`);
+  }
+  let word = 0;
+  for (let i = 0; i < tag.length; i++) word |= tag.charCodeAt(i) << (8 * i);
+  return word >>> 0;
+}
+
+/**
+ * One growable range of bytes, the "physical memory" of tsmalloc: a `WebAssembly.Memory` (shared
+ * or not) or a caller's ArrayBuffer / SharedArrayBuffer. Addresses are byte offsets into it; 0 is
+ * NULL and never handed out.
+ *
+ * It owns the address space, as an operating system does: allocators get their pages from its
+ * **region allocator** ({@link LinearMemory.map} / {@link LinearMemory.unmap}, tsmalloc's mmap and
+ * munmap), which keeps its table in the memory's own header, so every worker sharing the memory
+ * and anybody opening a saved copy sees the same regions. Nothing else grows the memory.
+ *
+ * The typed views (`u8`, `u16`, `i32`, `u32`, `f64`, `dataView`) always cover the whole memory,
+ * also after growth, including growth done by another worker on a shared memory. Fetch them again
+ * after anything that may grow the memory (any allocation): on a non-shared `WebAssembly.Memory`,
+ * growth detaches the old buffer and every view of it.
+ *
+ * Layout:
+ * ```
+ *   0 ......... base                base + header               byteLength   maxByteLength
+ *   | host pages | header: fields, |  regions: heap segments,  |  ...grows ...  |
+ *   | (optional) | roots, page map |  arenas, big blocks, gaps |                |
+ * ```
+ *
+ * @example
+ * ```ts
+ * const memory = new LinearMemory();                       // growable WebAssembly.Memory
+ * const region = memory.map(1 << 20, { alignment: 1 << 20 }); // 1 MiB, 1 MiB-aligned, zeroed
+ * memory.u8[region] = 42;
+ * memory.unmap(region);
+ * ```
+ */
+export class LinearMemory {
+  readonly #source: MemorySource;
+  readonly #wasm: WasmMemoryLike | null;
+  readonly #kind: Kind;
+  readonly #syncMode: number;
+  readonly #shared: boolean;
+  readonly #base: number;
+  readonly #baseWord: number;
+  readonly #mapAt: number;
+  readonly #maxPages: number;
+  readonly #headerPages: number;
+  #buffer: ArrayBuffer | SharedArrayBuffer;
+  #viewPages = 0;
+  #u8: Uint8Array;
+  #u16: Uint16Array;
+  #i32: Int32Array;
+  #u32: Uint32Array;
+  #f64: Float64Array;
+  #dataView: DataView;
+
+  /**
+   * Creates a memory and writes a fresh header into it (at `base`).
+   *
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` when an option is out of range,
+   *   options contradict each other, the platform has no WebAssembly (create from a `buffer`
+   *   then), or the given buffer is too small to hold the header
+   */
+  constructor(options: LinearMemoryOptions = {}) {
+    const attaching = pendingAttach;
+    pendingAttach = undefined;
+    const plan = attaching ?? planMemory(options);
+    const { source, base, maxPages } = plan;
+    this.#source = source;
+    this.#wasm = isBuffer(source) ? null : source;
+    this.#kind = kindOf(source);
+    this.#shared = isSharedBuffer(isBuffer(source) ? source : source.buffer);
+    this.#syncMode = this.#kind === KIND_WASM ? SYNC_DETACHED : this.#kind === KIND_SHARED_WASM ? SYNC_HEADER : SYNC_NEVER;
+    this.#base = base;
+    this.#baseWord = base >>> 2;
+    this.#mapAt = base + PAGE_MAP_OFFSET;
+    this.#maxPages = maxPages;
+    this.#headerPages = headerPagesFor(maxPages);
+    this.#buffer = this.#currentBuffer();
+    this.#u8 = this.#u16 = this.#i32 = this.#u32 = this.#f64 = this.#dataView = undefined as never;
+    this.#refreshViews();
+    if (attaching !== undefined) return;
+
+    const basePage = base / PAGE_SIZE;
+    const headerEnd = basePage + this.#headerPages;
+    if (this.#viewPages < headerEnd && !this.#growTo(headerEnd)) {
+      throw optionError(`LinearMemory: the given memory holds ${this.#buffer.byteLength} bytes and cannot grow to the ${headerEnd * PAGE_SIZE} bytes its header needs at base ${base}`);
+    }
+    this.#format(basePage, plan.fresh);
+  }
+
+  /**
+   * Opens a memory whose header an earlier {@link LinearMemory} wrote: the same shared memory in
+   * another worker, or a buffer saved earlier. Nothing in the memory changes.
+   *
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INCOMPATIBLE` when there is no tsmalloc header at
+   *   `base`, it has another layout version, or it describes more memory than `source` holds;
+   *   `ERR_TSMALLOC_INVALID_OPTION` when `source` or `base` is not usable
+   */
+  static attach(source: MemorySource, options: AttachMemoryOptions = {}): LinearMemory {
+    if (!isBuffer(source) && !isWasmMemoryLike(source)) {
+      throw optionError(`LinearMemory.attach: source must be a WebAssembly.Memory, ArrayBuffer or SharedArrayBuffer, got ${describeValue(source)}`);
+    }
+    if (typeof options !== "object" || options === null) {
+      throw optionError(`LinearMemory.attach: options must be an object, got ${describeValue(options)}`);
+    }
+    const base = options.base === undefined ? 0 : requireOptionBytes(options.base, "base");
+    if (base % PAGE_SIZE !== 0) throw optionError(`LinearMemory.attach: base must be a multiple of ${PAGE_SIZE}, got ${base}`);
+    const buffer = isBuffer(source) ? source : source.buffer;
+    const incompatible = (why: string): TsmallocError =>
+      new TsmallocError(ErrorCode.Incompatible, `LinearMemory.attach: ${why}`, { address: base });
+    if (buffer.byteLength < base + PAGE_SIZE) throw incompatible(`the memory (${buffer.byteLength} bytes) ends before base ${base} + one page`);
+    const words = new Uint32Array(buffer, base, PAGE_MAP_OFFSET / 4);
+    if (words[HDR_MAGIC] !== MEMORY_MAGIC) throw incompatible(`no tsmalloc memory header at ${formatAddress(base)}`);
+    if (words[HDR_VERSION] !== MEMORY_VERSION) throw incompatible(`header version ${words[HDR_VERSION]} at ${formatAddress(base)}, this build reads version ${MEMORY_VERSION}`);
+    const maxPages = words[HDR_MAX_PAGES]!;
+    const committed = words[HDR_COMMITTED_PAGES]!;
+    if (words[HDR_BASE_PAGE] !== base / PAGE_SIZE || maxPages > MAX_PAGES || maxPages === 0 || words[HDR_HEADER_PAGES] !== headerPagesFor(maxPages)) {
+      throw incompatible(`the header at ${formatAddress(base)} is damaged`);
+    }
+    if (Math.floor(buffer.byteLength / PAGE_SIZE) < Math.min(committed, maxPages)) {
+      throw incompatible(`the header describes ${committed * PAGE_SIZE} bytes but the memory holds ${buffer.byteLength}`);
+    }
+    pendingAttach = { source, base, maxPages, fresh: false };
+    return new LinearMemory();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Backing store and views
+
+  /** The `WebAssembly.Memory` or buffer this memory is built on: post it to a worker and call
+   * {@link LinearMemory.attach} there. */
+  get source(): MemorySource {
+    return this.#source;
+  }
+
+  /** The current ArrayBuffer or SharedArrayBuffer (replaced when a WebAssembly.Memory grows). */
+  get buffer(): ArrayBuffer | SharedArrayBuffer {
+    this.#sync();
+    return this.#buffer;
+  }
+
+  /** True when the memory is a SharedArrayBuffer that several workers may use at once. */
+  get shared(): boolean {
+    return this.#shared;
+  }
+
+  /** Where tsmalloc's address space (and the header) starts. */
+  get base(): number {
+    return this.#base;
+  }
+
+  /** Bytes the memory holds now, in whole pages. */
+  get byteLength(): number {
+    this.#sync();
+    return this.#viewPages * PAGE_SIZE;
+  }
+
+  /** Bytes the memory may grow to. */
+  get maxByteLength(): number {
+    return this.#maxPages * PAGE_SIZE;
+  }
+
+  /** Bytes of the header at `base` (fields, roots, page map), a whole number of pages. */
+  get headerBytes(): number {
+    return this.#headerPages * PAGE_SIZE;
+  }
+
+  /** Bytes of the memory. Fetch it again after anything that may grow the memory. */
+  get u8(): Uint8Array {
+    if (this.#syncMode !== SYNC_NEVER) this.#sync();
+    return this.#u8;
+  }
+
+  /** 16-bit words of the memory (index = address / 2). */
+  get u16(): Uint16Array {
+    if (this.#syncMode !== SYNC_NEVER) this.#sync();
+    return this.#u16;
+  }
+
+  /** Signed 32-bit words of the memory (index = address / 4); the view for `Atomics`. */
+  get i32(): Int32Array {
+    if (this.#syncMode !== SYNC_NEVER) this.#sync();
+    return this.#i32;
+  }
+
+  /** Unsigned 32-bit words of the memory (index = address / 4). */
+  get u32(): Uint32Array {
+    if (this.#syncMode !== SYNC_NEVER) this.#sync();
+    return this.#u32;
+  }
+
+  /** 64-bit floats of the memory (index = address / 8). */
+  get f64(): Float64Array {
+    if (this.#syncMode !== SYNC_NEVER) this.#sync();
+    return this.#f64;
+  }
+
+  /** A DataView of the whole memory, for unaligned and big-endian access. */
+  get dataView(): DataView {
+    if (this.#syncMode !== SYNC_NEVER) this.#sync();
+    return this.#dataView;
+  }
+
+  /**
+   * Re-reads the backing store's size and refreshes the views. tsmalloc notices its own growth
+   * by itself; call this after code outside tsmalloc (a WASM module's `memory.grow`) grew a shared
+   * memory.
+   */
+  sync(): void {
+    this.#refreshViews();
+  }
+
+  /**
+   * Grows the memory by `deltaBytes` (rounded up to whole pages). Regions do this by themselves;
+   * call it to reserve room ahead of time.
+   *
+   * @returns true when the memory now holds the extra bytes, false when it cannot grow that far
+   *   (a fixed-size buffer, the maximum, or the platform refused)
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_SIZE` when `deltaBytes` is not a
+   *   non-negative integer
+   */
+  grow(deltaBytes: number): boolean {
+    requireSize(deltaBytes, "LinearMemory.grow", "deltaBytes");
+    this.#lock();
+    try {
+      const target = this.#committedPages() + Math.ceil(deltaBytes / PAGE_SIZE);
+      return target <= this.#maxPages && this.#growTo(target);
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The region allocator: tsmalloc's mmap
+
+  /**
+   * Maps a region of at least `size` bytes (rounded up to whole 64 KiB pages) at the lowest
+   * address that is free and aligned, growing the memory when no free range below its end fits.
+   * The region's bytes are all zero, as with `mmap`. Safe to call from several workers at once on
+   * a shared memory.
+   *
+   * @returns the region's address, or 0 when no such range can be had (the memory cannot grow
+   *   far enough); nothing changes then
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_SIZE` when `size` is not a positive
+   *   integer; `ERR_TSMALLOC_INVALID_ALIGNMENT` when the alignment is not a power of two;
+   *   `ERR_TSMALLOC_INVALID_OPTION` when the owner is not in 3..63
+   */
+  map(size: number, options?: MapOptions): number {
+    requireSize(size, "LinearMemory.map");
+    if (size === 0) throw new TsmallocError(ErrorCode.InvalidSize, "LinearMemory.map: size must be at least 1 byte, got 0");
+    const alignment = options?.alignment === undefined ? PAGE_SIZE : options.alignment;
+    const owner = options?.owner === undefined ? RegionOwner.User : options.owner;
+    if (!isPowerOfTwo(alignment)) {
+      throw new TsmallocError(ErrorCode.InvalidAlignment, `LinearMemory.map: alignment must be a power of two below 2^32, got ${describeValue(alignment)}`);
+    }
+    checkOwner(owner, "LinearMemory.map");
+    if (size > this.#maxPages * PAGE_SIZE) return 0;
+    const pages = Math.ceil(size / PAGE_SIZE);
+    const alignPages = alignment > PAGE_SIZE ? alignment / PAGE_SIZE : 1;
+    this.#lock();
+    try {
+      const words = this.#u32;
+      const hint = words[this.#baseWord + HDR_SEARCH_HINT]!;
+      const start = findFreeRun(this.#u8, this.#mapAt, hint, this.#maxPages, pages, alignPages);
+      if (start < 0) return 0;
+      if (start + pages > this.#committedPages() && !this.#growTo(start + pages)) return 0;
+      const u8 = this.#u8;
+      zeroDirtyPages(u8, this.#mapAt, start, pages);
+      markMapped(u8, this.#mapAt, start, pages, owner, false);
+      this.#mapped(pages, 1);
+      if (start === hint) this.#advanceHint(start + pages);
+      return start * PAGE_SIZE;
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /**
+   * Unmaps the region that starts at `address`, so that its pages can serve anyone else
+   * (tsmalloc's munmap). The pages are cleared before they are mapped again.
+   *
+   * @returns the number of bytes unmapped
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_POINTER` when `address` is not the start
+   *   of a mapped region, or is the memory's header or the host's pages; nothing changes then
+   */
+  unmap(address: number): number {
+    const start = this.#requireRegionStart(address, "LinearMemory.unmap");
+    this.#lock();
+    try {
+      const u8 = this.#u8;
+      this.#checkRegionStart(start, "LinearMemory.unmap");
+      const end = regionEnd(u8, this.#mapAt, start, this.#maxPages);
+      markFree(u8, this.#mapAt, start, end - start);
+      this.#mapped(start - end, -1);
+      const hintIndex = this.#baseWord + HDR_SEARCH_HINT;
+      if (start < this.#u32[hintIndex]!) this.#u32[hintIndex] = start;
+      return (end - start) * PAGE_SIZE;
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /**
+   * Resizes the region that starts at `address` in place (mremap without moving): shrinking frees
+   * its tail pages; growing takes the free pages right after it, growing the memory if needed.
+   *
+   * @returns true when the region now has `size` bytes (rounded up to pages), false when it cannot
+   *   grow in place (the pages after it are taken, or the memory cannot grow); nothing changes then
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_POINTER` as {@link LinearMemory.unmap};
+   *   `ERR_TSMALLOC_INVALID_SIZE` when `size` is not a positive integer
+   */
+  remap(address: number, size: number): boolean {
+    const start = this.#requireRegionStart(address, "LinearMemory.remap");
+    requireSize(size, "LinearMemory.remap");
+    if (size === 0) throw new TsmallocError(ErrorCode.InvalidSize, "LinearMemory.remap: size must be at least 1 byte, got 0 (use unmap)");
+    if (size > this.#maxPages * PAGE_SIZE) return false;
+    const pages = Math.ceil(size / PAGE_SIZE);
+    this.#lock();
+    try {
+      this.#checkRegionStart(start, "LinearMemory.remap");
+      const mapAt = this.#mapAt;
+      const end = regionEnd(this.#u8, mapAt, start, this.#maxPages);
+      const newEnd = start + pages;
+      if (newEnd === end) return true;
+      if (newEnd < end) {
+        markFree(this.#u8, mapAt, newEnd, end - newEnd);
+        this.#mapped(newEnd - end, 0);
+        const hintIndex = this.#baseWord + HDR_SEARCH_HINT;
+        if (newEnd < this.#u32[hintIndex]!) this.#u32[hintIndex] = newEnd;
+        return true;
+      }
+      if (newEnd > this.#maxPages || !pagesFree(this.#u8, mapAt, end, newEnd)) return false;
+      if (newEnd > this.#committedPages() && !this.#growTo(newEnd)) return false;
+      const u8 = this.#u8;
+      const owner = u8[mapAt + start]! & PAGE_OWNER_MASK;
+      zeroDirtyPages(u8, mapAt, end, newEnd - end);
+      markMapped(u8, mapAt, end, newEnd - end, owner, true);
+      this.#mapped(newEnd - end, 0);
+      if (this.#u32[this.#baseWord + HDR_SEARCH_HINT] === end) this.#advanceHint(newEnd);
+      return true;
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /**
+   * The region that holds `address`, or null when the address is in no mapped region (or outside
+   * the memory). The memory's header and the host's pages are regions too. Never throws for a
+   * number; O(pages of the region).
+   */
+  regionAt(address: number): Region | null {
+    if (!isAddress(address)) return null;
+    const page = Math.floor(address / PAGE_SIZE);
+    if (page >= this.#maxPages) return null;
+    this.#lock();
+    try {
+      const u8 = this.#u8;
+      if ((u8[this.#mapAt + page]! & PAGE_OWNER_MASK) === 0) return null;
+      const start = regionStart(u8, this.#mapAt, page);
+      const end = regionEnd(u8, this.#mapAt, start, this.#maxPages);
+      return { address: start * PAGE_SIZE, size: (end - start) * PAGE_SIZE, owner: u8[this.#mapAt + start]! & PAGE_OWNER_MASK };
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /**
+   * The owner of the page that holds `address` (a {@link RegionOwner} value), or 0 when the page
+   * is not mapped or the address is outside the memory. O(1), takes no lock: allocators use it to
+   * refuse pointers into pages that are not theirs.
+   */
+  pageOwner(address: number): number {
+    if (!(address >= 0 && address < this.#maxPages * PAGE_SIZE)) return 0;
+    return this.u8[this.#mapAt + (address >>> 16)]! & PAGE_OWNER_MASK;
+  }
+
+  /**
+   * Byte offset of the page map in the memory: one byte per 64 KiB page of the address space
+   * (index = address >>> 16), whose low six bits are the owner of a mapped page (0 when free).
+   * Read it through {@link LinearMemory.u8} for an owner check without a call, as allocators do on
+   * their hot paths; never write it.
+   */
+  get pageMapOffset(): number {
+    return this.#mapAt;
+  }
+
+  /** Every mapped region in address order, the header's and the host's included. */
+  regions(): Region[] {
+    this.#lock();
+    try {
+      const u8 = this.#u8;
+      const list: Region[] = [];
+      const limit = Math.min(this.#maxPages, this.#committedPages());
+      let page = 0;
+      while (page < limit) {
+        const byte = u8[this.#mapAt + page]!;
+        if ((byte & PAGE_OWNER_MASK) === 0) {
+          page++;
+          continue;
+        }
+        const end = regionEnd(u8, this.#mapAt, page, limit);
+        list.push({ address: page * PAGE_SIZE, size: (end - page) * PAGE_SIZE, owner: byte & PAGE_OWNER_MASK });
+        page = end;
+      }
+      return list;
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /** The address space in numbers. */
+  stats(): MemoryStats {
+    this.#lock();
+    try {
+      const words = this.#u32;
+      const b = this.#baseWord;
+      const committed = this.#committedPages();
+      const mapped = words[b + HDR_MAPPED_PAGES]!;
+      return {
+        pageSize: PAGE_SIZE,
+        byteLength: committed * PAGE_SIZE,
+        maxByteLength: this.#maxPages * PAGE_SIZE,
+        mappedBytes: mapped * PAGE_SIZE,
+        freeBytes: Math.max(0, committed - mapped) * PAGE_SIZE,
+        regions: words[b + HDR_REGION_COUNT]!,
+        generation: words[b + HDR_GENERATION]!,
+      };
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /** Changes whenever a region is mapped, unmapped or resized (cheap: a load or two, no lock). */
+  get generation(): number {
+    return this.u32[this.#baseWord + HDR_GENERATION]!;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Roots: where allocators record their headers so that attach() finds them
+
+  /**
+   * Records `address` under `tag` (1 to 4 ASCII characters) in the header's root table, replacing
+   * an earlier address with the same tag. Allocators record their heap headers here, so that
+   * `attach()` in another worker, or on a saved buffer, finds them.
+   *
+   * @returns false when the table (24 slots) is full
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` for a bad tag;
+   *   `ERR_TSMALLOC_INVALID_POINTER` for an address that is not an integer in [0, 2^32)
+   */
+  setRoot(tag: string, address: number): boolean {
+    const word = encodeTag(tag);
+    requireAddress(address, "LinearMemory.setRoot", "address");
+    this.#lock();
+    try {
+      const words = this.#u32;
+      let free = -1;
+      for (let slot = 0; slot < ROOT_SLOTS; slot++) {
+        const at = this.#baseWord + HDR_ROOTS + 2 * slot;
+        if (words[at] === word) {
+          if (address === 0) words[at] = 0;
+          words[at + 1] = address;
+          return true;
+        }
+        if (free < 0 && words[at] === 0) free = at;
+      }
+      if (address === 0) return true;
+      if (free < 0) return false;
+      words[free + 1] = address;
+      words[free] = word;
+      return true;
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  /**
+   * The address recorded under `tag`, or 0 when there is none.
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` for a bad tag
+   */
+  getRoot(tag: string): number {
+    const word = encodeTag(tag);
+    const words = this.u32;
+    for (let slot = 0; slot < ROOT_SLOTS; slot++) {
+      const at = this.#baseWord + HDR_ROOTS + 2 * slot;
+      if (words[at] === word) return words[at + 1]!;
+    }
+    return 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers on blocks
+
+  /**
+   * A typed-array view of `length` elements at `address`, e.g. `memory.view(Float64Array, p, 4)`.
+   * The view shares the memory's bytes; like every view it goes stale when a non-shared
+   * WebAssembly.Memory grows, so take it again after allocating.
+   *
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_POINTER` when `address` is not aligned to
+   *   the element size or the range leaves the memory; `ERR_TSMALLOC_INVALID_SIZE` for a bad length
+   */
+  view<T>(type: TypedArrayConstructorOf<T>, address: number, length: number): T {
+    requireSize(length, "LinearMemory.view", "length");
+    const bytes = type.BYTES_PER_ELEMENT;
+    this.#requireRange(address, length * bytes, "LinearMemory.view");
+    if (address % bytes !== 0) {
+      throw new TsmallocError(ErrorCode.InvalidPointer, `LinearMemory.view: address ${formatAddress(address)} is not aligned to ${bytes} bytes`, { address });
+    }
+    return new type(this.buffer, address, length);
+  }
+
+  /**
+   * The `length` bytes at `address` as a Uint8Array that shares the memory (a subarray).
+   * @throws {@link TsmallocError} as {@link LinearMemory.view}
+   */
+  bytes(address: number, length: number): Uint8Array {
+    requireSize(length, "LinearMemory.bytes", "length");
+    this.#requireRange(address, length, "LinearMemory.bytes");
+    return this.u8.subarray(address, address + length);
+  }
+
+  /**
+   * Sets `length` bytes at `address` to `value` (0..255), like C's memset.
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_POINTER` when the range leaves the memory;
+   *   `ERR_TSMALLOC_INVALID_SIZE` for a bad length or a value outside 0..255
+   */
+  fill(address: number, value: number, length: number): void {
+    requireSize(length, "LinearMemory.fill", "length");
+    if (!(typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 255)) {
+      throw new TsmallocError(ErrorCode.InvalidSize, `LinearMemory.fill: value must be a byte (0..255), got ${describeValue(value)}`);
+    }
+    this.#requireRange(address, length, "LinearMemory.fill");
+    this.u8.fill(value, address, address + length);
+  }
+
+  /**
+   * Copies `length` bytes from `source` to `target`; the ranges may overlap (C's memmove).
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_POINTER` when either range leaves the
+   *   memory; `ERR_TSMALLOC_INVALID_SIZE` for a bad length
+   */
+  copy(target: number, source: number, length: number): void {
+    requireSize(length, "LinearMemory.copy", "length");
+    this.#requireRange(target, length, "LinearMemory.copy");
+    this.#requireRange(source, length, "LinearMemory.copy");
+    this.u8.copyWithin(target, source, source + length);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals
+
+  #currentBuffer(): ArrayBuffer | SharedArrayBuffer {
+    return this.#wasm === null ? (this.#source as ArrayBuffer | SharedArrayBuffer) : this.#wasm.buffer;
+  }
+
+  #refreshViews(): void {
+    const buffer = this.#currentBuffer();
+    this.#buffer = buffer;
+    const pages = Math.min(this.#maxPages, Math.floor(buffer.byteLength / PAGE_SIZE));
+    this.#viewPages = pages;
+    if (this.#kind === KIND_RESIZABLE || this.#kind === KIND_GROWABLE_SHARED) {
+      // length-tracking views: they follow the buffer's growth by themselves
+      this.#u8 = new Uint8Array(buffer);
+      this.#u16 = new Uint16Array(buffer);
+      this.#i32 = new Int32Array(buffer);
+      this.#u32 = new Uint32Array(buffer);
+      this.#f64 = new Float64Array(buffer);
+      this.#dataView = new DataView(buffer);
+    } else {
+      const bytes = pages * PAGE_SIZE;
+      this.#u8 = new Uint8Array(buffer, 0, bytes);
+      this.#u16 = new Uint16Array(buffer, 0, bytes >>> 1);
+      this.#i32 = new Int32Array(buffer, 0, bytes >>> 2);
+      this.#u32 = new Uint32Array(buffer, 0, bytes >>> 2);
+      this.#f64 = new Float64Array(buffer, 0, bytes >>> 3);
+      this.#dataView = new DataView(buffer, 0, bytes);
+    }
+  }
+
+  /** Refreshes the views when the memory grew since they were made. */
+  #sync(): void {
+    switch (this.#syncMode) {
+      case SYNC_DETACHED:
+        // growth detached the old buffer (`length`, unlike `byteLength`, is inlined by V8)
+        if (this.#u8.length === 0) this.#refreshViews();
+        return;
+      case SYNC_HEADER:
+        if (Atomics.load(this.#i32, this.#baseWord + HDR_COMMITTED_PAGES) > this.#viewPages) this.#refreshViews();
+        return;
+      default:
+        if (this.#kind === KIND_RESIZABLE || this.#kind === KIND_GROWABLE_SHARED) {
+          this.#viewPages = Math.min(this.#maxPages, Math.floor(this.#buffer.byteLength / PAGE_SIZE));
+        }
+    }
+  }
+
+  /** Pages the backing store holds now (read from the store itself, not from the header). */
+  #committedPages(): number {
+    const buffer = this.#currentBuffer();
+    if (buffer !== this.#buffer || buffer.byteLength < this.#viewPages * PAGE_SIZE) this.#refreshViews();
+    return Math.min(this.#maxPages, Math.floor(buffer.byteLength / PAGE_SIZE));
+  }
+
+  /** Grows the backing store to `pages` pages. Caller holds the region lock. */
+  #growTo(pages: number): boolean {
+    const have = this.#committedPages();
+    if (have < pages) {
+      if (pages > this.#maxPages) return false;
+      try {
+        switch (this.#kind) {
+          case KIND_WASM:
+          case KIND_SHARED_WASM:
+            this.#wasm!.grow(pages - Math.floor(this.#wasm!.buffer.byteLength / PAGE_SIZE));
+            break;
+          case KIND_RESIZABLE:
+            (this.#source as ArrayBuffer).resize(pages * PAGE_SIZE);
+            break;
+          case KIND_GROWABLE_SHARED:
+            (this.#source as SharedArrayBuffer).grow(pages * PAGE_SIZE);
+            break;
+          default:
+            return false;
+        }
+      } catch {
+        return false;
+      }
+    }
+    this.#refreshViews();
+    const index = this.#baseWord + HDR_COMMITTED_PAGES;
+    if (this.#viewPages > this.#u32[index]!) {
+      if (this.#shared) Atomics.store(this.#i32, index, this.#viewPages);
+      else this.#u32[index] = this.#viewPages;
+    }
+    return this.#viewPages >= pages;
+  }
+
+  #format(basePage: number, fresh: boolean): void {
+    const u8 = this.#u8;
+    const words = this.#u32;
+    const b = this.#baseWord;
+    u8.fill(0, this.#base, this.#base + PAGE_MAP_OFFSET + this.#maxPages);
+    words[b + HDR_VERSION] = MEMORY_VERSION;
+    words[b + HDR_FLAGS] = this.#shared ? FLAG_SHARED : 0;
+    words[b + HDR_HEADER_PAGES] = this.#headerPages;
+    words[b + HDR_BASE_PAGE] = basePage;
+    words[b + HDR_MAX_PAGES] = this.#maxPages;
+    words[b + HDR_COMMITTED_PAGES] = this.#viewPages;
+    let regions = 1;
+    if (basePage > 0) {
+      markMapped(u8, this.#mapAt, 0, basePage, RegionOwner.Host, false);
+      regions++;
+    }
+    const headerEnd = basePage + this.#headerPages;
+    markMapped(u8, this.#mapAt, basePage, this.#headerPages, RegionOwner.Memory, false);
+    if (!fresh) u8.fill(PAGE_DIRTY, this.#mapAt + headerEnd, this.#mapAt + this.#viewPages);
+    words[b + HDR_MAPPED_PAGES] = headerEnd;
+    words[b + HDR_REGION_COUNT] = regions;
+    words[b + HDR_SEARCH_HINT] = headerEnd;
+    words[b + HDR_GENERATION] = 1;
+    // the magic goes last: a reader that sees it sees a complete header
+    if (this.#shared) Atomics.store(this.#i32, b + HDR_MAGIC, MEMORY_MAGIC | 0);
+    else words[b + HDR_MAGIC] = MEMORY_MAGIC;
+  }
+
+  /**
+   * Takes the region lock on a shared memory. On a non-shared WebAssembly.Memory it instead
+   * refreshes views that growth elsewhere detached (another instance attached to the same memory,
+   * or the memory's owner calling `grow`): every header access starts here or in a getter.
+   */
+  #lock(): void {
+    if (this.#shared) lockMutex(this.#i32, this.#baseWord + HDR_LOCK);
+    else if (this.#syncMode === SYNC_DETACHED && this.#u8.length === 0) this.#refreshViews();
+  }
+
+  #unlock(): void {
+    if (this.#shared) unlockMutex(this.#i32, this.#baseWord + HDR_LOCK);
+  }
+
+  /** Adds to the mapped-page and region counters and bumps the generation. Caller holds the lock. */
+  #mapped(pages: number, regions: number): void {
+    const words = this.#u32;
+    const b = this.#baseWord;
+    words[b + HDR_MAPPED_PAGES] = words[b + HDR_MAPPED_PAGES]! + pages;
+    words[b + HDR_REGION_COUNT] = words[b + HDR_REGION_COUNT]! + regions;
+    words[b + HDR_GENERATION] = words[b + HDR_GENERATION]! + 1;
+  }
+
+  /** Moves the search hint from `page` to the first free page at or after it. */
+  #advanceHint(page: number): void {
+    const u8 = this.#u8;
+    while (page < this.#maxPages && (u8[this.#mapAt + page]! & PAGE_OWNER_MASK) !== 0) page++;
+    this.#u32[this.#baseWord + HDR_SEARCH_HINT] = page;
+  }
+
+  #requireRegionStart(address: number, fn: string): number {
+    requireAddress(address, fn, "address");
+    if (address % PAGE_SIZE !== 0 || address / PAGE_SIZE >= this.#maxPages) {
+      throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: ${formatAddress(address)} is not the start of a mapped region`, { address });
+    }
+    return address / PAGE_SIZE;
+  }
+
+  /** Throws unless `page` starts a region that its owner may unmap. Caller holds the lock. */
+  #checkRegionStart(page: number, fn: string): void {
+    const byte = this.#u8[this.#mapAt + page]!;
+    const owner = byte & PAGE_OWNER_MASK;
+    const address = page * PAGE_SIZE;
+    if (owner === 0) {
+      throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: no region is mapped at ${formatAddress(address)} (never mapped, or already unmapped)`, { address });
+    }
+    if ((byte & PAGE_START) === 0) {
+      throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: ${formatAddress(address)} is inside a region, not at its start`, { address });
+    }
+    if (owner === RegionOwner.Memory || owner === RegionOwner.Host) {
+      throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: ${formatAddress(address)} is the ${owner === RegionOwner.Memory ? "memory's header" : "host's pages"}, which cannot be unmapped or resized`, { address });
+    }
+  }
+
+  #requireRange(address: number, length: number, fn: string): void {
+    requireAddress(address, fn, "address");
+    if (address + length > this.byteLength) {
+      throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: [${formatAddress(address)}, +${length}) is outside the memory (${this.byteLength} bytes)`, { address });
+    }
+  }
+}
+
+/** What the constructor builds on, decided from the options or by attach(). */
+interface MemoryPlan {
+  readonly source: MemorySource;
+  readonly base: number;
+  readonly maxPages: number;
+  /** True when every page past the header is known to hold zeros. */
+  readonly fresh: boolean;
+}
+
+/** Set by attach() for the constructor call it makes: the constructor then formats nothing. */
+let pendingAttach: MemoryPlan | undefined;
+
+/** Validates the constructor's options and creates the WebAssembly.Memory when one is needed. */
+function planMemory(options: LinearMemoryOptions): MemoryPlan {
+  if (typeof options !== "object" || options === null) {
+    throw optionError(`LinearMemory options must be an object, got ${describeValue(options)}`);
+  }
+  const { buffer, wasmMemory } = options;
+  if (buffer !== undefined && wasmMemory !== undefined) {
+    throw optionError("LinearMemory: give either buffer or wasmMemory, not both");
+  }
+  if (buffer !== undefined && !isBuffer(buffer)) {
+    throw optionError(`LinearMemory: buffer must be an ArrayBuffer or SharedArrayBuffer, got ${describeValue(buffer)}`);
+  }
+  if (wasmMemory !== undefined && !isWasmMemoryLike(wasmMemory)) {
+    throw optionError(`LinearMemory: wasmMemory must be a WebAssembly.Memory, got ${describeValue(wasmMemory)}`);
+  }
+  const base = options.base === undefined ? 0 : requireOptionBytes(options.base, "base");
+  if (base % PAGE_SIZE !== 0) throw optionError(`LinearMemory: base must be a multiple of ${PAGE_SIZE}, got ${base}`);
+  if (options.maximum !== undefined) requireOptionBytes(options.maximum, "maximum");
+  if (options.initial !== undefined) requireOptionBytes(options.initial, "initial");
+  if (options.shared !== undefined && typeof options.shared !== "boolean") {
+    throw optionError(`LinearMemory: shared must be a boolean, got ${describeValue(options.shared)}`);
+  }
+  if (options.zeroed !== undefined && typeof options.zeroed !== "boolean") {
+    throw optionError(`LinearMemory: zeroed must be a boolean, got ${describeValue(options.zeroed)}`);
+  }
+  const given = buffer ?? wasmMemory;
+  if (given !== undefined && options.initial !== undefined) {
+    throw optionError("LinearMemory: initial applies only to a memory it creates, not to a given buffer or wasmMemory");
+  }
+  if (given !== undefined && options.shared !== undefined) {
+    const sharedSource = isSharedBuffer(wasmMemory === undefined ? buffer : wasmMemory.buffer);
+    if (sharedSource !== options.shared) {
+      throw optionError(`LinearMemory: shared is ${options.shared} but the given memory is ${sharedSource ? "" : "not "}shared`);
+    }
+  }
+  const basePage = base / PAGE_SIZE;
+  const maximumPages = options.maximum === undefined ? DEFAULT_MAX_PAGES : Math.min(MAX_PAGES, Math.floor(options.maximum / PAGE_SIZE));
+  const maxPages = given === undefined ? maximumPages : Math.min(maximumPages, capacityPages(given));
+  const headerEnd = basePage + headerPagesFor(maxPages);
+  if (headerEnd > maxPages) {
+    throw optionError(`LinearMemory: the memory can hold ${maxPages * PAGE_SIZE} bytes, too few for the header (${headerPagesFor(maxPages) * PAGE_SIZE} bytes) at base ${base}`);
+  }
+  if (given !== undefined) return { source: given, base, maxPages, fresh: options.zeroed === true };
+
+  const Memory = wasmMemoryConstructor();
+  if (Memory === undefined) {
+    throw optionError("LinearMemory: this platform has no WebAssembly.Memory; pass a buffer instead");
+  }
+  const initialPages = Math.max(headerEnd, Math.ceil((options.initial ?? 0) / PAGE_SIZE));
+  if (initialPages > maxPages) {
+    throw optionError(`LinearMemory: initial (${initialPages * PAGE_SIZE} bytes) is larger than maximum (${maxPages * PAGE_SIZE} bytes)`);
+  }
+  try {
+    const source = new Memory({ initial: initialPages, maximum: maxPages, shared: options.shared === true });
+    return { source, base, maxPages, fresh: true };
+  } catch (cause) {
+    throw new TsmallocError(ErrorCode.InvalidOption, `LinearMemory: could not create a WebAssembly.Memory of ${initialPages} pages (maximum ${maxPages}): ${String(cause)}`, { cause });
+  }
+}
+
+function requireOptionBytes(value: unknown, name: string): number {
+  if (!(typeof value === "number" && Number.isInteger(value) && value >= 0)) {
+    throw optionError(`LinearMemory: ${name} must be a non-negative integer number of bytes, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+function checkOwner(owner: unknown, fn: string): void {
+  if (!(typeof owner === "number" && Number.isInteger(owner) && owner >= RegionOwner.Malloc && owner <= MAX_REGION_OWNER)) {
+    throw optionError(`${fn}: owner must be an integer in ${RegionOwner.Malloc}..${MAX_REGION_OWNER} (a RegionOwner), got ${describeValue(owner)}`);
+  }
+}
+
+function kindOf(source: MemorySource): Kind {
+  if (!isBuffer(source)) return isSharedBuffer(source.buffer) ? KIND_SHARED_WASM : KIND_WASM;
+  if (isSharedBuffer(source)) return source.growable ? KIND_GROWABLE_SHARED : KIND_FIXED;
+  return source.resizable ? KIND_RESIZABLE : KIND_FIXED;
+}
+
+function capacityPages(source: MemorySource): number {
+  if (!isBuffer(source)) return MAX_PAGES;
+  const bytes = isSharedBuffer(source)
+    ? source.growable ? source.maxByteLength : source.byteLength
+    : source.resizable ? source.maxByteLength : source.byteLength;
+  return Math.min(MAX_PAGES, Math.floor(bytes / PAGE_SIZE));
+}
+

@@ -1,0 +1,46 @@
+/*
+ * One benchmark run, in a worker of its own (see bench.ts). It warms the contender up on a tenth
+ * of the workload with a throw-away target, then times the whole workload on a fresh target.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import type { BenchReply, BenchWorkload, ContenderFactory } from "./bench.ts";
+import { replayTimed } from "./replay.ts";
+import { runChurn } from "./workloads.ts";
+
+interface Job {
+  readonly module: string;
+  readonly contender: string;
+  readonly workload: BenchWorkload;
+}
+
+async function main(): Promise<BenchReply> {
+  const job = workerData as Job;
+  const module = (await import(job.module)) as { contenders: Record<string, ContenderFactory> };
+  const factory = module.contenders[job.contender];
+  if (factory === undefined) return { ok: false, error: `no contender named ${job.contender}` };
+  const { workload } = job;
+  const run = (fraction: number): BenchReply => {
+    const target = factory(workload);
+    if (target === null) return { ok: false, unavailable: true };
+    if (workload.kind === "churn") {
+      const pairs = Math.floor(workload.churn.pairs * fraction);
+      const slots = new Float64Array(workload.churn.live);
+      const start = process.hrtime.bigint();
+      const failures = runChurn(workload.churn, target, slots, pairs);
+      return { ok: true, nanoseconds: Number(process.hrtime.bigint() - start), units: pairs, failures };
+    }
+    const events = Math.floor(workload.trace.length * fraction);
+    const address = new Float64Array(workload.trace.ids);
+    const start = process.hrtime.bigint();
+    const failures = replayTimed(workload.trace, target, address, events);
+    return { ok: true, nanoseconds: Number(process.hrtime.bigint() - start), units: events, failures };
+  };
+  const warmup = run(0.1);
+  if (!warmup.ok) return warmup;
+  return run(1);
+}
+
+main().then(
+  (reply) => parentPort!.postMessage(reply),
+  (error: unknown) => parentPort!.postMessage({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+);

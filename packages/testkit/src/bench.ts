@@ -1,0 +1,182 @@
+/*
+ * The benchmark harness. Each run of each contender on each workload happens in a fresh worker,
+ * so that no contender's JIT feedback or garbage slows another, and a contender that overruns
+ * the time budget is simply terminated and shown as over budget. Runs alternate between
+ * contenders (run 1 of every contender, then run 2, ...), so that machine noise spreads over all
+ * of them; each cell reports the median and its ratio to the first contender of the row.
+ *
+ * Workloads are built once and handed to workers in SharedArrayBuffers (no copies).
+ */
+import { startWorker } from "./worker.ts";
+import type { Trace } from "./trace.ts";
+import type { Churn } from "./workloads.ts";
+
+/** What a contender module offers: `contenders[name](workload)` returns a fresh target. */
+export interface BenchTarget {
+  malloc(size: number): number;
+  calloc(nelem: number, elsize: number): number;
+  realloc(p: number, size: number): number;
+  free(p: number): void;
+  memalign?(alignment: number, size: number): number;
+}
+
+/** Makes a fresh target for one run; null when the contender cannot take this workload. */
+export type ContenderFactory = (workload: BenchWorkload) => BenchTarget | null;
+
+/** A benchmark workload. */
+export type BenchWorkload = { readonly kind: "churn"; readonly churn: Churn } | { readonly kind: "replay"; readonly trace: Trace };
+
+/** One row of the table. */
+export interface BenchCase {
+  readonly name: string;
+  readonly workload: BenchWorkload;
+}
+
+export interface BenchOptions {
+  /** URL of the module whose `contenders` export maps names to {@link ContenderFactory}s. */
+  readonly module: URL;
+  /** Contender names, in column order (the first is the ratio baseline). */
+  readonly contenders: readonly string[];
+  /** Runs per cell. @defaultValue 5 */
+  readonly runs?: number;
+  /** Milliseconds one run may take before it is stopped. @defaultValue 30000 */
+  readonly budgetMs?: number;
+  /** Called after every run, for progress output. */
+  readonly progress?: (message: string) => void;
+}
+
+/** One cell: a contender on a case. */
+export interface BenchCell {
+  readonly case: string;
+  readonly contender: string;
+  /** Nanoseconds per unit (pair or event) of each completed run. */
+  readonly runs: readonly number[];
+  /** Median of `runs`, or null when no run completed. */
+  readonly median: number | null;
+  readonly status: "ok" | "over budget" | "unavailable" | "failed";
+  /** Requests that returned 0, in the last run. */
+  readonly failures: number;
+  readonly error?: string;
+}
+
+/** Message a bench worker posts back. */
+export interface BenchReply {
+  readonly ok: boolean;
+  readonly nanoseconds?: number;
+  readonly units?: number;
+  readonly failures?: number;
+  readonly unavailable?: boolean;
+  readonly error?: string;
+}
+
+function share<T extends Uint8Array | Uint32Array | Float64Array>(array: T): T {
+  const Type = array.constructor as new (buffer: SharedArrayBuffer) => T;
+  const shared = new Type(new SharedArrayBuffer(array.byteLength));
+  shared.set(array as never);
+  return shared;
+}
+
+/** A copy of `workload` whose arrays live in SharedArrayBuffers. */
+export function shareWorkload(workload: BenchWorkload): BenchWorkload {
+  if (workload.kind === "churn") {
+    const c = workload.churn;
+    return { kind: "churn", churn: { ...c, sizes: share(c.sizes), slots: share(c.slots) } };
+  }
+  const t = workload.trace;
+  return { kind: "replay", trace: { ...t, op: share(t.op), id: share(t.id), arg: share(t.arg), size: share(t.size) } };
+}
+
+function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function runOnce(options: BenchOptions, contender: string, workload: BenchWorkload, budgetMs: number): Promise<BenchReply | "over budget"> {
+  const worker = startWorker(new URL("./bench-worker.ts", import.meta.url), { module: options.module.href, contender, workload });
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      resolve("over budget");
+    }, budgetMs);
+    worker.once("message", (reply: BenchReply) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      resolve(reply);
+    });
+    worker.once("error", (error) => {
+      clearTimeout(timer);
+      resolve({ ok: false, error: String(error) });
+    });
+  });
+}
+
+/** Runs every contender on every case; see the module comment for the method. */
+export async function runBenchmarks(cases: readonly BenchCase[], options: BenchOptions): Promise<BenchCell[]> {
+  const runs = options.runs ?? 5;
+  const budgetMs = options.budgetMs ?? 30_000;
+  const cells: BenchCell[] = [];
+  for (const benchCase of cases) {
+    const workload = shareWorkload(benchCase.workload);
+    const times = new Map<string, number[]>(options.contenders.map((c) => [c, []]));
+    const status = new Map<string, BenchCell["status"]>(options.contenders.map((c) => [c, "ok"]));
+    const failures = new Map<string, number>();
+    const errors = new Map<string, string>();
+    for (let run = 0; run < runs; run++) {
+      for (const contender of options.contenders) {
+        if (status.get(contender) !== "ok") continue;
+        const reply = await runOnce(options, contender, workload, budgetMs);
+        if (reply === "over budget") {
+          status.set(contender, "over budget");
+        } else if (reply.unavailable === true) {
+          status.set(contender, "unavailable");
+        } else if (!reply.ok) {
+          status.set(contender, "failed");
+          errors.set(contender, reply.error ?? "unknown error");
+        } else {
+          times.get(contender)!.push(reply.nanoseconds! / reply.units!);
+          failures.set(contender, reply.failures ?? 0);
+        }
+        const last = times.get(contender)!.at(-1);
+        options.progress?.(`${benchCase.name} | ${contender} | run ${run + 1}/${runs}: ${status.get(contender) === "ok" && last !== undefined ? `${last.toFixed(1)} ns` : status.get(contender)}`);
+      }
+    }
+    for (const contender of options.contenders) {
+      const values = times.get(contender)!;
+      const error = errors.get(contender);
+      cells.push({
+        case: benchCase.name,
+        contender,
+        runs: values,
+        median: status.get(contender) === "ok" ? median(values) : null,
+        status: status.get(contender)!,
+        failures: failures.get(contender) ?? 0,
+        ...(error === undefined ? {} : { error }),
+      });
+    }
+  }
+  return cells;
+}
+
+/** Formats cells as a Markdown table: one row per case, one column per contender. */
+export function formatBenchTable(cells: readonly BenchCell[], cases: readonly BenchCase[], contenders: readonly string[]): string {
+  const unit = (c: BenchCase): string => (c.workload.kind === "churn" ? "ns/pair" : "ns/event");
+  const lines = [
+    `| workload | unit | ${contenders.join(" | ")} |`,
+    `|---|---|${contenders.map(() => "---:").join("|")}|`,
+  ];
+  for (const benchCase of cases) {
+    const row = cells.filter((c) => c.case === benchCase.name);
+    const base = row.find((c) => c.contender === contenders[0])?.median ?? null;
+    const columns = contenders.map((name) => {
+      const cell = row.find((c) => c.contender === name);
+      if (cell === undefined || cell.median === null) return cell?.status ?? "-";
+      const value = cell.median >= 100 ? cell.median.toFixed(0) : cell.median.toFixed(1);
+      const ratio = base === null ? "" : ` (${(cell.median / base).toFixed(2)}×)`;
+      return `${value}${ratio}${cell.failures > 0 ? ` [${cell.failures} NULL]` : ""}`;
+    });
+    lines.push(`| ${benchCase.name} | ${unit(benchCase)} | ${columns.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}

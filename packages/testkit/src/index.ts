@@ -1,0 +1,44 @@
+export {
+  type BenchCase,
+  type BenchCell,
+  type BenchOptions,
+  type BenchReply,
+  type BenchTarget,
+  type BenchWorkload,
+  type ContenderFactory,
+  formatBenchTable,
+  runBenchmarks,
+  shareWorkload,
+} from "./bench.ts";
+export { AllocatorModel, type ModelBlock } from "./model.ts";
+export { prng } from "./random.ts";
+export {
+  findMismatch,
+  type MemoryBytes,
+  patternByte,
+  type ReplayAllocator,
+  ReplayMismatch,
+  type ReplayOptions,
+  type ReplayResult,
+  type ReplayTarget,
+  replayTimed,
+  replayVerified,
+} from "./replay.ts";
+export {
+  type BundledTrace,
+  bundledTraceMeta,
+  bundledTracePath,
+  loadTrace,
+  OP_CALLOC,
+  OP_FREE,
+  OP_MALLOC,
+  OP_MEMALIGN,
+  OP_REALLOC,
+  parseTrace,
+  type Trace,
+  TraceFormatError,
+  type TraceMeta,
+} from "./trace.ts";
+export { firstMessage, startWorker } from "./worker.ts";
+export { type Churn, type ChurnTarget, churn, largeChurn, runChurn, smallChurn } from "./workloads.ts";
+export { type ExampleRun, markedExamples, runExample } from "./example.ts";

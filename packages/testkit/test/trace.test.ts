@@ -1,0 +1,92 @@
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import {
+  bundledTraceMeta,
+  bundledTracePath,
+  loadTrace,
+  OP_CALLOC,
+  OP_FREE,
+  OP_MALLOC,
+  OP_MEMALIGN,
+  OP_REALLOC,
+  parseTrace,
+  TraceFormatError,
+} from "@tsmalloc/testkit";
+import { describe, expect, it } from "vitest";
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+describe("parseTrace", () => {
+  it("reads every event kind into typed arrays", () => {
+    const trace = parseTrace(text("a 0 16\nc 1 4 8\nr 0 2 100\nm 3 64 10\nf 1\nf 2\n"), "t");
+    expect(trace.length).toBe(6);
+    expect(trace.ids).toBe(4);
+    expect([...trace.op]).toEqual([OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_MEMALIGN, OP_FREE, OP_FREE]);
+    expect([...trace.id]).toEqual([0, 1, 2, 3, 1, 2]);
+    expect([...trace.arg]).toEqual([0, 4, 0, 64, 0, 0]);
+    expect([...trace.size]).toEqual([16, 8, 100, 10, 0, 0]);
+  });
+
+  it("accepts a last line without a newline, CRLF line ends and zero sizes", () => {
+    const trace = parseTrace(text("a 0 0\r\nf 0"), "t");
+    expect(trace.length).toBe(2);
+    expect(trace.size[0]).toBe(0);
+  });
+
+  it("keeps only the first `limit` events", () => {
+    const trace = parseTrace(text("a 0 1\na 1 2\na 2 3\n"), "t", 2);
+    expect(trace.length).toBe(2);
+    expect(trace.op.length).toBe(2);
+  });
+
+  it.each([
+    ["x 0 1\n", 1, "unknown event"],
+    ["a 0\n", 1, "expected one space"],
+    ["a 0 1 2\n", 1, "unexpected text"],
+    ["a 0 1\n\n", 2, "empty line"],
+    ["a 0 -1\n", 1, "expected a decimal number"],
+    ["a  0 1\n", 1, "expected a decimal number"],
+    ["a 0 1\nf 1\n", 2, "block id 1 is not live"],
+    ["a 0 1\na 0 2\n", 2, "block id 0 is already live"],
+    ["a 0 1\nf 0\nf 0\n", 3, "block id 0 is not live"],
+    ["a 0 1\nr 5 1 3\n", 2, "block id 5 is not live"],
+    ["c 0 99999999999 1\n", 1, "does not fit in 32 bits"],
+    ["a0 1\n", 1, "expected an event letter and a space"],
+  ])("rejects %j at line %i (%s)", (input, line, why) => {
+    let error: unknown;
+    try {
+      parseTrace(text(input), "bad");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TraceFormatError);
+    expect((error as TraceFormatError).line).toBe(line);
+    expect((error as TraceFormatError).message).toContain(why);
+    expect((error as TraceFormatError).message).toMatch(new RegExp(`^bad:${line}: `));
+  });
+});
+
+describe("loadTrace", () => {
+  it("reads gzip-compressed and plain files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsmalloc-trace-"));
+    writeFileSync(join(dir, "x.trace.gz"), gzipSync("a 0 5\nf 0\n"));
+    writeFileSync(join(dir, "y.trace"), "a 0 5\n");
+    expect(loadTrace(join(dir, "x.trace.gz")).length).toBe(2);
+    expect(loadTrace(join(dir, "x.trace.gz")).name).toBe("x");
+    expect(loadTrace(join(dir, "y.trace")).length).toBe(1);
+  });
+
+  it("agrees with the statistics recorded beside each bundled trace", () => {
+    for (const name of ["gcc_cc1_wrapt", "py_compileall"] as const) {
+      const meta = bundledTraceMeta(name);
+      const trace = loadTrace(bundledTracePath(name));
+      expect(trace.length).toBe(meta.events);
+      expect(trace.ids).toBe(meta.ids);
+      const counts = [0, 0, 0, 0, 0];
+      for (let i = 0; i < trace.length; i++) counts[trace.op[i]!]!++;
+      expect(counts).toEqual([meta.count.a, meta.count.c, meta.count.r, meta.count.f, meta.count.m]);
+    }
+  }, 30_000);
+});
