@@ -28,8 +28,10 @@ const { values } = parseArgs({
 const quick = values.quick;
 const runs = quick ? 1 : Number(values.runs);
 const contenders = ["tsmalloc malloc", "tsmalloc malloc, shared", "@thi.ng/malloc MemPool", "new Uint8Array"];
+const large = largeChurn(quick ? 5_000 : 400_000);
 const cases: BenchCase[] = [
-  { name: "churn 16..64 KiB, 1,000 live", workload: { kind: "churn", churn: largeChurn(quick ? 5_000 : 100_000) } },
+  { name: "churn 16..64 KiB, 1,000 live", workload: { kind: "churn", churn: large } },
+  { name: "the same, warm (second pass)", workload: { kind: "churn", churn: large }, warm: true },
   { name: "churn 8..512 B, 10,000 live", workload: { kind: "churn", churn: smallChurn(quick ? 20_000 : 1_000_000) } },
   { name: "replay gcc_cc1_wrapt (1.45 M events)", workload: { kind: "replay", trace: loadTrace(bundledTracePath("gcc_cc1_wrapt"), quick ? 100_000 : Infinity) } },
 ];

@@ -30,6 +30,12 @@ export type BenchWorkload = { readonly kind: "churn"; readonly churn: Churn } | 
 export interface BenchCase {
   readonly name: string;
   readonly workload: BenchWorkload;
+  /**
+   * Run the workload once, untimed, on the target that is then timed: its memory is already
+   * faulted in and its structures warm. Without it the timed run starts on a fresh target, whose
+   * first touches of each page cost a kernel page fault.
+   */
+  readonly warm?: boolean;
 }
 
 export interface BenchOptions {
@@ -93,8 +99,8 @@ function median(values: readonly number[]): number | null {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function runOnce(options: BenchOptions, contender: string, workload: BenchWorkload, budgetMs: number): Promise<BenchReply | "over budget"> {
-  const worker = startWorker(new URL("./bench-worker.ts", import.meta.url), { module: options.module.href, contender, workload });
+function runOnce(options: BenchOptions, contender: string, workload: BenchWorkload, warm: boolean, budgetMs: number): Promise<BenchReply | "over budget"> {
+  const worker = startWorker(new URL("./bench-worker.ts", import.meta.url), { module: options.module.href, contender, workload, warm });
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       void worker.terminate();
@@ -126,7 +132,7 @@ export async function runBenchmarks(cases: readonly BenchCase[], options: BenchO
     for (let run = 0; run < runs; run++) {
       for (const contender of options.contenders) {
         if (status.get(contender) !== "ok") continue;
-        const reply = await runOnce(options, contender, workload, budgetMs);
+        const reply = await runOnce(options, contender, workload, benchCase.warm === true, budgetMs);
         if (reply === "over budget") {
           status.set(contender, "over budget");
         } else if (reply.unavailable === true) {
