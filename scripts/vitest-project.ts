@@ -1,0 +1,14 @@
+import { defineProject, type UserWorkspaceConfig } from "vitest/config";
+
+// Vite 6+ replaces its default conditions rather than extending them, so they are restated
+// after the source condition (which points workspace packages at their src/*.ts).
+const source = "@tsmalloc/source";
+
+/** The vitest config of one workspace package: `export default tsmallocProject("@tsmalloc/x")`. */
+export function tsmallocProject(name: string): UserWorkspaceConfig {
+  return defineProject({
+    resolve: { conditions: [source, "module", "browser", "development|production"] },
+    ssr: { resolve: { conditions: [source, "module", "node", "development|production"] } },
+    test: { name, include: ["test/**/*.test.ts"] },
+  });
+}
