@@ -61,6 +61,7 @@ import {
   SL_COUNT,
   SMALL_BLOCK,
 } from "./layout.ts";
+import { segmentsOf } from "./walk.ts";
 
 /** validate() results: a block in a segment, a large block, or a pointer that is not a block. */
 export const KIND_BLOCK = 1;
@@ -531,8 +532,9 @@ export class Heap {
   // Segments
 
   /**
-   * Makes room for a block of `size` bytes: extends the newest segment in place when the pages
-   * after it are free, else maps a new segment. Growth is geometric (an eighth of the heap, at
+   * Makes room for a block of `size` bytes: extends a segment in place when the pages after it
+   * are free (the lowest such segment, so that a heap closes the gaps left by unmapped regions
+   * before it grows the memory), else maps a new segment. Growth is geometric (an eighth of the heap, at
    * least the configured segment size, at most 64 MiB beyond the request), never tiny. The new
    * free block is at least searchSize(size), so that findFree(size) finds it.
    * @returns false when the memory can give neither
@@ -542,13 +544,15 @@ export class Heap {
     const hw = this.hw;
     const step = Math.min(MAX_SEGMENT_STEP, Math.max(u32[hw + H_SEGMENT_SIZE]!, u32[hw + H_SEGMENT_BYTES]! >>> 3));
     const need = searchSize(size);
-    const newest = u32[hw + H_SEGMENT_HEAD]!;
-    const oldSize = u32[(newest >>> 2) + SEG_SIZE]!;
     const extension = roundUpPages(Math.max(step, need));
-    if (oldSize + extension <= MAX_SEGMENT_BYTES && this.memory.remap(newest, oldSize + extension)) {
-      this.resync();
-      this.extendSegment(newest, oldSize, extension);
-      return true;
+    // growth is rare (each step is an eighth of the heap), so a list and a sort cost nothing here
+    for (const segment of segmentsOf(u32, hw).sort((a, b) => a - b)) {
+      const oldSize = this.u32[(segment >>> 2) + SEG_SIZE]!;
+      if (oldSize + extension <= MAX_SEGMENT_BYTES && this.memory.remap(segment, oldSize + extension)) {
+        this.resync();
+        this.extendSegment(segment, oldSize, extension);
+        return true;
+      }
     }
     const bytes = roundUpPages(Math.max(step, need + SEGMENT_OVERHEAD));
     if (bytes > MAX_SEGMENT_BYTES) return false;

@@ -22,7 +22,7 @@ function blockedHeap(options: { mmapThreshold?: number; segmentSize?: number } =
 }
 
 describe("heap growth", () => {
-  it("extends the newest segment in place when the pages after it are free", () => {
+  it("extends a segment in place when the pages after it are free", () => {
     expect(DEFAULT_SEGMENT_SIZE).toBe(SEGMENT);
     const heap = new Malloc();
     const memory = heap.memory;
@@ -73,6 +73,43 @@ describe("heap growth", () => {
     for (const p of blocks) expect(segments.some((s) => inRegion(p, s))).toBe(true);
     expect(blocks.some((p) => inRegion(p, segments[1]!))).toBe(true);
     blocks.forEach((p, i) => expectFilled(memory, p, 10_000, 1 + i));
+    expectHeapOk(heap);
+    for (const p of blocks) heap.free(p);
+    expectHeapOk(heap);
+  });
+
+  it("grows the lowest segment that can grow into the pages after it, closing a gap before it grows the memory", () => {
+    const memory = new LinearMemory();
+    const heap = new Malloc(memory);
+    const [first] = segmentsOf(memory);
+    const blocker = memory.map(4 * 65536);
+    expect(blocker).toBe(first!.address + first!.size);
+    // fill the first segment and force a second one, mapped after the blocker
+    const blocks: number[] = [];
+    while (heap.stats().segments < 2) {
+      const p = heap.malloc(20_000);
+      fill(memory, p, 20_000, 1 + (blocks.length % 250));
+      blocks.push(p);
+    }
+    const [, second] = segmentsOf(memory);
+    expect(second!.address).toBeGreaterThan(blocker);
+    // the blocker goes: the first segment can now grow into its pages, the second into new memory
+    memory.unmap(blocker);
+    const bytesBefore = memory.byteLength;
+    for (let i = 0; i < 200 && segmentsOf(memory)[0]!.size === first!.size; i++) {
+      const p = heap.malloc(20_000);
+      expect(p).not.toBe(0);
+      fill(memory, p, 20_000, 1 + (blocks.length % 250));
+      blocks.push(p);
+    }
+    const after = segmentsOf(memory);
+    expect(after).toHaveLength(2);
+    expect(after[0]!.address).toBe(first!.address);
+    expect(after[0]!.size).toBeGreaterThan(first!.size);
+    expect(after[0]!.address + after[0]!.size).toBeLessThanOrEqual(second!.address);
+    expect(inRegion(blocks.at(-1)!, after[0]!)).toBe(true);
+    expect(memory.byteLength).toBe(bytesBefore);
+    blocks.forEach((p, i) => expectFilled(memory, p, 20_000, 1 + (i % 250)));
     expectHeapOk(heap);
     for (const p of blocks) heap.free(p);
     expectHeapOk(heap);
