@@ -247,20 +247,11 @@ export class Heap {
   findFree(size: number): number {
     const u32 = this.u32;
     const hw = this.hw;
-    let fl: number;
-    let sl: number;
-    if (size < SMALL_BLOCK) {
-      fl = 0;
-      sl = size >>> 4;
-    } else {
-      // round up to the next list boundary, so that any block of the list found fits
-      const rounded = size + (1 << (31 - Math.clz32(size) - SL_BITS)) - 1;
-      const log2 = 31 - Math.clz32(rounded);
-      fl = log2 - 7;
-      sl = (rounded >>> (log2 - SL_BITS)) - SL_COUNT;
-      if (fl >= FL_COUNT) return 0;
-    }
-    let slMap = u32[hw + H_SL_BITMAPS + fl]! & (~0 << sl);
+    // the list of the size rounded up to the next list boundary: every block on it fits
+    const index = listIndex(searchSize(size));
+    let fl = index >>> SL_BITS;
+    if (fl >= FL_COUNT) return 0;
+    let slMap = u32[hw + H_SL_BITMAPS + fl]! & (~0 << (index & (SL_COUNT - 1)));
     if (slMap === 0) {
       const flMap = fl + 1 < FL_COUNT ? u32[hw + H_FL_BITMAP]! & (~0 << (fl + 1)) : 0;
       if (flMap === 0) return 0;

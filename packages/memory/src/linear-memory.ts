@@ -845,13 +845,14 @@ export class LinearMemory {
   }
 
   /**
-   * Takes the region lock on a shared memory. On a non-shared WebAssembly.Memory it instead
-   * refreshes views that growth elsewhere detached (another instance attached to the same memory,
-   * or the memory's owner calling `grow`): every header access starts here or in a getter.
+   * Takes the region lock on a shared memory, then refreshes views that growth elsewhere made
+   * stale: another worker's, on a shared memory; on a non-shared WebAssembly.Memory, another
+   * instance attached to it or its owner calling `grow` (which detach the old buffer). Every
+   * header access starts here or in a getter.
    */
   #lock(): void {
     if (this.#shared) lockMutex(this.#i32, this.#baseWord + HDR_LOCK);
-    else if (this.#syncMode === SYNC_DETACHED && this.#u8.length === 0) this.#refreshViews();
+    if (this.#syncMode !== SYNC_NEVER) this.#sync();
   }
 
   #unlock(): void {
