@@ -114,6 +114,10 @@ export interface HeapSettings {
   readonly segmentSize: number;
 }
 
+/**
+ * One heap in the memory: the header at `address` and the algorithms over it. Unlocked and
+ * unchecked; Malloc (malloc.ts) validates arguments and takes the lock around every call.
+ */
 export class Heap {
   readonly memory: LinearMemory;
   /** Address of the heap header. */

@@ -38,6 +38,7 @@ export interface BenchCase {
   readonly warm?: boolean;
 }
 
+/** How {@link runBenchmarks} runs. */
 export interface BenchOptions {
   /** URL of the module whose `contenders` export maps names to {@link ContenderFactory}s. */
   readonly module: URL;

@@ -13,6 +13,11 @@ export interface ModelBlock {
   readonly fill: number;
 }
 
+/**
+ * The reference model: record each block the allocator hands out (`allocated`), resized
+ * (`reallocated`) or takes back (`freed`); every call checks the guarantees above and throws an
+ * Error that says which one broke.
+ */
 export class AllocatorModel {
   readonly #memory: MemoryBytes;
   readonly #alignment: number;

@@ -16,6 +16,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 
+/** Event kinds of a parsed {@link Trace} (`op[i]`). */
 export const OP_MALLOC = 0;
 export const OP_CALLOC = 1;
 export const OP_REALLOC = 2;
