@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_PAGES, MAX_PAGES, PAGE_SIZE } from "./constants.ts";
+import { MAX_PAGES, PAGE_SIZE } from "./constants.ts";
 import { ErrorCode, TsmallocError } from "./errors.ts";
 import {
   FLAG_SHARED,
@@ -32,14 +32,18 @@ import {
   regionStart,
   zeroDirtyPages,
 } from "./internal/page-map.ts";
-import {
-  isBuffer,
-  isSharedBuffer,
-  isWasmMemoryLike,
-  type WasmMemoryLike,
-  wasmMemoryConstructor,
-} from "./internal/wasm.ts";
+import { headerPagesFor, type MemoryPlan, optionError, planMemory, requireOptionBytes } from "./internal/memory-plan.ts";
+import { isBuffer, isSharedBuffer, isWasmMemoryLike, type WasmMemoryLike } from "./internal/wasm.ts";
 import { lockMutex, unlockMutex } from "./lock.ts";
+import type {
+  AttachMemoryOptions,
+  LinearMemoryOptions,
+  MapOptions,
+  MemorySource,
+  MemoryStats,
+  Region,
+  TypedArrayConstructorOf,
+} from "./memory-types.ts";
 import { MAX_REGION_OWNER, RegionOwner } from "./region-owner.ts";
 import {
   describeValue,
@@ -49,112 +53,6 @@ import {
   requireAddress,
   requireSize,
 } from "./validate.ts";
-
-export type { WasmMemoryLike } from "./internal/wasm.ts";
-
-/** What a {@link LinearMemory} can be built on. */
-export type MemorySource = WasmMemoryLike | ArrayBuffer | SharedArrayBuffer;
-
-/** Options of {@link LinearMemory}'s constructor. All sizes are in bytes. */
-export interface LinearMemoryOptions {
-  /**
-   * Bytes the memory holds at first, rounded up to whole pages; never less than the header.
-   * Only for a memory this constructor creates.
-   * @defaultValue just the header (one or two pages); the memory grows as regions are mapped
-   */
-  readonly initial?: number;
-  /**
-   * The most bytes the memory may ever hold, rounded down to whole pages, at most 4 GiB - 64 KiB
-   * ({@link MAX_PAGES} pages). It also sizes the page map (one byte per page): up to 4 GiB - 16 MiB
-   * the header is one page, above it two. For a caller's buffer the default is what the buffer can
-   * hold (its `maxByteLength` when resizable), capped the same way.
-   * @defaultValue 4 GiB - 16 MiB ({@link DEFAULT_MAX_PAGES} pages)
-   */
-  readonly maximum?: number;
-  /**
-   * Create a shared `WebAssembly.Memory` (its buffer is a SharedArrayBuffer) that workers can use
-   * at once. Only for a memory this constructor creates.
-   * @defaultValue false
-   */
-  readonly shared?: boolean;
-  /**
-   * Build on this buffer instead of creating a `WebAssembly.Memory`: an ArrayBuffer or a
-   * SharedArrayBuffer, fixed-size or resizable/growable. Its contents from `base` on are taken
-   * over (the header is written over whatever was there).
-   */
-  readonly buffer?: ArrayBuffer | SharedArrayBuffer;
-  /**
-   * Build on this `WebAssembly.Memory` (a module's exported memory, say). Its contents from `base`
-   * on are taken over.
-   */
-  readonly wasmMemory?: WasmMemoryLike;
-  /**
-   * Where tsmalloc's address space starts: a multiple of 64 KiB. The pages below belong to the
-   * host (a WASM module's data and stack) and are never mapped.
-   * @defaultValue 0
-   */
-  readonly base?: number;
-  /**
-   * The caller promises that a given `buffer` or `wasmMemory` holds only zeros, so that free pages
-   * need not be cleared before they are first mapped. Leave it off when unsure.
-   * @defaultValue false
-   */
-  readonly zeroed?: boolean;
-}
-
-/** Options of {@link LinearMemory.attach}. */
-export interface AttachMemoryOptions {
-  /** Where the header is: the `base` the memory was created with. @defaultValue 0 */
-  readonly base?: number;
-}
-
-/** Options of {@link LinearMemory.map}. */
-export interface MapOptions {
-  /**
-   * Power-of-two alignment of the region's address, in bytes. Regions are always page (64 KiB)
-   * aligned; larger alignments (an arena aligned to its size, say) cost a search.
-   * @defaultValue 65536
-   */
-  readonly alignment?: number;
-  /**
-   * Who the region belongs to, for reports: a {@link RegionOwner} value.
-   * @defaultValue RegionOwner.User
-   */
-  readonly owner?: number;
-}
-
-/** One mapped region, as {@link LinearMemory.regions} reports it. */
-export interface Region {
-  /** First byte of the region (a multiple of 64 KiB). */
-  readonly address: number;
-  /** Bytes in the region (a multiple of 64 KiB). */
-  readonly size: number;
-  /** Who holds it: a {@link RegionOwner} value. */
-  readonly owner: number;
-}
-
-/** The memory's address space in numbers, from {@link LinearMemory.stats}. */
-export interface MemoryStats {
-  readonly pageSize: number;
-  /** Bytes the memory holds now (whole pages; the backing store may hold a few more). */
-  readonly byteLength: number;
-  /** Bytes the memory may grow to. */
-  readonly maxByteLength: number;
-  /** Bytes in mapped regions, the memory's own header and the host's pages included. */
-  readonly mappedBytes: number;
-  /** Bytes the memory holds but nobody has mapped. */
-  readonly freeBytes: number;
-  /** Number of mapped regions. */
-  readonly regions: number;
-  /** Changes whenever a region is mapped, unmapped or resized. */
-  readonly generation: number;
-}
-
-/** A typed-array constructor, as {@link LinearMemory.view} takes it. */
-export interface TypedArrayConstructorOf<T> {
-  new (buffer: ArrayBuffer | SharedArrayBuffer, byteOffset: number, length: number): T;
-  readonly BYTES_PER_ELEMENT: number;
-}
 
 /** How a memory is backed, which decides how growth and view refreshing work. */
 const KIND_WASM = 0;
@@ -170,14 +68,6 @@ const SYNC_HEADER = 2;
 
 type Kind = 0 | 1 | 2 | 3 | 4;
 
-function optionError(message: string): TsmallocError {
-  return new TsmallocError(ErrorCode.InvalidOption, message);
-}
-
-function headerPagesFor(maxPages: number): number {
-  return Math.ceil((PAGE_MAP_OFFSET + maxPages) / PAGE_SIZE);
-}
-
 function encodeTag(tag: string): number {
   if (typeof tag !== "string" || !/^[\x21-\x7e]{1,4}$/.test(tag)) {
     throw optionError(`root tag must be 1 to 4 printable ASCII characters, got ${describeValue(tag)}`);
@@ -186,6 +76,9 @@ function encodeTag(tag: string): number {
   for (let i = 0; i < tag.length; i++) word |= tag.charCodeAt(i) << (8 * i);
   return word >>> 0;
 }
+
+/** Set by attach() for the constructor call it makes: the constructor then formats nothing. */
+let pendingAttach: MemoryPlan | undefined;
 
 /**
  * One growable range of bytes, the "physical memory" of tsmalloc: a `WebAssembly.Memory` (shared
@@ -230,12 +123,13 @@ export class LinearMemory {
   readonly #headerPages: number;
   #buffer: ArrayBuffer | SharedArrayBuffer;
   #viewPages = 0;
-  #u8: Uint8Array;
-  #u16: Uint16Array;
-  #i32: Int32Array;
-  #u32: Uint32Array;
-  #f64: Float64Array;
-  #dataView: DataView;
+  // the views are made by #refreshViews(), which the constructor calls
+  #u8!: Uint8Array;
+  #u16!: Uint16Array;
+  #i32!: Int32Array;
+  #u32!: Uint32Array;
+  #f64!: Float64Array;
+  #dataView!: DataView;
 
   /**
    * Creates a memory and writes a fresh header into it (at `base`).
@@ -260,7 +154,6 @@ export class LinearMemory {
     this.#maxPages = maxPages;
     this.#headerPages = headerPagesFor(maxPages);
     this.#buffer = this.#currentBuffer();
-    this.#u8 = this.#u16 = this.#i32 = this.#u32 = this.#f64 = this.#dataView = undefined as never;
     this.#refreshViews();
     if (attaching !== undefined) return;
 
@@ -907,85 +800,6 @@ export class LinearMemory {
   }
 }
 
-/** What the constructor builds on, decided from the options or by attach(). */
-interface MemoryPlan {
-  readonly source: MemorySource;
-  readonly base: number;
-  readonly maxPages: number;
-  /** True when every page past the header is known to hold zeros. */
-  readonly fresh: boolean;
-}
-
-/** Set by attach() for the constructor call it makes: the constructor then formats nothing. */
-let pendingAttach: MemoryPlan | undefined;
-
-/** Validates the constructor's options and creates the WebAssembly.Memory when one is needed. */
-function planMemory(options: LinearMemoryOptions): MemoryPlan {
-  if (typeof options !== "object" || options === null) {
-    throw optionError(`LinearMemory options must be an object, got ${describeValue(options)}`);
-  }
-  const { buffer, wasmMemory } = options;
-  if (buffer !== undefined && wasmMemory !== undefined) {
-    throw optionError("LinearMemory: give either buffer or wasmMemory, not both");
-  }
-  if (buffer !== undefined && !isBuffer(buffer)) {
-    throw optionError(`LinearMemory: buffer must be an ArrayBuffer or SharedArrayBuffer, got ${describeValue(buffer)}`);
-  }
-  if (wasmMemory !== undefined && !isWasmMemoryLike(wasmMemory)) {
-    throw optionError(`LinearMemory: wasmMemory must be a WebAssembly.Memory, got ${describeValue(wasmMemory)}`);
-  }
-  const base = options.base === undefined ? 0 : requireOptionBytes(options.base, "base");
-  if (base % PAGE_SIZE !== 0) throw optionError(`LinearMemory: base must be a multiple of ${PAGE_SIZE}, got ${base}`);
-  if (options.maximum !== undefined) requireOptionBytes(options.maximum, "maximum");
-  if (options.initial !== undefined) requireOptionBytes(options.initial, "initial");
-  if (options.shared !== undefined && typeof options.shared !== "boolean") {
-    throw optionError(`LinearMemory: shared must be a boolean, got ${describeValue(options.shared)}`);
-  }
-  if (options.zeroed !== undefined && typeof options.zeroed !== "boolean") {
-    throw optionError(`LinearMemory: zeroed must be a boolean, got ${describeValue(options.zeroed)}`);
-  }
-  const given = buffer ?? wasmMemory;
-  if (given !== undefined && options.initial !== undefined) {
-    throw optionError("LinearMemory: initial applies only to a memory it creates, not to a given buffer or wasmMemory");
-  }
-  if (given !== undefined && options.shared !== undefined) {
-    const sharedSource = isSharedBuffer(wasmMemory === undefined ? buffer : wasmMemory.buffer);
-    if (sharedSource !== options.shared) {
-      throw optionError(`LinearMemory: shared is ${options.shared} but the given memory is ${sharedSource ? "" : "not "}shared`);
-    }
-  }
-  const basePage = base / PAGE_SIZE;
-  const maximumPages = options.maximum === undefined ? DEFAULT_MAX_PAGES : Math.min(MAX_PAGES, Math.floor(options.maximum / PAGE_SIZE));
-  const maxPages = given === undefined ? maximumPages : Math.min(maximumPages, capacityPages(given));
-  const headerEnd = basePage + headerPagesFor(maxPages);
-  if (headerEnd > maxPages) {
-    throw optionError(`LinearMemory: the memory can hold ${maxPages * PAGE_SIZE} bytes, too few for the header (${headerPagesFor(maxPages) * PAGE_SIZE} bytes) at base ${base}`);
-  }
-  if (given !== undefined) return { source: given, base, maxPages, fresh: options.zeroed === true };
-
-  const Memory = wasmMemoryConstructor();
-  if (Memory === undefined) {
-    throw optionError("LinearMemory: this platform has no WebAssembly.Memory; pass a buffer instead");
-  }
-  const initialPages = Math.max(headerEnd, Math.ceil((options.initial ?? 0) / PAGE_SIZE));
-  if (initialPages > maxPages) {
-    throw optionError(`LinearMemory: initial (${initialPages * PAGE_SIZE} bytes) is larger than maximum (${maxPages * PAGE_SIZE} bytes)`);
-  }
-  try {
-    const source = new Memory({ initial: initialPages, maximum: maxPages, shared: options.shared === true });
-    return { source, base, maxPages, fresh: true };
-  } catch (cause) {
-    throw new TsmallocError(ErrorCode.InvalidOption, `LinearMemory: could not create a WebAssembly.Memory of ${initialPages} pages (maximum ${maxPages}): ${String(cause)}`, { cause });
-  }
-}
-
-function requireOptionBytes(value: unknown, name: string): number {
-  if (!(typeof value === "number" && Number.isInteger(value) && value >= 0)) {
-    throw optionError(`LinearMemory: ${name} must be a non-negative integer number of bytes, got ${describeValue(value)}`);
-  }
-  return value;
-}
-
 function checkOwner(owner: unknown, fn: string): void {
   if (!(typeof owner === "number" && Number.isInteger(owner) && owner >= RegionOwner.Malloc && owner <= MAX_REGION_OWNER)) {
     throw optionError(`${fn}: owner must be an integer in ${RegionOwner.Malloc}..${MAX_REGION_OWNER} (a RegionOwner), got ${describeValue(owner)}`);
@@ -997,12 +811,3 @@ function kindOf(source: MemorySource): Kind {
   if (isSharedBuffer(source)) return source.growable ? KIND_GROWABLE_SHARED : KIND_FIXED;
   return source.resizable ? KIND_RESIZABLE : KIND_FIXED;
 }
-
-function capacityPages(source: MemorySource): number {
-  if (!isBuffer(source)) return MAX_PAGES;
-  const bytes = isSharedBuffer(source)
-    ? source.growable ? source.maxByteLength : source.byteLength
-    : source.resizable ? source.maxByteLength : source.byteLength;
-  return Math.min(MAX_PAGES, Math.floor(bytes / PAGE_SIZE));
-}
-
