@@ -723,43 +723,52 @@ export class Heap {
     if (w >= u32.length) return NOT_A_BLOCK;
     const owner = this.u8[this.pageMap + (p >>> 16)]! & PAGE_OWNER_MASK;
     const header = u32[w - 1]!;
-    if (owner === RegionOwner.Malloc) {
-      if ((header & (FREE | LARGE)) !== 0) return NOT_A_BLOCK;
-      const size = header & ~FLAG_MASK;
-      if (size < MIN_BLOCK) return NOT_A_BLOCK;
-      // FIRST stands on a segment's first block only: the heap's very first block, or one 32
-      // bytes into a page (the first check word does not cover the flags)
-      if ((header & FIRST) !== 0 ? p !== this.firstBlock && (p & (PAGE_SIZE - 1)) !== SEGMENT_HEADER_BYTES + BLOCK_HEADER : p === this.firstBlock) {
-        return NOT_A_BLOCK;
-      }
-      if ((header & PREV_FREE) === 0) return (u32[w - 2]! | 0) === this.check(p, size) ? KIND_BLOCK : NOT_A_BLOCK;
-      // the left word is the size of a free left neighbour, whose own check word must hold
-      const leftSize = u32[w - 2]!;
-      const left = p - leftSize;
-      if (leftSize < MIN_BLOCK || (leftSize & FLAG_MASK) !== 0 || left < 32) return NOT_A_BLOCK;
-      const leftHeader = u32[(left >>> 2) - 1]!;
-      if ((leftHeader & (FREE | LARGE)) !== FREE || (leftHeader & ~FLAG_MASK) !== leftSize || (u32[(left >>> 2) - 2]! | 0) !== this.check(left, leftSize)) {
-        return NOT_A_BLOCK;
-      }
-      // nothing on the left vouches for this block's size: the check word of the block after it does
-      const nw = w + (size >>> 2);
-      if (nw > u32.length) return NOT_A_BLOCK;
-      const nextHeader = u32[nw - 1]!;
-      return (nextHeader & PREV_FREE) === 0 && (u32[nw - 2]! | 0) === this.check(p + size, nextHeader & ~FLAG_MASK) ? KIND_BLOCK : NOT_A_BLOCK;
+    if (owner !== RegionOwner.Malloc) return owner === RegionOwner.MallocLarge ? this.validateLarge(p, header) : NOT_A_BLOCK;
+    const size = header & ~FLAG_MASK;
+    if ((header & (FREE | LARGE)) !== 0 || size < MIN_BLOCK) return NOT_A_BLOCK;
+    // FIRST stands on a segment's first block only: the heap's very first block, or one 32
+    // bytes into a page (the first check word does not cover the flags)
+    if ((header & FIRST) !== 0 ? p !== this.firstBlock && (p & (PAGE_SIZE - 1)) !== SEGMENT_HEADER_BYTES + BLOCK_HEADER : p === this.firstBlock) {
+      return NOT_A_BLOCK;
     }
-    if (owner === RegionOwner.MallocLarge) {
-      if ((header & FLAG_MASK) !== LARGE) return NOT_A_BLOCK;
-      const region = this.largeRegion(p);
-      if (region % PAGE_SIZE !== 0 || region >= p) return NOT_A_BLOCK;
-      const r = region >>> 2;
-      return u32[r + LARGE_MAGIC_AT] === LARGE_MAGIC &&
-        u32[r + LARGE_PAYLOAD] === p &&
-        u32[r + LARGE_HEAP] === this.address &&
-        header - LARGE === region + u32[r + LARGE_REGION_SIZE]! - p
-        ? KIND_LARGE
-        : NOT_A_BLOCK;
+    if ((header & PREV_FREE) === 0) return (u32[w - 2]! | 0) === this.check(p, size) ? KIND_BLOCK : NOT_A_BLOCK;
+    return this.validateAfterFree(p, size);
+  }
+
+  /**
+   * validate() for a block whose left neighbour is free: its left word is that neighbour's size,
+   * so the neighbour's own check word must hold, and, since nothing on the left vouches for this
+   * block's size, the check word of the block after it must.
+   */
+  validateAfterFree(p: number, size: number): number {
+    const u32 = this.u32;
+    const w = p >>> 2;
+    const leftSize = u32[w - 2]!;
+    const left = p - leftSize;
+    if (leftSize < MIN_BLOCK || (leftSize & FLAG_MASK) !== 0 || left < 32) return NOT_A_BLOCK;
+    const leftHeader = u32[(left >>> 2) - 1]!;
+    if ((leftHeader & (FREE | LARGE)) !== FREE || (leftHeader & ~FLAG_MASK) !== leftSize || (u32[(left >>> 2) - 2]! | 0) !== this.check(left, leftSize)) {
+      return NOT_A_BLOCK;
     }
-    return NOT_A_BLOCK;
+    const nw = w + (size >>> 2);
+    if (nw > u32.length) return NOT_A_BLOCK;
+    const nextHeader = u32[nw - 1]!;
+    return (nextHeader & PREV_FREE) === 0 && (u32[nw - 2]! | 0) === this.check(p + size, nextHeader & ~FLAG_MASK) ? KIND_BLOCK : NOT_A_BLOCK;
+  }
+
+  /** validate() for an address in a large-block region: the record must name it. */
+  validateLarge(p: number, header: number): number {
+    if ((header & FLAG_MASK) !== LARGE) return NOT_A_BLOCK;
+    const u32 = this.u32;
+    const region = this.largeRegion(p);
+    if (region % PAGE_SIZE !== 0 || region >= p) return NOT_A_BLOCK;
+    const r = region >>> 2;
+    return u32[r + LARGE_MAGIC_AT] === LARGE_MAGIC &&
+      u32[r + LARGE_PAYLOAD] === p &&
+      u32[r + LARGE_HEAP] === this.address &&
+      header - LARGE === region + u32[r + LARGE_REGION_SIZE]! - p
+      ? KIND_LARGE
+      : NOT_A_BLOCK;
   }
 
   /** Usable bytes of the used block `p` of the given kind. */

@@ -205,16 +205,17 @@ export class Malloc implements Allocator {
       checkOversize(size, "malloc");
       return 0;
     }
-    const n = size === 0 ? 1 : size;
+    if (this.#shared) return this.#mallocLocked(size === 0 ? 1 : size);
     const heap = this.#heap;
-    if (!this.#shared) {
-      heap.sync();
-      return heap.malloc(n);
-    }
+    heap.sync();
+    return heap.malloc(size === 0 ? 1 : size);
+  }
+
+  #mallocLocked(n: number): number {
     lockMutex(this.#lockWords, this.#lockIndex);
     try {
-      heap.sync();
-      return heap.malloc(n);
+      this.#heap.sync();
+      return this.#heap.malloc(n);
     } finally {
       unlockMutex(this.#lockWords, this.#lockIndex);
     }
@@ -288,22 +289,24 @@ export class Malloc implements Allocator {
   free(ptr: number): void {
     if (ptr === 0) return;
     if (typeof ptr !== "number" || (ptr >>> 0) !== ptr) throw pointerTypeError(ptr, "free");
+    if (this.#shared) this.#freeLocked(ptr);
+    else this.#free(ptr);
+  }
+
+  /** free() without the lock; the hot path is kept small so that V8 inlines it. */
+  #free(ptr: number): void {
     const heap = this.#heap;
-    if (!this.#shared) {
-      heap.sync();
-      const kind = heap.validate(ptr);
-      if (kind === KIND_BLOCK) heap.free(ptr);
-      else if (kind === KIND_LARGE) heap.largeFree(ptr);
-      else throw diagnosePointer(heap, ptr, "free");
-      return;
-    }
+    heap.sync();
+    const kind = heap.validate(ptr);
+    if (kind === KIND_BLOCK) heap.free(ptr);
+    else if (kind === KIND_LARGE) heap.largeFree(ptr);
+    else throw diagnosePointer(heap, ptr, "free");
+  }
+
+  #freeLocked(ptr: number): void {
     lockMutex(this.#lockWords, this.#lockIndex);
     try {
-      heap.sync();
-      const kind = heap.validate(ptr);
-      if (kind === KIND_BLOCK) heap.free(ptr);
-      else if (kind === KIND_LARGE) heap.largeFree(ptr);
-      else throw diagnosePointer(heap, ptr, "free");
+      this.#free(ptr);
     } finally {
       unlockMutex(this.#lockWords, this.#lockIndex);
     }
