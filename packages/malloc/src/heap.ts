@@ -128,8 +128,6 @@ export class Heap {
   readonly salt: number;
   /** Byte offset of the memory's page map (see LinearMemory.pageMapOffset). */
   readonly pageMap: number;
-  /** True on a shared memory, whose views may go stale by another worker's growth. */
-  readonly shared: boolean;
   /** Requests of this many bytes or more get a region of their own. */
   readonly mmapThreshold: number;
   /** The first block of the first segment, which is never unmapped. */
@@ -144,7 +142,6 @@ export class Heap {
     this.hw = address >>> 2;
     this.salt = address ^ CHECK_MAGIC;
     this.pageMap = memory.pageMapOffset;
-    this.shared = memory.shared;
     this.u32 = memory.u32;
     this.u8 = memory.u8;
     this.mmapThreshold = this.u32[this.hw + H_MMAP_THRESHOLD]!;
@@ -179,13 +176,14 @@ export class Heap {
   }
 
   /**
-   * Refreshes the views when the memory may have grown: a non-shared WebAssembly.Memory detaches
-   * its old buffer (length 0) when anybody grows it; a shared one can grow under another worker.
-   * Resizable and fixed buffers keep their views.
+   * Takes the memory's current views: the memory makes new ones whenever it grew (by anybody:
+   * another allocator, another worker, another instance on the same buffer), and its getter
+   * notices that cheaply. The u8 view is always made together with the u32 one.
    */
   sync(): void {
-    if (this.u32.length === 0 || this.shared) {
-      this.u32 = this.memory.u32;
+    const u32 = this.memory.u32;
+    if (u32 !== this.u32) {
+      this.u32 = u32;
       this.u8 = this.memory.u8;
     }
   }

@@ -33,6 +33,43 @@ describe("Malloc.attach", () => {
     expectHeapOk(heap);
   });
 
+  it("keeps two handles on one heap in one thread consistent while one of them grows the memory, on every backing", () => {
+    const backings: [string, () => LinearMemory][] = [
+      ["WebAssembly.Memory", () => new LinearMemory()],
+      ["shared WebAssembly.Memory", () => new LinearMemory({ shared: true, maximum: 64 * MiB })],
+      ["resizable ArrayBuffer", () => new LinearMemory({ buffer: new ArrayBuffer(MiB, { maxByteLength: 64 * MiB }) })],
+      ["growable SharedArrayBuffer", () => new LinearMemory({ buffer: new SharedArrayBuffer(MiB, { maxByteLength: 64 * MiB }) })],
+      ["two LinearMemory instances on one WebAssembly.Memory", () => LinearMemory.attach(new LinearMemory().source)],
+    ];
+    for (const [name, make] of backings) {
+      const memory = make();
+      const a = new Malloc(memory);
+      // b is a second handle: the same heap, or the same heap through a second memory instance
+      const b = Malloc.attach(name.startsWith("two") ? LinearMemory.attach(memory.source) : memory);
+      const fromA: number[] = [];
+      const fromB: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        // a grows the heap (segments and large blocks) while b keeps allocating in it
+        const p = a.malloc(i % 10 === 0 ? 2 * MiB : 40_000);
+        expect(p, name).not.toBe(0);
+        fill(a.memory, p, 100, 1 + (i % 200));
+        fromA.push(p);
+        const q = b.malloc(30_000);
+        expect(q, name).not.toBe(0);
+        fill(b.memory, q, 30_000, 201 + (i % 50));
+        fromB.push(q);
+      }
+      fromA.forEach((p, i) => expectFilled(b.memory, p, 100, 1 + (i % 200)));
+      fromB.forEach((q, i) => expectFilled(a.memory, q, 30_000, 201 + (i % 50)));
+      expectHeapOk(a);
+      expectHeapOk(b);
+      for (const p of fromA) b.free(p);
+      for (const q of fromB) a.free(q);
+      expect(a.stats().allocatedBlocks, name).toBe(0);
+      expectHeapOk(b);
+    }
+  });
+
   it("keeps the settings the heap was created with", () => {
     const memory = new LinearMemory();
     new Malloc(memory, { mmapThreshold: 8192, segmentSize: 65536 });

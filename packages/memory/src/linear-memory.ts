@@ -61,7 +61,8 @@ const KIND_FIXED = 2;
 const KIND_RESIZABLE = 3;
 const KIND_GROWABLE_SHARED = 4;
 
-/** How views learn of growth: never needed, by noticing detachment, by the header's page count. */
+/** How views learn of growth: never needed (fixed buffers), by noticing detachment (non-shared
+ * WebAssembly.Memory), by the page count in the header (the others). */
 const SYNC_NEVER = 0;
 const SYNC_DETACHED = 1;
 const SYNC_HEADER = 2;
@@ -147,7 +148,7 @@ export class LinearMemory {
     this.#wasm = isBuffer(source) ? null : source;
     this.#kind = kindOf(source);
     this.#shared = isSharedBuffer(isBuffer(source) ? source : source.buffer);
-    this.#syncMode = this.#kind === KIND_WASM ? SYNC_DETACHED : this.#kind === KIND_SHARED_WASM ? SYNC_HEADER : SYNC_NEVER;
+    this.#syncMode = this.#kind === KIND_WASM ? SYNC_DETACHED : this.#kind === KIND_FIXED ? SYNC_NEVER : SYNC_HEADER;
     this.#base = base;
     this.#baseWord = base >>> 2;
     this.#mapAt = base + PAGE_MAP_OFFSET;
@@ -280,8 +281,8 @@ export class LinearMemory {
 
   /**
    * Re-reads the backing store's size and refreshes the views. tsmalloc notices its own growth
-   * by itself; call this after code outside tsmalloc (a WASM module's `memory.grow`) grew a shared
-   * memory.
+   * by itself; call this after code outside tsmalloc (a WASM module's `memory.grow`, a
+   * `buffer.grow()` or `resize()` of your own) grew a shared memory or a resizable buffer.
    */
   sync(): void {
     this.#refreshViews();
@@ -633,39 +634,32 @@ export class LinearMemory {
     this.#buffer = buffer;
     const pages = Math.min(this.#maxPages, Math.floor(buffer.byteLength / PAGE_SIZE));
     this.#viewPages = pages;
-    if (this.#kind === KIND_RESIZABLE || this.#kind === KIND_GROWABLE_SHARED) {
-      // length-tracking views: they follow the buffer's growth by themselves
-      this.#u8 = new Uint8Array(buffer);
-      this.#u16 = new Uint16Array(buffer);
-      this.#i32 = new Int32Array(buffer);
-      this.#u32 = new Uint32Array(buffer);
-      this.#f64 = new Float64Array(buffer);
-      this.#dataView = new DataView(buffer);
-    } else {
-      const bytes = pages * PAGE_SIZE;
-      this.#u8 = new Uint8Array(buffer, 0, bytes);
-      this.#u16 = new Uint16Array(buffer, 0, bytes >>> 1);
-      this.#i32 = new Int32Array(buffer, 0, bytes >>> 2);
-      this.#u32 = new Uint32Array(buffer, 0, bytes >>> 2);
-      this.#f64 = new Float64Array(buffer, 0, bytes >>> 3);
-      this.#dataView = new DataView(buffer, 0, bytes);
-    }
+    // Fixed-length views, also over resizable and growable buffers: V8's length-tracking views
+    // cost much more per access (a growable SharedArrayBuffer's, several times more), and growth
+    // is rare, so the views are made again when it happens (see #sync).
+    const bytes = pages * PAGE_SIZE;
+    this.#u8 = new Uint8Array(buffer, 0, bytes);
+    this.#u16 = new Uint16Array(buffer, 0, bytes >>> 1);
+    this.#i32 = new Int32Array(buffer, 0, bytes >>> 2);
+    this.#u32 = new Uint32Array(buffer, 0, bytes >>> 2);
+    this.#f64 = new Float64Array(buffer, 0, bytes >>> 3);
+    this.#dataView = new DataView(buffer, 0, bytes);
   }
 
-  /** Refreshes the views when the memory grew since they were made. */
+  /**
+   * Refreshes the views when the memory grew since they were made. A non-shared
+   * WebAssembly.Memory detaches its buffer when it grows, which shows as length 0. Every other
+   * growable memory records its size in the header when it grows (#growTo): another worker's
+   * growth of a shared memory, or another instance's of the same buffer, shows there.
+   */
   #sync(): void {
-    switch (this.#syncMode) {
-      case SYNC_DETACHED:
-        // growth detached the old buffer (`length`, unlike `byteLength`, is inlined by V8)
-        if (this.#u8.length === 0) this.#refreshViews();
-        return;
-      case SYNC_HEADER:
-        if (Atomics.load(this.#i32, this.#baseWord + HDR_COMMITTED_PAGES) > this.#viewPages) this.#refreshViews();
-        return;
-      default:
-        if (this.#kind === KIND_RESIZABLE || this.#kind === KIND_GROWABLE_SHARED) {
-          this.#viewPages = Math.min(this.#maxPages, Math.floor(this.#buffer.byteLength / PAGE_SIZE));
-        }
+    if (this.#syncMode === SYNC_DETACHED) {
+      // (`length`, unlike `byteLength`, is inlined by V8)
+      if (this.#u8.length === 0) this.#refreshViews();
+    } else if (this.#syncMode === SYNC_HEADER) {
+      const index = this.#baseWord + HDR_COMMITTED_PAGES;
+      const committed = this.#shared ? Atomics.load(this.#i32, index) : this.#u32[index]!;
+      if (committed > this.#viewPages) this.#refreshViews();
     }
   }
 
