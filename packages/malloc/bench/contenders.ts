@@ -67,6 +67,12 @@ export const contenders: Record<string, ContenderFactory> = {
   "tsmalloc malloc": () => new Malloc(new LinearMemory()),
   // the same heap on a shared memory: every call takes the heap's lock (uncontended here)
   "tsmalloc malloc, shared": () => new Malloc(new LinearMemory({ shared: true })),
+  // the same heap on each backing a LinearMemory can have (256 MiB is plenty for the churn)
+  "WebAssembly.Memory": () => new Malloc(new LinearMemory()),
+  "shared WebAssembly.Memory": () => new Malloc(new LinearMemory({ shared: true })),
+  "fixed ArrayBuffer": () => new Malloc(new LinearMemory({ buffer: new ArrayBuffer(256 << 20) })),
+  "resizable ArrayBuffer": () => new Malloc(new LinearMemory({ buffer: new ArrayBuffer(1 << 20, { maxByteLength: 256 << 20 }) })),
+  "growable SharedArrayBuffer": () => new Malloc(new LinearMemory({ buffer: new SharedArrayBuffer(1 << 20, { maxByteLength: 256 << 20 }) })),
   "@thi.ng/malloc MemPool": () => new ThingPool(),
   "new Uint8Array": () => new TypedArrays(),
 };

@@ -1,7 +1,8 @@
 /*
  * `pnpm bench` for @tsmalloc/malloc: the churn workloads and a replay of the gcc_cc1_wrapt trace,
- * tsmalloc's Malloc beside @thi.ng/malloc and `new Uint8Array`. Every run is a fresh worker;
- * runs alternate between contenders; the table shows medians and ratios to the first column.
+ * tsmalloc's Malloc beside @thi.ng/malloc and `new Uint8Array`; then the small churn with Malloc
+ * on each kind of memory. Every run is a fresh worker; runs alternate between contenders; the
+ * tables show medians and ratios to the first column.
  *
  *   pnpm bench                    5 runs per cell
  *   pnpm bench -- --runs 9        more runs
@@ -44,4 +45,16 @@ const cells = await runBenchmarks(cases, {
   progress: (line) => process.stderr.write(`${line}\n`),
 });
 process.stdout.write(`\n${formatBenchTable(cells, cases, contenders)}\n\n`);
+
+// the same allocator on every backing a LinearMemory can have
+const backings = ["WebAssembly.Memory", "fixed ArrayBuffer", "resizable ArrayBuffer", "shared WebAssembly.Memory", "growable SharedArrayBuffer"];
+const backingCases: BenchCase[] = [cases[2]!];
+const backingCells = await runBenchmarks(backingCases, {
+  module: new URL("./contenders.ts", import.meta.url),
+  contenders: backings,
+  runs,
+  budgetMs: Number(values.budget) * 1000,
+  progress: (line) => process.stderr.write(`${line}\n`),
+});
+process.stdout.write(`${formatBenchTable(backingCells, backingCases, backings)}\n\n`);
 process.stdout.write(`median of ${runs} run(s) per cell, each in a fresh worker, contenders alternating; ratios to the first column; budget ${values.budget} s per run; ${((Date.now() - started) / 1000).toFixed(0)} s in all; node ${process.version}\n`);
