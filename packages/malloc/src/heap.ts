@@ -99,7 +99,8 @@ export function searchSize(size: number): number {
   return (size + step - 1) & ~(step - 1);
 }
 
-function roundUpPages(bytes: number): number {
+/** `bytes` rounded up to whole 64 KiB pages. */
+export function roundUpPages(bytes: number): number {
   return Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE;
 }
 

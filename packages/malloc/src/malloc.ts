@@ -12,12 +12,13 @@ import {
   MAX_MEMORY_BYTES,
   PAGE_SIZE,
   RegionOwner,
+  requireAddress,
   TsmallocError,
   unlockMutex,
 } from "@tsmalloc/memory";
 import { checkHeap } from "./check.ts";
 import { diagnosePointer } from "./diagnose.ts";
-import { Heap, KIND_BLOCK, KIND_LARGE } from "./heap.ts";
+import { Heap, KIND_BLOCK, KIND_LARGE, roundUpPages } from "./heap.ts";
 import {
   ALIGNMENT,
   H_LOCK,
@@ -73,12 +74,6 @@ function optionBytes(value: unknown, name: string, min: number, max: number, fal
   return value;
 }
 
-function pointerTypeError(ptr: unknown, fn: string): TsmallocError {
-  return new TsmallocError(
-    ErrorCode.InvalidPointer,
-    `${fn}: pointer must be an integer address in [0, 2^32), got ${describeValue(ptr)}`,
-  );
-}
 
 /** Set by attach() for the constructor call it makes. */
 let pendingAttach: Heap | undefined;
@@ -144,7 +139,7 @@ export class Malloc implements Allocator {
         throw optionError(`options must be an object, got ${describeValue(options)}`);
       }
       const mmapThreshold = optionBytes(options.mmapThreshold, "mmapThreshold", 4096, 1 << 28, DEFAULT_MMAP_THRESHOLD);
-      const segmentSize = Math.ceil(optionBytes(options.segmentSize, "segmentSize", PAGE_SIZE, 1 << 28, DEFAULT_SEGMENT_SIZE) / PAGE_SIZE) * PAGE_SIZE;
+      const segmentSize = roundUpPages(optionBytes(options.segmentSize, "segmentSize", PAGE_SIZE, 1 << 28, DEFAULT_SEGMENT_SIZE));
       if (options.register !== undefined && typeof options.register !== "boolean") {
         throw optionError(`register must be a boolean, got ${describeValue(options.register)}`);
       }
@@ -258,7 +253,7 @@ export class Malloc implements Allocator {
    *   live block of this heap (nothing changes then)
    */
   realloc(ptr: number, size: number): number {
-    if (typeof ptr !== "number" || (ptr >>> 0) !== ptr) throw pointerTypeError(ptr, "realloc");
+    if (typeof ptr !== "number" || (ptr >>> 0) !== ptr) requireAddress(ptr, "realloc");
     let n = size;
     if (typeof size !== "number" || (size >>> 0) !== size) {
       checkOversize(size, "realloc");
@@ -288,7 +283,7 @@ export class Malloc implements Allocator {
    */
   free(ptr: number): void {
     if (ptr === 0) return;
-    if (typeof ptr !== "number" || (ptr >>> 0) !== ptr) throw pointerTypeError(ptr, "free");
+    if (typeof ptr !== "number" || (ptr >>> 0) !== ptr) requireAddress(ptr, "free");
     if (this.#shared) this.#freeLocked(ptr);
     else this.#free(ptr);
   }
@@ -348,7 +343,7 @@ export class Malloc implements Allocator {
    * @throws {@link TsmallocError} as {@link Malloc.free} for a pointer that is not a live block
    */
   usableSize(ptr: number): number {
-    if (typeof ptr !== "number" || (ptr >>> 0) !== ptr) throw pointerTypeError(ptr, "usableSize");
+    if (typeof ptr !== "number" || (ptr >>> 0) !== ptr) requireAddress(ptr, "usableSize");
     const heap = this.#heap;
     if (this.#shared) lockMutex(this.#lockWords, this.#lockIndex);
     try {
