@@ -62,7 +62,7 @@ const hex = (value: number): string => `0x${value.toString(16)}`;
 
 /** Validates the whole heap. Caller holds the heap's lock. */
 export function checkHeap(heap: Heap): HeapCheck {
-  heap.resync();
+  heap.sync();
   const u32 = heap.u32;
   const hw = heap.hw;
   const problems: HeapProblem[] = [];

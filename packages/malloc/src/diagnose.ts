@@ -32,7 +32,7 @@ function error(code: ErrorCode, fn: string, p: number, why: string): TsmallocErr
  */
 export function diagnosePointer(heap: Heap, p: number, fn: string): TsmallocError {
   if ((p & 15) !== 0) return error(ErrorCode.InvalidPointer, fn, p, "is not 16-byte aligned, so it is not a block of this heap");
-  heap.resync();
+  heap.sync();
   const u32 = heap.u32;
   if (p >= u32.length * 4) {
     return error(ErrorCode.InvalidPointer, fn, p, `is outside the memory (${u32.length * 4} bytes)`);

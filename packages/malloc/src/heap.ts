@@ -189,12 +189,6 @@ export class Heap {
     }
   }
 
-  /** Refreshes the views after a call that may have grown the memory. */
-  resync(): void {
-    this.u32 = this.memory.u32;
-    this.u8 = this.memory.u8;
-  }
-
   /**
    * The check word of a block at `p` of `size` bytes whose left neighbour is used, as a signed
    * 32-bit value: compare it with `u32[...] | 0`.
@@ -446,7 +440,7 @@ export class Heap {
     u32[hw + H_SEGMENT_COUNT] = u32[hw + H_SEGMENT_COUNT]! - 1;
     u32[hw + H_SEGMENT_BYTES] = u32[hw + H_SEGMENT_BYTES]! - u32[s + SEG_SIZE]!;
     this.memory.unmap(segment);
-    this.resync();
+    this.sync();
     return true;
   }
 
@@ -543,7 +537,7 @@ export class Heap {
     for (const segment of segmentsOf(u32, hw).sort((a, b) => a - b)) {
       const oldSize = this.u32[(segment >>> 2) + SEG_SIZE]!;
       if (oldSize + extension <= MAX_SEGMENT_BYTES && this.memory.remap(segment, oldSize + extension)) {
-        this.resync();
+        this.sync();
         this.extendSegment(segment, oldSize, extension);
         return true;
       }
@@ -551,7 +545,7 @@ export class Heap {
     const bytes = roundUpPages(Math.max(step, need + SEGMENT_OVERHEAD));
     if (bytes > MAX_SEGMENT_BYTES) return false;
     const segment = this.memory.map(bytes, { owner: RegionOwner.Malloc });
-    this.resync();
+    this.sync();
     if (segment === 0) return false;
     this.initSegment(segment, bytes, segment + SEGMENT_HEADER_BYTES);
     return true;
@@ -627,7 +621,7 @@ export class Heap {
       alignment: alignment > PAGE_SIZE ? alignment : PAGE_SIZE,
       owner: RegionOwner.MallocLarge,
     });
-    this.resync();
+    this.sync();
     if (region === 0) return 0;
     const u32 = this.u32;
     const hw = this.hw;
@@ -673,7 +667,7 @@ export class Heap {
     u32[hw + H_LARGE_BYTES] = u32[hw + H_LARGE_BYTES]! - u32[r + LARGE_REGION_SIZE]!;
     u32[hw + H_LARGE_USABLE] = u32[hw + H_LARGE_USABLE]! - (header - (header & FLAG_MASK));
     this.memory.unmap(region);
-    this.resync();
+    this.sync();
   }
 
   /** Resizes the large block `p` (validated) to `n` bytes. @returns address or 0 */
@@ -690,7 +684,7 @@ export class Heap {
     const newRegionSize = roundUpPages(offset + n);
     if (newRegionSize === regionSize) return p;
     if (offset + n <= MAX_MEMORY_BYTES && this.memory.remap(region, newRegionSize)) {
-      this.resync();
+      this.sync();
       const w = this.u32;
       const hw = this.hw;
       const newUsable = region + newRegionSize - p;

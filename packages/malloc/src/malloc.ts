@@ -74,7 +74,6 @@ function optionBytes(value: unknown, name: string, min: number, max: number, fal
   return value;
 }
 
-
 /** Set by attach() for the constructor call it makes. */
 let pendingAttach: Heap | undefined;
 

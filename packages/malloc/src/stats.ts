@@ -41,7 +41,7 @@ export interface MallocStats extends AllocatorStats {
  * on each call), so this walks every block: linear in the heap. Caller holds the heap's lock.
  */
 export function heapStats(heap: Heap): MallocStats {
-  heap.resync();
+  heap.sync();
   const u32 = heap.u32;
   const hw = heap.hw;
   let usedBlocks = 0;

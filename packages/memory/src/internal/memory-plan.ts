@@ -89,6 +89,7 @@ export function planMemory(options: LinearMemoryOptions): MemoryPlan {
   }
 }
 
+/** Validates a size option in bytes; throws ERR_TSMALLOC_INVALID_OPTION unless a non-negative integer. */
 export function requireOptionBytes(value: unknown, name: string): number {
   if (!(typeof value === "number" && Number.isInteger(value) && value >= 0)) {
     throw optionError(`LinearMemory: ${name} must be a non-negative integer number of bytes, got ${describeValue(value)}`);
@@ -103,4 +104,3 @@ function capacityPages(source: MemorySource): number {
     : source.resizable ? source.maxByteLength : source.byteLength;
   return Math.min(MAX_PAGES, Math.floor(bytes / PAGE_SIZE));
 }
-
