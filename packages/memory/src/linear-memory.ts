@@ -653,14 +653,20 @@ export class LinearMemory {
    * growth of a shared memory, or another instance's of the same buffer, shows there.
    */
   #sync(): void {
+    // Kept tiny so that V8 inlines it into every view getter and their callers' hot paths.
+    // (`length`, unlike `byteLength`, is inlined by V8.)
     if (this.#syncMode === SYNC_DETACHED) {
-      // (`length`, unlike `byteLength`, is inlined by V8)
       if (this.#u8.length === 0) this.#refreshViews();
     } else if (this.#syncMode === SYNC_HEADER) {
-      const index = this.#baseWord + HDR_COMMITTED_PAGES;
-      const committed = this.#shared ? Atomics.load(this.#i32, index) : this.#u32[index]!;
-      if (committed > this.#viewPages) this.#refreshViews();
+      this.#syncFromHeader();
     }
+  }
+
+  /** Growth of a resizable or growable buffer shows in the header's committed-page count. */
+  #syncFromHeader(): void {
+    const index = this.#baseWord + HDR_COMMITTED_PAGES;
+    const committed = this.#shared ? Atomics.load(this.#i32, index) : this.#u32[index]!;
+    if (committed > this.#viewPages) this.#refreshViews();
   }
 
   /** Pages the backing store holds now (read from the store itself, not from the header). */

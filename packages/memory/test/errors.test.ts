@@ -12,6 +12,7 @@ describe("ErrorCode", () => {
       InvalidOption: "ERR_TSMALLOC_INVALID_OPTION",
       Incompatible: "ERR_TSMALLOC_INCOMPATIBLE",
       OutOfMemory: "ERR_TSMALLOC_OUT_OF_MEMORY",
+      WrongThread: "ERR_TSMALLOC_WRONG_THREAD",
     });
   });
 });
