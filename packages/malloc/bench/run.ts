@@ -20,6 +20,8 @@ import {
 } from "@tsmalloc/testkit";
 
 const { values } = parseArgs({
+  // pnpm passes the `--` of `pnpm bench -- --runs 9` through
+  args: process.argv.slice(2).filter((arg) => arg !== "--"),
   options: {
     runs: { type: "string", default: "5" },
     quick: { type: "boolean", default: false },
