@@ -1,0 +1,19 @@
+export {
+  ApiId,
+  CLEANBYTE,
+  DEADBYTE,
+  DEBUG_EXTRA_BYTES,
+  DEBUG_EXTRA_BYTES_SERIAL,
+  ERASED_SIZE,
+  FORBIDDENBYTE,
+  HEADER_BYTES,
+  isApiId,
+  SERIAL_BYTES,
+  TRAILER_BYTES,
+} from "./constants.ts";
+export { DebugAllocator, isDebugAllocator, withDebugHooks } from "./debug-allocator.ts";
+export { dumpDebugBlock } from "./dump.ts";
+export { type CorruptionHandler, DebugCorruptionError, type DebugErrorCode, type OnCorruption } from "./errors.ts";
+export { isFreed, isPtrFreed } from "./is-freed.ts";
+export { type DebugHookOptions, type DebugThreadOptions, MAX_TRACEBACK_FRAMES } from "./options.ts";
+export type { TracebackFrame } from "./traceback.ts";
