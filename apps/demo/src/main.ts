@@ -2,10 +2,12 @@
 /*
  * The main job of `npm start` (until the tsmalloc command line lands): allocates through
  * @tsmalloc/malloc on a growable WebAssembly.Memory and prints what the memory and the heap look
- * like, then shows that misuse is refused without harm.
+ * like, shows that misuse is refused without harm, then runs @tsmalloc/pymalloc on top of the
+ * same heap and prints its statistics as Python's sys._debugmallocstats() does.
  */
 import { Malloc } from "@tsmalloc/malloc";
 import { isTsmallocError, LinearMemory, type Region, regionOwnerName } from "@tsmalloc/memory";
+import { Pymalloc } from "@tsmalloc/pymalloc";
 
 const out = (line = ""): void => {
   process.stdout.write(`${line}\n`);
@@ -25,6 +27,7 @@ const ownerLabel: Record<string, string> = {
   memory: "memory header (fields, roots, page map)",
   malloc: "malloc heap segment",
   "malloc-large": "malloc large block (a region of its own)",
+  arena: "pymalloc arena",
 };
 
 function regionTable(regions: readonly Region[]): void {
@@ -37,7 +40,7 @@ function regionTable(regions: readonly Region[]): void {
 
 /** One character per 64 KiB page: # header, = segment, L large block, . free. */
 function pageBar(memory: LinearMemory): string {
-  const symbols: Record<string, string> = { memory: "#", malloc: "=", "malloc-large": "L" };
+  const symbols: Record<string, string> = { memory: "#", malloc: "=", "malloc-large": "L", arena: "A" };
   const pages = memory.byteLength / 65536;
   let bar = "";
   for (let page = 0; page < pages; page++) {
@@ -135,7 +138,25 @@ heap.free(big);
 heap.free(d);
 for (const p of live) if (p !== 0) heap.free(p);
 out();
+
+out("5. pymalloc on top: CPython's small-object allocator, with this heap as its raw allocator");
+const obj = new Pymalloc(heap);
+out("    new Pymalloc(heap): blocks of 1..512 bytes from 16 KiB pools in 1 MiB arenas; the rest from malloc");
+const objects = new Float64Array(50_000);
+for (let i = 0; i < objects.length; i++) objects[i] = obj.malloc(1 + Math.floor(random() * random() * 600));
+for (let i = 0; i < objects.length; i += 3) obj.free(objects[i]!);
+const pooled = objects.filter((p, i) => i % 3 !== 0 && obj.owns(p)).length;
+out(`    50,000 mallocs of 1..600 B (mostly small), every third freed: ${count(pooled)} live pool blocks, ${count(obj.allocatedBlocks() - pooled)} raw`);
+out(`    one character per 64 KiB page (A: an arena):`);
+out(`    ${pageBar(memory)}`);
+out();
+out("sys._debugmallocstats(), as Python prints it (obj.formatStats()):");
+for (const line of obj.formatStats().trimEnd().split("\n")) out(line === "" ? "" : `    ${line}`);
+out(`    check(): ${obj.check().ok ? "ok" : "BROKEN"}`);
+for (let i = 0; i < objects.length; i++) if (i % 3 !== 0) obj.free(objects[i]!);
+out(`    all freed: ${obj.stats().arenasAllocatedCurrent} arena kept (CPython keeps one wholly free arena), ${obj.stats().arenasReclaimed} given back`);
+out();
 const after = heap.stats();
-out(`Everything freed: ${after.allocatedBlocks} live blocks; the heap keeps ${after.segments} segment(s), ${bytes(after.segmentBytes)}:`);
+out(`Everything freed: ${after.allocatedBlocks} live blocks (pymalloc's own tables: its state, arena map and arenas vector); the heap keeps ${after.segments} segment(s), ${bytes(after.segmentBytes)}:`);
 out("the first one, and at most one more that is wholly free, kept for reuse; the others went back to the memory.");
 out("Next: `npm test` runs every test; see README.md for the packages and the benchmarks.");
