@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { Malloc } from "@tsmalloc/malloc";
 import { LinearMemory } from "@tsmalloc/memory";
 import { Pymalloc } from "@tsmalloc/pymalloc";
-import { type BenchCase, bundledTracePath, formatBenchTable, loadTrace, runBenchmarks, smallChurn } from "@tsmalloc/testkit";
+import { type BenchCase, bundledTracePath, churn, formatBenchTable, loadTrace, runBenchmarks, smallChurn } from "@tsmalloc/testkit";
 import { peakFootprint } from "./footprint.ts";
 
 const { values } = parseArgs({
@@ -31,6 +31,8 @@ const contenders = ["tsmalloc pymalloc", "pymalloc, checks off", "pymalloc, shar
 const python = loadTrace(bundledTracePath("py_compileall"), quick ? 100_000 : Infinity);
 const cases: BenchCase[] = [
   { name: "churn 8..512 B, 10,000 live", workload: { kind: "churn", churn: smallChurn(quick ? 20_000 : 2_000_000) } },
+  // the same sizes with few enough live blocks (~260 KB) to stay in the CPU's caches
+  { name: "churn 8..512 B, 1,000 live", workload: { kind: "churn", churn: churn("churn 8..512 B, 1k live", 8, 512, 1_000, quick ? 20_000 : 2_000_000, 7) } },
   { name: `replay py_compileall (${(python.length / 1e6).toFixed(2)} M events)`, workload: { kind: "replay", trace: python } },
   { name: "replay gcc_cc1_wrapt", workload: { kind: "replay", trace: loadTrace(bundledTracePath("gcc_cc1_wrapt"), quick ? 100_000 : Infinity) } },
 ];

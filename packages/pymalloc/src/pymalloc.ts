@@ -402,6 +402,10 @@ export class Pymalloc implements Allocator {
    */
   usableSize(p: number): number {
     requireAddress(p, "usableSize");
+    return this.#shared ? this.#inspect(() => this.#usableSize(p)) : this.#usableSize(p);
+  }
+
+  #usableSize(p: number): number {
     const u32 = this.memory.u32;
     if (p === 0 || !this.#inArena(u32, p)) {
       if (typeof this.raw.usableSize !== "function") throw optionError(`usableSize: the raw allocator "${this.raw.name}" cannot size its blocks`);
@@ -875,9 +879,11 @@ export class Pymalloc implements Allocator {
 
   /**
    * Throws unless `p` (inside an arena, in `pool`) is the start of a live block. O(1), and one
-   * branch when all is well: the pool header must be a pool in use with `p` past its header, below
-   * `nextoffset` and on a block boundary; a block that carries the freed mark, or an arena the
-   * default arena allocator did not make, takes the full check below.
+   * branch when all is well: `p` must be past the header of a pool in use, below `nextoffset`, on
+   * a block boundary of a valid size class, and must not carry the freed mark (every block on a
+   * free list does); a block that carries the mark, or an arena the default arena allocator did
+   * not make, takes the full check below. (Never-carved pools of the default allocator's arenas
+   * are zeroed: `nextoffset` 0 refuses them.)
    */
   #checkBlock(u32: Uint32Array, p: number, pool: number, fn: string): void {
     const pw = pool >>> 2;
@@ -887,7 +893,7 @@ export class Pymalloc implements Allocator {
       offset >= 0 && szidx < this.#numClasses && u32[pw + POOL_COUNT_WORD] !== 0 &&
       offset + this.#overhead < u32[pw + POOL_NEXTOFFSET_WORD]! &&
       ((offset * this.#inverseSize[szidx]! + 0.5) | 0) * ((szidx + 1) << this.#shift) === offset &&
-      u32[(p >>> 2) + 1] !== ((p ^ this.#salt) >>> 0) &&
+      (u32[(p >>> 2) + 1]! | 0) !== (p ^ this.#salt) &&
       (u32[this.#stateWord + STATE_FLAGS_WORD]! & FLAG_FOREIGN_ARENAS) === 0
     ) {
       return;
@@ -917,7 +923,7 @@ export class Pymalloc implements Allocator {
     const aw = (u32[sw + STATE_ARENAS_WORD]! + arenaindex * ARENA_OBJECT_SIZE) >>> 2;
     const base = u32[aw + ARENA_ADDRESS_WORD]!;
     if (base === 0 || pool < base || pool >= u32[aw + ARENA_POOL_ADDRESS_WORD]!) this.#rejectBlock(u32, p, pool, fn);
-    if (u32[(p >>> 2) + 1] === ((p ^ this.#salt) >>> 0) && this.#onFreeList(u32, p, pool)) this.#rejectBlock(u32, p, pool, fn);
+    if ((u32[(p >>> 2) + 1]! | 0) === (p ^ this.#salt) && this.#onFreeList(u32, p, pool)) this.#rejectBlock(u32, p, pool, fn);
   }
 
   /** Throws unless `p`, when it lies in an arena, is a live block (any size class, full check). */
