@@ -9,7 +9,6 @@
  *   pnpm bench --runs 7           more runs
  *   pnpm bench --quick            1 run, smaller workloads (a smoke test of the harness)
  */
-import { parseArgs } from "node:util";
 import {
   type BenchCase,
   bundledTracePath,
@@ -18,21 +17,12 @@ import {
   loadTrace,
   runBenchmarks,
   smallChurn,
+  parseBenchArgs,
 } from "@tsmalloc/testkit";
 
-const { values } = parseArgs({
-  // pnpm 9 passes a literal "--" through when it is given
-  args: process.argv.slice(2).filter((arg) => arg !== "--"),
-  options: {
-    runs: { type: "string", default: "5" },
-    quick: { type: "boolean", default: false },
-    budget: { type: "string", default: "30" },
-  },
-});
-const quick = values.quick;
-const runs = quick ? 1 : Number(values.runs);
+const { runs, quick, budgetSeconds } = parseBenchArgs();
 const module = new URL("./contenders.ts", import.meta.url);
-const budgetMs = Number(values.budget) * 1000;
+const budgetMs = budgetSeconds * 1000;
 const progress = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
@@ -66,4 +56,4 @@ const tracedCases: BenchCase[] = [
 const tracedCells = await runBenchmarks(tracedCases, { module, contenders: traced, runs, budgetMs, progress });
 process.stdout.write(`${formatBenchTable(tracedCells, tracedCases, traced)}\n\n`);
 
-process.stdout.write(`median of ${runs} run(s) per cell, each in a fresh worker, contenders alternating; ratios to the first column; budget ${values.budget} s per run; ${((Date.now() - started) / 1000).toFixed(0)} s in all; node ${process.version}\n`);
+process.stdout.write(`median of ${runs} run(s) per cell, each in a fresh worker, contenders alternating; ratios to the first column; budget ${budgetSeconds} s per run; ${((Date.now() - started) / 1000).toFixed(0)} s in all; node ${process.version}\n`);

@@ -8,7 +8,6 @@
  *   pnpm bench -- --runs 9        more runs
  *   pnpm bench -- --quick         1 run, smaller workloads (a smoke test of the harness)
  */
-import { parseArgs } from "node:util";
 import {
   type BenchCase,
   bundledTracePath,
@@ -17,19 +16,10 @@ import {
   loadTrace,
   runBenchmarks,
   smallChurn,
+  parseBenchArgs,
 } from "@tsmalloc/testkit";
 
-const { values } = parseArgs({
-  // pnpm passes the `--` of `pnpm bench -- --runs 9` through
-  args: process.argv.slice(2).filter((arg) => arg !== "--"),
-  options: {
-    runs: { type: "string", default: "5" },
-    quick: { type: "boolean", default: false },
-    budget: { type: "string", default: "30" },
-  },
-});
-const quick = values.quick;
-const runs = quick ? 1 : Number(values.runs);
+const { runs, quick, budgetSeconds } = parseBenchArgs();
 const contenders = ["tsmalloc malloc", "tsmalloc malloc, shared", "@thi.ng/malloc MemPool", "new Uint8Array"];
 const large = largeChurn(quick ? 5_000 : 400_000);
 const cases: BenchCase[] = [
@@ -43,7 +33,7 @@ const cells = await runBenchmarks(cases, {
   module: new URL("./contenders.ts", import.meta.url),
   contenders,
   runs,
-  budgetMs: Number(values.budget) * 1000,
+  budgetMs: budgetSeconds * 1000,
   progress: (line) => process.stderr.write(`${line}\n`),
 });
 process.stdout.write(`\n${formatBenchTable(cells, cases, contenders)}\n\n`);
@@ -55,8 +45,8 @@ const backingCells = await runBenchmarks(backingCases, {
   module: new URL("./contenders.ts", import.meta.url),
   contenders: backings,
   runs,
-  budgetMs: Number(values.budget) * 1000,
+  budgetMs: budgetSeconds * 1000,
   progress: (line) => process.stderr.write(`${line}\n`),
 });
 process.stdout.write(`${formatBenchTable(backingCells, backingCases, backings)}\n\n`);
-process.stdout.write(`median of ${runs} run(s) per cell, each in a fresh worker, contenders alternating; ratios to the first column; budget ${values.budget} s per run; ${((Date.now() - started) / 1000).toFixed(0)} s in all; node ${process.version}\n`);
+process.stdout.write(`median of ${runs} run(s) per cell, each in a fresh worker, contenders alternating; ratios to the first column; budget ${budgetSeconds} s per run; ${((Date.now() - started) / 1000).toFixed(0)} s in all; node ${process.version}\n`);

@@ -6,7 +6,7 @@
  */
 import { Malloc } from "@tsmalloc/malloc";
 import { LinearMemory } from "@tsmalloc/memory";
-import { findMismatch, firstMessage, startWorker } from "@tsmalloc/testkit";
+import { findMismatch, runWorkers } from "@tsmalloc/testkit";
 import { describe, expect, it } from "vitest";
 import type { WorkerJob, WorkerReport } from "./fixtures/worker.ts";
 import { expectHeapOk } from "./helpers.ts";
@@ -20,16 +20,8 @@ describe("concurrent workers on one shared heap", () => {
     const memory = new LinearMemory({ shared: true });
     expect(memory.shared).toBe(true);
     const heap = new Malloc(memory);
-    const workers = Array.from({ length: WORKERS }, (_, worker) => {
-      const job: WorkerJob = { source: memory.source, worker, operations: OPERATIONS, seed: 1000 + worker };
-      return startWorker(new URL("./fixtures/worker.ts", import.meta.url), job);
-    });
-    let reports: WorkerReport[];
-    try {
-      reports = await Promise.all(workers.map((w) => firstMessage<WorkerReport>(w)));
-    } finally {
-      await Promise.all(workers.map((w) => w.terminate()));
-    }
+    const jobs = Array.from({ length: WORKERS }, (_, worker): WorkerJob => ({ source: memory.source, worker, operations: OPERATIONS, seed: 1000 + worker }));
+    const reports = await runWorkers<WorkerReport>(new URL("./fixtures/worker.ts", import.meta.url), jobs);
     expect(reports.map((r) => r.worker).sort()).toEqual([0, 1, 2, 3]);
     for (const report of reports) {
       // each worker did every kind of call, large blocks included

@@ -1,5 +1,5 @@
 import { LinearMemory, PAGE_SIZE, type Region, RegionOwner } from "@tsmalloc/memory";
-import { firstMessage, startWorker } from "@tsmalloc/testkit";
+import { runWorkers } from "@tsmalloc/testkit";
 import { describe, expect, it } from "vitest";
 import type { RegionJob, RegionReply } from "./fixtures/protocol.ts";
 import { allBytes, headerRegion, MiB } from "./support.ts";
@@ -8,17 +8,10 @@ const WORKERS = 4;
 const STEPS = 400;
 
 /** Runs the region worker on `memory` in WORKERS workers at once and returns their replies. */
-async function runWorkers(memory: LinearMemory, seed: number): Promise<RegionReply[]> {
+function runRegionWorkers(memory: LinearMemory, seed: number): Promise<RegionReply[]> {
   const sync = new Int32Array(new SharedArrayBuffer(4));
-  const workers = Array.from({ length: WORKERS }, (_, id) => {
-    const job: RegionJob = { source: memory.source, sync, id, workers: WORKERS, steps: STEPS, seed: seed + id };
-    return startWorker(new URL("./fixtures/region-worker.ts", import.meta.url), job);
-  });
-  try {
-    return await Promise.all(workers.map((worker) => firstMessage<RegionReply>(worker)));
-  } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
-  }
+  const jobs = Array.from({ length: WORKERS }, (_, id): RegionJob => ({ source: memory.source, sync, id, workers: WORKERS, steps: STEPS, seed: seed + id }));
+  return runWorkers<RegionReply>(new URL("./fixtures/region-worker.ts", import.meta.url), jobs);
 }
 
 /** Checks the memory after the workers: exactly their live regions, filled, seen by this thread. */
@@ -65,14 +58,14 @@ describe("a memory shared by workers", () => {
   it("keeps regions of 4 workers mapping and unmapping at once apart (shared WebAssembly.Memory)", async () => {
     const memory = new LinearMemory({ shared: true });
     const startLength = memory.byteLength;
-    const replies = await runWorkers(memory, 1000);
+    const replies = await runRegionWorkers(memory, 1000);
     expectWorkersLeft(memory, replies, startLength);
   });
 
   it("keeps regions of 4 workers mapping and unmapping at once apart (growable SharedArrayBuffer)", async () => {
     const memory = new LinearMemory({ buffer: new SharedArrayBuffer(0, { maxByteLength: 256 * MiB }) });
     const startLength = memory.byteLength;
-    const replies = await runWorkers(memory, 2000);
+    const replies = await runRegionWorkers(memory, 2000);
     expectWorkersLeft(memory, replies, startLength);
   });
 });

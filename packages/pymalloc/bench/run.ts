@@ -9,24 +9,13 @@
  *   pnpm bench -- --runs 9        more runs
  *   pnpm bench -- --quick         1 run, smaller workloads (a smoke test of the harness)
  */
-import { parseArgs } from "node:util";
 import { Malloc } from "@tsmalloc/malloc";
 import { LinearMemory } from "@tsmalloc/memory";
 import { Pymalloc } from "@tsmalloc/pymalloc";
-import { type BenchCase, bundledTracePath, churn, formatBenchTable, loadTrace, runBenchmarks, smallChurn } from "@tsmalloc/testkit";
+import { type BenchCase, bundledTracePath, churn, formatBenchTable, loadTrace, runBenchmarks, smallChurn, parseBenchArgs } from "@tsmalloc/testkit";
 import { peakFootprint } from "./footprint.ts";
 
-const { values } = parseArgs({
-  // pnpm passes the `--` of `pnpm bench -- --runs 9` through
-  args: process.argv.slice(2).filter((arg) => arg !== "--"),
-  options: {
-    runs: { type: "string", default: "5" },
-    quick: { type: "boolean", default: false },
-    budget: { type: "string", default: "30" },
-  },
-});
-const quick = values.quick;
-const runs = quick ? 1 : Number(values.runs);
+const { runs, quick, budgetSeconds } = parseBenchArgs();
 const contenders = ["tsmalloc pymalloc", "pymalloc, checks off", "pymalloc, shared", "tsmalloc malloc", "@thi.ng/malloc MemPool", "new Uint8Array"];
 const python = loadTrace(bundledTracePath("py_compileall"), quick ? 100_000 : Infinity);
 const cases: BenchCase[] = [
@@ -41,7 +30,7 @@ const cells = await runBenchmarks(cases, {
   module: new URL("./contenders.ts", import.meta.url),
   contenders,
   runs,
-  budgetMs: Number(values.budget) * 1000,
+  budgetMs: budgetSeconds * 1000,
   progress: (line) => process.stderr.write(`${line}\n`),
 });
 process.stdout.write(`\n${formatBenchTable(cells, cases, contenders)}\n\n`);
@@ -54,4 +43,4 @@ const malloc = new LinearMemory();
 const alone = peakFootprint(python, new Malloc(malloc), () => malloc.stats().mappedBytes - malloc.headerBytes);
 const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
 process.stdout.write(`py_compileall peak live bytes ${mib(footprint.peakLive)}: pymalloc + malloc hold ${mib(footprint.mappedAtPeak)} (${(footprint.mappedAtPeak / footprint.peakLive).toFixed(2)}x); malloc alone ${mib(alone.mappedAtPeak)} (${(alone.mappedAtPeak / alone.peakLive).toFixed(2)}x)\n`);
-process.stdout.write(`median of ${runs} run(s) per cell, each in a fresh worker, contenders alternating; ratios to the first column; budget ${values.budget} s per run; ${((Date.now() - started) / 1000).toFixed(0)} s in all; node ${process.version}\n`);
+process.stdout.write(`median of ${runs} run(s) per cell, each in a fresh worker, contenders alternating; ratios to the first column; budget ${budgetSeconds} s per run; ${((Date.now() - started) / 1000).toFixed(0)} s in all; node ${process.version}\n`);

@@ -5,7 +5,7 @@
 import { Malloc } from "@tsmalloc/malloc";
 import { ErrorCode, LinearMemory } from "@tsmalloc/memory";
 import { inspectArenas, Pymalloc } from "@tsmalloc/pymalloc";
-import { findMismatch, firstMessage, startWorker } from "@tsmalloc/testkit";
+import { findMismatch, runWorkers } from "@tsmalloc/testkit";
 import { describe, expect, it } from "vitest";
 import type { WorkerJob, WorkerReport } from "./fixtures/shared-worker.ts";
 import { expectError, expectFilled, expectHeapOk, fill, makeHeap, snapshot } from "./helpers.ts";
@@ -180,16 +180,8 @@ describe("workers sharing one heap on a shared memory", () => {
     const mine = Array.from({ length: 100 }, (_, i) => obj.malloc(1 + i * 5));
     mine.forEach((p, i) => fill(memory, p, 1 + i * 5, 0xff));
     const gate = new SharedArrayBuffer(4);
-    const workers = Array.from({ length: WORKERS }, (_, worker) => {
-      const job: WorkerJob = { source: memory.source, worker, operations: OPERATIONS, seed: 4242 + worker, workers: WORKERS, gate };
-      return startWorker(new URL("./fixtures/shared-worker.ts", import.meta.url), job);
-    });
-    let reports: WorkerReport[];
-    try {
-      reports = await Promise.all(workers.map((w) => firstMessage<WorkerReport>(w)));
-    } finally {
-      await Promise.all(workers.map((w) => w.terminate()));
-    }
+    const jobs = Array.from({ length: WORKERS }, (_, worker): WorkerJob => ({ source: memory.source, worker, operations: OPERATIONS, seed: 4242 + worker, workers: WORKERS, gate }));
+    const reports = await runWorkers<WorkerReport>(new URL("./fixtures/shared-worker.ts", import.meta.url), jobs);
     expect(reports.map((r) => r.worker).sort()).toEqual([0, 1, 2, 3]);
     for (const report of reports) {
       // each worker used pools and the raw allocator, resized, and checked the heap while others ran

@@ -7,11 +7,9 @@ import { Malloc } from "@tsmalloc/malloc";
 import {
   type Allocator,
   type AllocatorStats,
-  type ErrorCode,
   type HeapCheck,
   LinearMemory,
   type LinearMemoryOptions,
-  TsmallocError,
 } from "@tsmalloc/memory";
 import { expect } from "vitest";
 import {
@@ -93,25 +91,8 @@ export function arenaOf(obj: Pymalloc, p: number): ArenaObjectInfo {
   return arenaAt(obj, poolInfo(obj, p).arenaindex);
 }
 
-/** Runs `fn` and returns the TsmallocError it throws; anything else fails the test. */
-export function thrown(fn: () => unknown): TsmallocError {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  if (error === undefined) throw new Error("expected a TsmallocError, but nothing was thrown");
-  if (!(error instanceof TsmallocError)) throw new Error(`expected a TsmallocError, got ${String(error)}`);
-  return error;
-}
-
-/** Expects `fn` to throw a TsmallocError with `code`; returns it. */
-export function expectError(fn: () => unknown, code: ErrorCode): TsmallocError {
-  const error = thrown(fn);
-  expect(error.code, error.message).toBe(code);
-  return error;
-}
+// the error expectations are the robustness tests' (one copy for the package)
+export { expectError, thrown } from "./helpers.ts";
 
 /** The byte a pattern with `seed` has at offset `i`. */
 export function patternAt(seed: number, i: number): number {

@@ -39,6 +39,8 @@ export {
   TraceFormatError,
   type TraceMeta,
 } from "./trace.ts";
-export { firstMessage, startWorker } from "./worker.ts";
+export { firstMessage, runWorkers, startWorker } from "./worker.ts";
+export { ThingPoolTarget, TypedArraysTarget } from "./peers.ts";
+export { type BenchArgs, parseBenchArgs } from "./bench-args.ts";
 export { type Churn, type ChurnTarget, churn, largeChurn, runChurn, smallChurn } from "./workloads.ts";
 export { type ExampleRun, markedExamples, runExample } from "./example.ts";

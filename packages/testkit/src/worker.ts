@@ -29,3 +29,19 @@ export function firstMessage<T>(worker: Worker): Promise<T> {
     worker.once("exit", (code) => reject(new Error(`worker exited with code ${code} before replying`)));
   });
 }
+
+/**
+ * Starts one worker per job on the TypeScript module at `url` and waits for each one's first
+ * message (its report); the workers are terminated in every case.
+ *
+ * @returns the reports, in the order of `jobs`
+ * @throws whatever {@link firstMessage} rejects with for the first worker that fails
+ */
+export async function runWorkers<T>(url: URL, jobs: readonly unknown[]): Promise<T[]> {
+  const workers = jobs.map((job) => startWorker(url, job));
+  try {
+    return await Promise.all(workers.map((worker) => firstMessage<T>(worker)));
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}

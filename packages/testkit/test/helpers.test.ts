@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { parseBenchArgs, runWorkers, ThingPoolTarget, TypedArraysTarget } from "../src/index.ts";
+
+describe("parseBenchArgs", () => {
+  it("has the documented defaults", () => {
+    expect(parseBenchArgs([])).toEqual({ runs: 5, quick: false, budgetSeconds: 30 });
+  });
+
+  it("reads --runs and --budget, and ignores the -- that pnpm passes through", () => {
+    expect(parseBenchArgs(["--", "--runs", "9", "--budget", "12.5"])).toEqual({ runs: 9, quick: false, budgetSeconds: 12.5 });
+  });
+
+  it("makes --quick one run", () => {
+    expect(parseBenchArgs(["--quick", "--runs", "7"])).toEqual({ runs: 1, quick: true, budgetSeconds: 30 });
+  });
+
+  it("refuses unknown options and bad numbers", () => {
+    expect(() => parseBenchArgs(["--fast"])).toThrow(TypeError);
+    expect(() => parseBenchArgs(["--runs", "0"])).toThrow(/--runs/);
+    expect(() => parseBenchArgs(["--runs", "2.5"])).toThrow(/--runs/);
+    expect(() => parseBenchArgs(["--budget", "soon"])).toThrow(/--budget/);
+    expect(() => parseBenchArgs(["trace.gz"])).toThrow(TypeError);
+  });
+});
+
+describe("runWorkers", () => {
+  const url = new URL("./fixtures/echo-worker.ts", import.meta.url);
+
+  it("returns each worker's first message, in the order of the jobs", async () => {
+    expect(await runWorkers<number>(url, [{ value: 1 }, { value: 2 }, { value: 3 }])).toEqual([2, 4, 6]);
+  }, 30_000);
+
+  it("rejects when a worker fails", async () => {
+    await expect(runWorkers<number>(url, [{ value: 1 }, { value: 2, fail: true }])).rejects.toThrow(/told to fail/);
+  }, 30_000);
+});
+
+describe("peer contenders", () => {
+  for (const [name, make] of [
+    ["ThingPoolTarget", () => new ThingPoolTarget()],
+    ["TypedArraysTarget", () => new TypedArraysTarget()],
+  ] as const) {
+    it(`${name} hands out distinct handles, takes size 0, and reuses what is freed`, () => {
+      const target = make();
+      const a = target.malloc(16);
+      const b = target.calloc(4, 8);
+      const c = target.malloc(0);
+      expect(new Set([a, b, c]).size).toBe(3);
+      for (const p of [a, b, c]) expect(p).toBeGreaterThan(0);
+      const grown = target.realloc(a, 1000);
+      expect(grown).toBeGreaterThan(0);
+      target.free(grown);
+      target.free(b);
+      target.free(c);
+      expect(target.malloc(16)).toBeGreaterThan(0);
+    });
+  }
+
+  it("TypedArraysTarget keeps its handle across realloc", () => {
+    const target = new TypedArraysTarget();
+    const p = target.malloc(4);
+    expect(target.realloc(p, 8)).toBe(p);
+    expect(target.realloc(p, 2)).toBe(p);
+  });
+});
