@@ -3,7 +3,7 @@
  * allocation pattern pymalloc was made for) replayed through pymalloc, with every block filled
  * with a byte derived from its id and verified before it is freed or moved and at the end. Plus a
  * deliberately broken allocator, to show that the verification catches an overlapping block at
- * the right event.
+ * the right event. The python38 and align8 layouts replay the first 100,000 events.
  */
 import type { LinearMemory } from "@tsmalloc/memory";
 import type { Pymalloc } from "@tsmalloc/pymalloc";
@@ -114,13 +114,19 @@ describe("replaying py_compileall", () => {
     expectHeapOk(raw);
   });
 
-  it("keeps every block intact with CPython 3.8's small arenas too", { timeout: 120_000 }, () => {
-    // (not align8: its 8-byte aligned blocks fail the replay's 16-byte alignment check by design)
-    const { obj } = makeHeap({ layout: "python38" });
-    const result = replayVerified(trace, obj, { limit: 100_000, every: 25_000, checkpoint: () => expectHeapOk(obj), release: true });
-    expect(result.failures).toBe(0);
-    expect(obj.allocatedBlocks()).toBe(0);
-    expect(obj.stats().arenasHighwaterMark).toBeGreaterThan(1);
+  for (const [layout, alignment] of [["python38", 16], ["align8", 8]] as const) {
+    it(`keeps every block intact with the ${layout} layout's small pools and arenas too`, { timeout: 120_000 }, () => {
+      const { obj } = makeHeap({ layout });
+      const result = replayVerified(trace, obj, { limit: 100_000, every: 25_000, checkpoint: () => expectHeapOk(obj), release: true, alignment });
+      expect(result.failures).toBe(0);
+      expect(obj.allocatedBlocks()).toBe(0);
+      expect(obj.stats().arenasHighwaterMark).toBeGreaterThan(1);
+    });
+  }
+
+  it("with 8-byte alignment hands out blocks that are not 16-byte aligned (the replay says so)", () => {
+    const { obj } = makeHeap({ layout: "align8" });
+    expect(() => replayVerified(trace, obj, { limit: 10_000 })).toThrow(/is not 16-byte aligned/);
   });
 });
 

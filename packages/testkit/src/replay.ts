@@ -45,6 +45,8 @@ export interface ReplayOptions {
   readonly footprint?: () => number;
   /** Free every block still live at the end (after checking it). */
   readonly release?: boolean;
+  /** The alignment every returned block must have (default 16; pymalloc's `align8` layout gives 8). */
+  readonly alignment?: number;
 }
 
 /** Outcome of a replay. */
@@ -104,6 +106,7 @@ export function findMismatch(u8: Uint8Array, p: number, n: number, value: number
 export function replayVerified(trace: Trace, allocator: ReplayAllocator, options: ReplayOptions = {}): ReplayResult {
   const limit = Math.min(trace.length, options.limit ?? Infinity);
   const every = options.every ?? 0;
+  const alignment = options.alignment ?? 16;
   const address = new Float64Array(trace.ids);
   const bytes = new Float64Array(trace.ids);
   let liveBytes = 0;
@@ -124,7 +127,7 @@ export function replayVerified(trace: Trace, allocator: ReplayAllocator, options
       failures++;
       return;
     }
-    if (p % 16 !== 0) throw new ReplayMismatch(event, `block ${id} at 0x${p.toString(16)} is not 16-byte aligned`);
+    if (p % alignment !== 0) throw new ReplayMismatch(event, `block ${id} at 0x${p.toString(16)} is not ${alignment}-byte aligned`);
     const u8 = allocator.memory.u8;
     if (p + n > u8.length) throw new ReplayMismatch(event, `block ${id} at 0x${p.toString(16)} (${n} bytes) leaves the memory`);
     if (zeroed) {

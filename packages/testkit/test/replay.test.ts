@@ -6,13 +6,16 @@ class Bump implements ReplayAllocator {
   readonly memory = { u8: new Uint8Array(1 << 20) };
   #top = 16;
   readonly #overlap: boolean;
+  readonly #step: number;
   freed = 0;
-  constructor(overlap = false) {
+  /** `step`: the granule of block sizes and so the alignment of the blocks (16 unless given). */
+  constructor(overlap = false, step = 16) {
     this.#overlap = overlap;
+    this.#step = step;
   }
   malloc(size: number): number {
     const p = this.#top;
-    this.#top += this.#overlap ? 16 : Math.ceil(Math.max(size, 1) / 16) * 16;
+    this.#top += this.#overlap ? this.#step : Math.ceil(Math.max(size, 1) / this.#step) * this.#step;
     return p;
   }
   calloc(nelem: number, elsize: number): number {
@@ -52,6 +55,11 @@ describe("replayVerified", () => {
       expect((e as ReplayMismatch).event).toBe(2);
       expect((e as ReplayMismatch).message).toMatch(/^event 2: /);
     }
+  });
+
+  it("requires 16-byte alignment unless told another", () => {
+    expect(() => replayVerified(trace, new Bump(false, 8))).toThrow(/event 1: block 1 at 0x38 is not 16-byte aligned/);
+    expect(replayVerified(trace, new Bump(false, 8), { alignment: 8 }).failures).toBe(0);
   });
 
   it("calls the checkpoint every N events and at the end", () => {
