@@ -9,6 +9,8 @@ export function tsmallocProject(name: string): UserWorkspaceConfig {
   return defineProject({
     resolve: { conditions: [source, "module", "browser", "development|production"] },
     ssr: { resolve: { conditions: [source, "module", "node", "development|production"] } },
-    test: { name, include: ["test/**/*.test.ts"] },
+    // Tests check behaviour, never speed: CI runs every package's tests at once on a shared
+    // 2-core machine, where a test that takes 1 s alone can take 5, so the limit is generous.
+    test: { name, include: ["test/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 60_000 },
   });
 }
