@@ -8,6 +8,7 @@
 import { Malloc } from "@tsmalloc/malloc";
 import { isTsmallocError, LinearMemory, type Region, regionOwnerName } from "@tsmalloc/memory";
 import { Pymalloc } from "@tsmalloc/pymalloc";
+import { DebugCorruptionError, withDebugHooks } from "@tsmalloc/debug";
 
 const out = (line = ""): void => {
   process.stdout.write(`${line}\n`);
@@ -155,6 +156,23 @@ for (const line of obj.formatStats().trimEnd().split("\n")) out(line === "" ? ""
 out(`    check(): ${obj.check().ok ? "ok" : "BROKEN"}`);
 for (let i = 0; i < objects.length; i++) if (i % 3 !== 0) obj.free(objects[i]!);
 out(`    all freed: ${obj.stats().arenasAllocatedCurrent} arena kept (CPython keeps one wholly free arena), ${obj.stats().arenasReclaimed} given back`);
+out();
+
+out("6. Debug hooks (PYTHONMALLOC=pymalloc_debug): guard bytes around every block, checked on free");
+const checked = withDebugHooks(obj, { api: "o" });
+const record = checked.malloc(16);
+out(`    withDebugHooks(obj, { api: "o" }).malloc(16) -> ${hex(record)}: 16 bytes of 0xCD between 0xFD guard bytes`);
+memory.u8[record + 16] = 0x78;
+out("    one byte written past its end ('x'), then free(): the hooks refuse it and print CPython's report");
+try {
+  checked.free(record);
+} catch (error) {
+  if (!(error instanceof DebugCorruptionError)) throw error;
+  for (const line of error.report.trimEnd().split("\n")) out(`    | ${line}`.trimEnd());
+}
+memory.u8[record + 16] = 0xfd;
+checked.free(record);
+out(`    guard byte restored, free() succeeds; the freed block now reads 0xDD: isFreed() = ${checked.isFreed(record)}`);
 out();
 const after = heap.stats();
 out(`Everything freed: ${after.allocatedBlocks} live blocks (pymalloc's own tables: its state, arena map and arenas vector); the heap keeps ${after.segments} segment(s), ${bytes(after.segmentBytes)}:`);
