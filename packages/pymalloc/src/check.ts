@@ -1,4 +1,4 @@
-import type { HeapCheck, HeapProblem } from "@tsmalloc/memory";
+import { formatAddress as hex, type HeapCheck, type HeapProblem } from "@tsmalloc/memory";
 import {
   type ArenaObjectInfo,
   carvedPools,
@@ -11,7 +11,7 @@ import {
   type PymallocHeapView,
   usedpoolsHeader,
 } from "./inspect.ts";
-import { blocksPerPool, classSize } from "./layout.ts";
+import { arenaMapBytes, blocksPerPool, classSize } from "./layout.ts";
 import { ARENA_OBJECT_SIZE, STATE_MAGIC, STATE_MAGIC_WORD, STATE_VERSION, STATE_VERSION_WORD } from "./structs.ts";
 
 /**
@@ -228,7 +228,7 @@ function checkPool(heap: PymallocHeapView, pool: PoolHeaderInfo, report: (addres
 /** The arena map holds exactly the live arenas' marks. */
 function checkArenaMap(heap: PymallocHeapView, live: readonly ArenaObjectInfo[], map: number, report: (address: number, message: string) => void): void {
   const { layout } = heap;
-  const entries = 2 ** (32 - layout.arenaBits);
+  const entries = arenaMapBytes(layout) / 8;
   const expected = new Int32Array(entries * 2);
   for (const arena of live) {
     const chunk = arena.address >>> layout.arenaBits;
@@ -248,8 +248,4 @@ function checkArenaMap(heap: PymallocHeapView, live: readonly ArenaObjectInfo[],
       report(map + i * 4, `arena map entry ${chunk} (${hex(chunk * layout.arenaSize)}) has ${i % 2 === 0 ? "tail_hi" : "tail_lo"} ${i32[base + i]}, expected ${expected[i]}`);
     }
   }
-}
-
-function hex(n: number): string {
-  return `0x${n.toString(16)}`;
 }

@@ -17,6 +17,7 @@ export {
   usedpoolsHeader,
 } from "./inspect.ts";
 export {
+  arenaMapBytes,
   blocksPerPool,
   classSize,
   type PymallocLayout,

@@ -140,3 +140,11 @@ export function classSize(layout: PymallocLayout, index: number): number {
 export function blocksPerPool(layout: PymallocLayout, index: number): number {
   return Math.floor((layout.poolSize - layout.poolOverhead) / classSize(layout, index));
 }
+
+/**
+ * Bytes of the arena map: one `(tail_hi, tail_lo)` pair of 32-bit words per arena-sized chunk of
+ * the 32-bit address space (32 KiB for 1 MiB arenas).
+ */
+export function arenaMapBytes(layout: PymallocLayout): number {
+  return 2 ** (32 - layout.arenaBits) * 8;
+}

@@ -30,7 +30,7 @@ import {
 import { type ArenaAllocator, regionArenaAllocator } from "./arena-allocator.ts";
 import { checkHeap } from "./check.ts";
 import { optionError } from "./errors.ts";
-import { type PymallocLayout, type PymallocLayoutName, type PymallocLayoutOptions, resolveLayout } from "./layout.ts";
+import { arenaMapBytes, type PymallocLayout, type PymallocLayoutName, type PymallocLayoutOptions, resolveLayout } from "./layout.ts";
 import { collectStats, countAllocatedBlocks, type PymallocStats } from "./stats.ts";
 import { formatStats } from "./format-stats.ts";
 import {
@@ -589,16 +589,12 @@ export class Pymalloc implements Allocator {
     u32[pw + POOL_PREVPOOL_WORD] = header;
     u32[(header >>> 2) + POOL_NEXTPOOL_WORD] = pool;
     u32[(header >>> 2) + POOL_PREVPOOL_WORD] = pool;
-    u32[pw + POOL_COUNT_WORD] = 1;
     if (u32[pw + POOL_SZIDX_WORD] === size) {
-      // it last held blocks of this class: its free list is still good
-      const bp = u32[pw + POOL_FREEBLOCK_WORD]!;
-      const next = u32[bp >>> 2]!;
-      u32[pw + POOL_FREEBLOCK_WORD] = next;
-      u32[(bp >>> 2) + 1] = 0;
-      if (next === 0) this.#poolExtend(u32, pool, size);
-      return bp;
+      // it last held blocks of this class and its free list is still good: it is now the head of
+      // usedpools[size], so the fast path takes its first block (and counts it)
+      return this.#poolAlloc(u32, size);
     }
+    u32[pw + POOL_COUNT_WORD] = 1;
     // (re)initialise: return the first block, put the second on the free list, carve lazily
     const blockSize = (size + 1) << this.#shift;
     u32[pw + POOL_SZIDX_WORD] = size;
@@ -1026,7 +1022,7 @@ function createState(raw: Allocator, layout: PymallocLayout): number {
     throw optionError(`raw allocator "${raw.name}" returned a block that is not 16-byte aligned (${formatAddress(state)})`);
   }
   // one (tail_hi, tail_lo) pair per arena-sized chunk of the 32-bit address space
-  const mapBytes = 2 ** (32 - layout.arenaBits) * 8;
+  const mapBytes = arenaMapBytes(layout);
   const map = raw.calloc(1, mapBytes);
   if (map === 0) {
     raw.free(state);
