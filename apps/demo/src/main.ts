@@ -8,7 +8,8 @@
 import { Malloc } from "@tsmalloc/malloc";
 import { isTsmallocError, LinearMemory, type Region, regionOwnerName } from "@tsmalloc/memory";
 import { Pymalloc } from "@tsmalloc/pymalloc";
-import { DebugCorruptionError, withDebugHooks } from "@tsmalloc/debug";
+import { DebugCorruptionError, isDebugAllocator, withDebugHooks } from "@tsmalloc/debug";
+import { ALLOCATOR_CONFIGS, createRuntime, Domain, DOMAINS } from "@tsmalloc/registry";
 
 const out = (line = ""): void => {
   process.stdout.write(`${line}\n`);
@@ -173,6 +174,25 @@ try {
 memory.u8[record + 16] = 0xfd;
 checked.free(record);
 out(`    guard byte restored, free() succeeds; the freed block now reads 0xDD: isFreed() = ${checked.isFreed(record)}`);
+out();
+
+out("7. The registry: CPython's configurations by their PYTHONMALLOC name (TSMALLOC here)");
+for (const config of ALLOCATOR_CONFIGS) {
+  const runtime = createRuntime({ allocator: config });
+  const domains = DOMAINS.map((domain) => {
+    const allocator = runtime.getAllocator(domain);
+    return `${domain.toUpperCase()} ${isDebugAllocator(allocator) ? `${allocator.wrapped.name} + hooks` : allocator.name}`;
+  });
+  out(`    ${config.padEnd(15)} ${domains.join(", ").padEnd(64)} allocatorName() = ${runtime.allocatorName()}`);
+}
+const debugRuntime = createRuntime({ allocator: "debug" });
+const large = debugRuntime.memMalloc(1000);
+const header = [...debugRuntime.memory.u8.subarray(large - 32, large)].map((b) => b.toString(16).padStart(2, "0"));
+out("    under debug, memMalloc(1000) goes MEM hooks -> pymalloc -> RAW domain -> RAW hooks -> malloc;");
+out("    the 32 bytes before the block: the 'r' header of 1024 bytes, then the 'm' header of 1000, as in CPython:");
+out(`    ${header.slice(0, 16).join(" ")} | ${header.slice(16).join(" ")}`);
+debugRuntime.memFree(large);
+out(`    getAllocator(Domain.OBJ).name = ${debugRuntime.getAllocator(Domain.OBJ).name}`);
 out();
 const after = heap.stats();
 out(`Everything freed: ${after.allocatedBlocks} live blocks (pymalloc's own tables: its state, arena map and arenas vector); the heap keeps ${after.segments} segment(s), ${bytes(after.segmentBytes)}:`);

@@ -7,6 +7,7 @@ import {
   formatAddress,
   type HeapCheck,
   isAddress,
+  isTsmallocError,
   type LinearMemory,
   requireAddress,
   TsmallocError,
@@ -286,7 +287,7 @@ export class DebugAllocator implements Allocator {
       return 0;
     }
     const head = ptr - HEADER_BYTES;
-    if (this.#preflight) this.wrapped.usableSize!(head);
+    if (this.#preflight) this.#askWrapped(head);
     const extra = this.extraBytes;
     const old = readWordLow(u8, head);
     const oldTail = ptr + old;
@@ -362,7 +363,7 @@ export class DebugAllocator implements Allocator {
       return;
     }
     const head = ptr - HEADER_BYTES;
-    if (this.#preflight) this.wrapped.usableSize!(head);
+    if (this.#preflight) this.#askWrapped(head);
     fillBytes(u8, this.#words(), head, ptr + readWordLow(u8, head) + this.extraBytes - HEADER_BYTES, DEADBYTE);
     if (this.#traces.size !== 0) this.#traces.delete(ptr);
     this.wrapped.free(head);
@@ -477,6 +478,20 @@ export class DebugAllocator implements Allocator {
   }
 
   /** The word view for fills on a shared memory, null otherwise (see fillBytes). */
+  /**
+   * Asks the wrapped allocator about the block before anything is written, so that a block it
+   * does not know is refused with the memory unchanged. An allocator whose usableSize exists but
+   * cannot size this block (`ERR_TSMALLOC_INVALID_OPTION`: pymalloc whose raw allocator has no
+   * usableSize, for a large block) is not asked: the call goes on as without the capability.
+   */
+  #askWrapped(head: number): void {
+    try {
+      this.wrapped.usableSize!(head);
+    } catch (error) {
+      if (!isTsmallocError(error, ErrorCode.InvalidOption)) throw error;
+    }
+  }
+
   #words(): Uint32Array | null {
     return this.#shared ? this.memory.u32 : null;
   }

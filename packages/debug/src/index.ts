@@ -15,5 +15,5 @@ export { DebugAllocator, isDebugAllocator, withDebugHooks } from "./debug-alloca
 export { dumpDebugBlock } from "./dump.ts";
 export { type CorruptionHandler, DebugCorruptionError, type DebugErrorCode, type OnCorruption } from "./errors.ts";
 export { isFreed, isPtrFreed } from "./is-freed.ts";
-export { type DebugHookOptions, type DebugThreadOptions, MAX_TRACEBACK_FRAMES } from "./options.ts";
+export { checkDebugHookOptions, type DebugHookOptions, type DebugThreadOptions, MAX_TRACEBACK_FRAMES } from "./options.ts";
 export type { TracebackFrame } from "./traceback.ts";

@@ -108,3 +108,13 @@ export function hookSettings(options: DebugHookOptions, fn: string): ThreadSetti
   if (typeof serialNumbers !== "boolean") throw optionError(fn, "serialNumbers must be a boolean", serialNumbers);
   return { ...settings, api, serialNumbers };
 }
+
+/**
+ * Checks options for {@link withDebugHooks} without making hooks (so a caller that builds several
+ * allocators can reject bad options before it allocates anything).
+ *
+ * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` for an option withDebugHooks would refuse
+ */
+export function checkDebugHookOptions(options: DebugHookOptions): void {
+  hookSettings(options, "withDebugHooks");
+}

@@ -5,6 +5,7 @@
  */
 import { type Allocator, ErrorCode, LinearMemory } from "@tsmalloc/memory";
 import { withDebugHooks } from "@tsmalloc/debug";
+import { Pymalloc } from "@tsmalloc/pymalloc";
 import { describe, expect, it } from "vitest";
 import { bytesOf, corruption, expectBlock, expectBytesUnchanged, expectError, expectFilled, fillPattern, patternMismatch } from "./helpers.ts";
 
@@ -44,6 +45,7 @@ class Bump implements Allocator {
   }
 
   realloc(ptr: number, size: number): number {
+    if (ptr === 0) return this.malloc(size);
     const old = this.live.get(ptr);
     if (old === undefined) throw new Error(`bump: realloc of unknown 0x${ptr.toString(16)}`);
     const q = this.malloc(size);
@@ -139,5 +141,27 @@ describe("hooks around a bump allocator", () => {
     const odd = new Bump(1 << 16, 1, 3);
     expectError(() => withDebugHooks(odd), ErrorCode.InvalidOption);
     expect(odd.live.size).toBe(0); // the misaligned block went back
+  });
+});
+
+describe("hooks around pymalloc whose raw allocator cannot size its blocks", () => {
+  // pymalloc has usableSize, but for a large block it asks its raw allocator, which here has none
+  // (ERR_TSMALLOC_INVALID_OPTION): the hooks then go on without asking, as for any allocator
+  // without usableSize, instead of refusing to free or resize the block
+  it("free and realloc large blocks; small blocks are still checked with pymalloc", () => {
+    const bump = new Bump(1 << 20, 16);
+    const obj = new Pymalloc(bump);
+    const hooks = withDebugHooks(obj, { api: "o" });
+    const large = hooks.malloc(1000);
+    expectError(() => obj.usableSize(large - 16), ErrorCode.InvalidOption);
+    fillPattern(bump.memory, large, 1000, 7);
+    const moved = hooks.realloc(large, 3000);
+    expect(moved).not.toBe(0);
+    expect(patternMismatch(bump.memory, moved, 1000, 7)).toBe(-1);
+    hooks.free(moved);
+    expect(bump.live.has(moved - 16)).toBe(false);
+    const small = hooks.malloc(16);
+    hooks.free(small);
+    expect(obj.allocatedBlocks()).toBe(1); // the hooks' state block
   });
 });

@@ -2,7 +2,7 @@
  * Bad input, call by call: every rejected call throws a typed error (or, for a valid size too
  * large for the memory, returns 0) and leaves every byte of the memory as it was.
  */
-import { DebugAllocator, dumpDebugBlock, isFreed, isPtrFreed, withDebugHooks } from "@tsmalloc/debug";
+import { checkDebugHookOptions, DebugAllocator, dumpDebugBlock, isFreed, isPtrFreed, withDebugHooks } from "@tsmalloc/debug";
 import { Malloc } from "@tsmalloc/malloc";
 import { ErrorCode, LinearMemory, NULL } from "@tsmalloc/memory";
 import { describe, expect, it } from "vitest";
@@ -155,6 +155,14 @@ describe("options of withDebugHooks", () => {
     expect(error.message.startsWith("withDebugHooks: ")).toBe(true);
     if (name !== "options") expect(error.message).toContain(name);
     expect(heap.stats()).toEqual(before);
+    // checkDebugHookOptions refuses the same options with the same error, allocating nothing
+    const checked = expectError(() => checkDebugHookOptions(options as never), ErrorCode.InvalidOption);
+    expect(checked.message).toBe(error.message);
+  });
+
+  it("checkDebugHookOptions accepts what withDebugHooks accepts", () => {
+    expect(() => checkDebugHookOptions({})).not.toThrow();
+    expect(() => checkDebugHookOptions({ api: "o", serialNumbers: true, tracebacks: 100, onCorruption: () => {}, checkThread: false })).not.toThrow();
   });
 
   it("an explicit undefined takes the default", () => {

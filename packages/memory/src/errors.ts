@@ -13,6 +13,7 @@
  * | `ERR_TSMALLOC_INCOMPATIBLE` | `attach()` finds no tsmalloc structure, or one of another layout version, where it looks |
  * | `ERR_TSMALLOC_OUT_OF_MEMORY` | a constructor cannot map the memory it needs to start (allocation calls never throw it: they return 0) |
  * | `ERR_TSMALLOC_WRONG_THREAD` | an allocator that belongs to one thread (CPython's GIL rule, enforced by `@tsmalloc/debug` for the MEM and OBJ domains) is called from another |
+ * | `ERR_TSMALLOC_UNKNOWN_ALLOCATOR` | an allocator configuration name (`TSMALLOC`, CPython's `PYTHONMALLOC`) is not one this build knows |
  */
 export const ErrorCode = {
   InvalidSize: "ERR_TSMALLOC_INVALID_SIZE",
@@ -24,6 +25,7 @@ export const ErrorCode = {
   Incompatible: "ERR_TSMALLOC_INCOMPATIBLE",
   OutOfMemory: "ERR_TSMALLOC_OUT_OF_MEMORY",
   WrongThread: "ERR_TSMALLOC_WRONG_THREAD",
+  UnknownAllocator: "ERR_TSMALLOC_UNKNOWN_ALLOCATOR",
 } as const;
 
 /** One of the {@link ErrorCode} strings. */

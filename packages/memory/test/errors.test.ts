@@ -13,6 +13,7 @@ describe("ErrorCode", () => {
       Incompatible: "ERR_TSMALLOC_INCOMPATIBLE",
       OutOfMemory: "ERR_TSMALLOC_OUT_OF_MEMORY",
       WrongThread: "ERR_TSMALLOC_WRONG_THREAD",
+      UnknownAllocator: "ERR_TSMALLOC_UNKNOWN_ALLOCATOR",
     });
   });
 });

@@ -17,8 +17,12 @@ export interface ExampleRun {
   readonly exitCode: number;
 }
 
-/** Bundles and runs the example at `path` (a .ts or .mjs file) with node. */
-export async function runExample(path: string, timeoutMs: number = 60_000): Promise<ExampleRun> {
+/**
+ * Bundles and runs the example at `path` (a .ts or .mjs file) with node. `env`, when given, is
+ * added to this process's environment (a value of undefined removes the variable), for examples
+ * that read `TSMALLOC` and friends.
+ */
+export async function runExample(path: string, timeoutMs: number = 60_000, env?: Readonly<Record<string, string | undefined>>): Promise<ExampleRun> {
   const dir = mkdtempSync(join(tmpdir(), "tsmalloc-example-"));
   try {
     const outfile = join(dir, "example.mjs");
@@ -33,7 +37,12 @@ export async function runExample(path: string, timeoutMs: number = 60_000): Prom
       logLevel: "silent",
     });
     return await new Promise<ExampleRun>((resolve) => {
-      execFile(process.execPath, [outfile], { timeout: timeoutMs }, (error, stdout, stderr) => {
+      const childEnv: Record<string, string | undefined> = { ...process.env };
+      for (const [name, value] of Object.entries(env ?? {})) {
+        if (value === undefined) delete childEnv[name];
+        else childEnv[name] = value;
+      }
+      execFile(process.execPath, [outfile], { timeout: timeoutMs, env: childEnv }, (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
         resolve({ stdout, stderr, exitCode: code });
       });

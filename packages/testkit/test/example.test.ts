@@ -27,4 +27,17 @@ describe("runExample", () => {
     expect(run.exitCode).toBe(3);
     expect(run.stderr).toBe("boom\n");
   }, 60_000);
+
+  it("adds env to the child's environment and removes variables set to undefined", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsmalloc-ex-"));
+    const file = join(dir, "env.ts");
+    writeFileSync(file, "console.log(`${process.env.TSMALLOC_TEST_A}|${process.env.TSMALLOC_TEST_B}|${process.env.PATH !== undefined}`);\n");
+    process.env.TSMALLOC_TEST_B = "inherited";
+    try {
+      expect((await runExample(file)).stdout).toBe("undefined|inherited|true\n");
+      expect((await runExample(file, 60_000, { TSMALLOC_TEST_A: "set", TSMALLOC_TEST_B: undefined })).stdout).toBe("set|undefined|true\n");
+    } finally {
+      delete process.env.TSMALLOC_TEST_B;
+    }
+  }, 60_000);
 });

@@ -1,0 +1,107 @@
+import { type LinearMemory, lockMutex, unlockMutex } from "@tsmalloc/memory";
+import { ALLOCATOR_CONFIGS, type AllocatorConfig } from "./config-name.ts";
+import type { Domain } from "./domain.ts";
+
+/*
+ * A runtime records what it is made of in the memory, so that `attachRuntime` in another worker
+ * (or on a buffer saved and loaded again) opens the same heaps and hooks. The record is a block of
+ * the runtime's system malloc, found through the root table under ROOT_TAG:
+ *
+ *   word 0  magic "tsrt"          word 5  pymalloc state address (0: none)
+ *   word 1  layout version        word 6  RAW debug hooks state address (0: not hooked)
+ *   word 2  configuration index   word 7  MEM debug hooks state address
+ *   word 3  lock (futex word)     word 8  OBJ debug hooks state address
+ *   word 4  malloc heap address   word 9  reserved (0)
+ *
+ * The hook words change when setupDebugHooks() hooks a domain later; readers and that writer take
+ * the lock on shared memory.
+ */
+
+/** The root-table tag of the first runtime made in a memory. @internal */
+export const RUNTIME_ROOT_TAG = "tsrt";
+/** Bytes of the record. @internal */
+export const RECORD_BYTES = 40;
+
+const MAGIC = 0x7472_7374; // "tsrt" little-endian
+const VERSION = 1;
+const W_MAGIC = 0;
+const W_VERSION = 1;
+const W_CONFIG = 2;
+const W_LOCK = 3;
+const W_MALLOC = 4;
+const W_PYMALLOC = 5;
+const W_HOOK_RAW = 6;
+const W_HOOK_MEM = 7;
+const W_HOOK_OBJ = 8;
+
+/** What a record says. @internal */
+export interface RuntimeRecord {
+  readonly config: AllocatorConfig;
+  readonly malloc: number;
+  readonly pymalloc: number;
+  readonly hooks: { readonly raw: number; readonly mem: number; readonly obj: number };
+}
+
+function hookWord(domain: Domain): number {
+  return domain === "raw" ? W_HOOK_RAW : domain === "mem" ? W_HOOK_MEM : W_HOOK_OBJ;
+}
+
+/** Writes a new record at `address` (a block of RECORD_BYTES). @internal */
+export function writeRecord(memory: LinearMemory, address: number, record: RuntimeRecord): void {
+  const u32 = memory.u32;
+  const w = address >>> 2;
+  u32.fill(0, w, w + RECORD_BYTES / 4);
+  u32[w + W_MAGIC] = MAGIC;
+  u32[w + W_VERSION] = VERSION;
+  u32[w + W_CONFIG] = ALLOCATOR_CONFIGS.indexOf(record.config);
+  u32[w + W_MALLOC] = record.malloc;
+  u32[w + W_PYMALLOC] = record.pymalloc;
+  u32[w + W_HOOK_RAW] = record.hooks.raw;
+  u32[w + W_HOOK_MEM] = record.hooks.mem;
+  u32[w + W_HOOK_OBJ] = record.hooks.obj;
+}
+
+/**
+ * Reads the record at `address`.
+ * @returns the record, or a sentence saying why there is none there
+ * @internal
+ */
+export function readRecord(memory: LinearMemory, address: number): RuntimeRecord | string {
+  if (address % 4 !== 0 || address + RECORD_BYTES > memory.byteLength) return `no runtime record fits at 0x${address.toString(16)}`;
+  const u32 = memory.u32;
+  const w = address >>> 2;
+  if (u32[w + W_MAGIC] !== MAGIC) return `no runtime record at 0x${address.toString(16)}`;
+  if (u32[w + W_VERSION] !== VERSION) return `the runtime record at 0x${address.toString(16)} has layout version ${u32[w + W_VERSION]}, this build reads ${VERSION}`;
+  const config = ALLOCATOR_CONFIGS[u32[w + W_CONFIG]!];
+  if (config === undefined) return `the runtime record at 0x${address.toString(16)} is damaged`;
+  lock(memory, w);
+  try {
+    return {
+      config,
+      malloc: u32[w + W_MALLOC]!,
+      pymalloc: u32[w + W_PYMALLOC]!,
+      hooks: { raw: u32[w + W_HOOK_RAW]!, mem: u32[w + W_HOOK_MEM]!, obj: u32[w + W_HOOK_OBJ]! },
+    };
+  } finally {
+    unlock(memory, w);
+  }
+}
+
+/** Records that `domain` now has the debug hooks whose state block is at `state`. @internal */
+export function recordHooks(memory: LinearMemory, address: number, domain: Domain, state: number): void {
+  const w = address >>> 2;
+  lock(memory, w);
+  try {
+    memory.u32[w + hookWord(domain)] = state;
+  } finally {
+    unlock(memory, w);
+  }
+}
+
+function lock(memory: LinearMemory, w: number): void {
+  if (memory.shared) lockMutex(memory.i32, w + W_LOCK);
+}
+
+function unlock(memory: LinearMemory, w: number): void {
+  if (memory.shared) unlockMutex(memory.i32, w + W_LOCK);
+}
