@@ -622,9 +622,14 @@ interface ProcessLike {
   readonly stderr?: { write(text: string): unknown };
 }
 
+interface ConsoleLike {
+  error(text: string): void;
+}
+
 /** The default statistics output: standard error, or the console where there is no process. */
 function writeToStderr(text: string): void {
-  const stderr = (globalThis as { process?: ProcessLike }).process?.stderr;
+  const host = globalThis as { process?: ProcessLike; console?: ConsoleLike };
+  const stderr = host.process?.stderr;
   if (stderr !== undefined) stderr.write(text);
-  else console.error(text);
+  else host.console?.error(text);
 }
