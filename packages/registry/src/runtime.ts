@@ -10,7 +10,7 @@ import {
   LinearMemory,
   TsmallocError,
 } from "@tsmalloc/memory";
-import { type ArenaAllocator, inspectState, Pymalloc, type PymallocOptions, regionArenaAllocator } from "@tsmalloc/pymalloc";
+import { type ArenaAllocator, inspectState, Pymalloc, type PymallocOptions, regionArenaAllocator, resolveLayout } from "@tsmalloc/pymalloc";
 import { type AllocatorConfig, type AllocatorName, parseAllocatorConfig, planOf } from "./config-name.ts";
 import { apiIdOf, Domain, DOMAINS, isDomain } from "./domain.ts";
 import { FaultCounter, FaultInjectionAllocator } from "./fault-injection.ts";
@@ -167,7 +167,7 @@ export class Runtime {
     const plan = planOf(this.config);
     const pymallocOptions = options.pymalloc ?? {};
     if (typeof pymallocOptions !== "object" || pymallocOptions === null) throw optionError(fn, `pymalloc must be an object, got ${describeValue(pymallocOptions)}`);
-    // the hooks' options are checked once, before anything is allocated
+    checkPymallocOptions(pymallocOptions, fn);
 
     const mallocOptions = options.malloc ?? {};
     if (typeof mallocOptions !== "object" || mallocOptions === null) throw optionError(fn, `malloc must be an object, got ${describeValue(mallocOptions)}`);
@@ -558,8 +558,9 @@ export class Runtime {
  *
  * @throws {@link TsmallocError} `ERR_TSMALLOC_UNKNOWN_ALLOCATOR` for a configuration name that
  *   is not one of {@link ALLOCATOR_CONFIGS} (the mimalloc names are reserved);
- *   `ERR_TSMALLOC_INVALID_OPTION` for a bad option; `ERR_TSMALLOC_OUT_OF_MEMORY` when the memory
- *   cannot hold the heaps' first structures
+ *   `ERR_TSMALLOC_INVALID_OPTION` for a bad option (both before anything is allocated);
+ *   `ERR_TSMALLOC_OUT_OF_MEMORY` when the memory cannot hold the heaps' first structures (what was
+ *   made before that stays in the memory: at least the malloc heap's first segment)
  */
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   return new Runtime(options);
@@ -607,6 +608,28 @@ function holdsRawBlocks(pymalloc: Pymalloc): boolean {
 /** True when `allocator` is debug hooks of API `api` directly over `base`. */
 function hooksOver(allocator: Allocator, api: string, base: Allocator): boolean {
   return isDebugAllocator(allocator) && allocator.api === api && allocator.wrapped === base;
+}
+
+const PYMALLOC_KEYS: ReadonlySet<string> = new Set(["layout", "checks", "arenaAllocator"]);
+
+/**
+ * Checks the pymalloc options as Pymalloc's constructor would, before the runtime allocates
+ * anything (the malloc heap comes first), so that a bad one leaves the memory untouched.
+ */
+function checkPymallocOptions(options: NonNullable<RuntimeOptions["pymalloc"]>, fn: string): void {
+  for (const key of Object.keys(options)) {
+    if (!PYMALLOC_KEYS.has(key)) throw optionError(fn, `unknown pymalloc option ${JSON.stringify(key)} (expected layout, checks, arenaAllocator)`);
+  }
+  try {
+    resolveLayout(options.layout);
+  } catch (error) {
+    throw new TsmallocError(ErrorCode.InvalidOption, `${fn}: pymalloc options: ${(error as Error).message}`, { cause: error });
+  }
+  if (options.checks !== undefined && typeof options.checks !== "boolean") throw optionError(fn, `pymalloc.checks must be a boolean, got ${describeValue(options.checks)}`);
+  const arenas = options.arenaAllocator;
+  if (arenas !== undefined && (typeof arenas !== "object" || arenas === null || typeof arenas.alloc !== "function" || typeof arenas.free !== "function")) {
+    throw optionError(fn, `pymalloc.arenaAllocator must have alloc(size) and free(address, size), got ${describeValue(arenas)}`);
+  }
 }
 
 function requireDomain(domain: unknown, fn: string): Domain {

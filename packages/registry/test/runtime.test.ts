@@ -555,10 +555,21 @@ describe("createRuntime options", () => {
     [{ memory: {} }, "createRuntime: memory must be a LinearMemory, got an object ([object Object])"],
     [{ memory: new ArrayBuffer(65536) }, "createRuntime: memory must be a LinearMemory, got an object ([object ArrayBuffer])"],
     [{ pymalloc: 5 }, "createRuntime: pymalloc must be an object, got 5"],
-    [{ pymalloc: { layout: "python39" } }, 'Pymalloc: layout must be one of default, python38, align8, got "python39"'],
-  ])("%j throws ERR_TSMALLOC_INVALID_OPTION", (options, message) => {
-    const error = expectError(() => createRuntime(options as never), ErrorCode.InvalidOption);
+    [{ pymalloc: { layout: "python39" } }, 'createRuntime: pymalloc options: Pymalloc: layout must be one of default, python38, align8, got "python39"'],
+    [{ pymalloc: { layout: { poolSize: 3 } } }, "createRuntime: pymalloc options: Pymalloc: layout.poolSize must be a power of two of at least 4096, got 3"],
+    [{ pymalloc: { checks: 1 } }, "createRuntime: pymalloc.checks must be a boolean, got 1"],
+    [{ pymalloc: { arenaAllocator: { alloc: () => 0 } } }, "createRuntime: pymalloc.arenaAllocator must have alloc(size) and free(address, size), got an object ([object Object])"],
+    [{ pymalloc: { register: false } }, 'createRuntime: unknown pymalloc option "register" (expected layout, checks, arenaAllocator)'],
+    [{ pymalloc: { onNewArena: () => {} } }, 'createRuntime: unknown pymalloc option "onNewArena" (expected layout, checks, arenaAllocator)'],
+  ])("%j throws ERR_TSMALLOC_INVALID_OPTION before anything is allocated in the memory", (options, message) => {
+    const memory = new LinearMemory();
+    const before = memory.stats();
+    const error = expectError(() => createRuntime({ memory, ...(options as object) } as never), ErrorCode.InvalidOption);
     expect(error.message).toBe(message);
+    // no malloc heap, no runtime record, no region mapped
+    expect(memory.getRoot("mllc")).toBe(0);
+    expect(memory.getRoot("tsrt")).toBe(0);
+    expect(memory.stats()).toEqual(before);
   });
 
   it.each([

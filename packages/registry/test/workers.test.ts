@@ -66,8 +66,9 @@ describe.each(["default", "pymalloc_debug"] as const)("get/set are safe while ot
       const memory = new LinearMemory({ shared: true });
       expect(memory.shared).toBe(true);
       const rt = createRuntime({ memory, allocator: config });
-      // under the debug hooks the hook must pass usableSize through: see "a RAW hook without
-      // usableSize" below for what happens otherwise
+      // under the debug hooks, a hook that passes usableSize through (so the MEM/OBJ hooks still
+      // ask pymalloc, and through it RAW, about a large block before freeing it); "a RAW hook
+      // without usableSize" below covers the other kind
       const Hook = config === "default" ? RecordingHook : SizingRecordingHook;
       const original = rt.getAllocator(Domain.RAW);
       const mallocBlocks = rt.mallocHeap.stats().allocatedBlocks;
