@@ -16,41 +16,7 @@ import {
   type Runtime,
 } from "@tsmalloc/registry";
 import { describe, expect, it } from "vitest";
-import { CONFIGS, corruption, expectError, expectFilled, expectRuntimeOk, fill, RecordingHook } from "./helpers.ts";
-
-/** The four entry points of one domain (PyMem_Raw*, PyMem_*, PyObject_*). */
-interface EntryPoints {
-  malloc(size: number): number;
-  calloc(nelem: number, elsize: number): number;
-  realloc(ptr: number, size: number): number;
-  free(ptr: number): void;
-}
-
-function entryPoints(runtime: Runtime, domain: Domain): EntryPoints {
-  switch (domain) {
-    case Domain.RAW:
-      return {
-        malloc: (n) => runtime.rawMalloc(n),
-        calloc: (n, e) => runtime.rawCalloc(n, e),
-        realloc: (p, n) => runtime.rawRealloc(p, n),
-        free: (p) => runtime.rawFree(p),
-      };
-    case Domain.MEM:
-      return {
-        malloc: (n) => runtime.memMalloc(n),
-        calloc: (n, e) => runtime.memCalloc(n, e),
-        realloc: (p, n) => runtime.memRealloc(p, n),
-        free: (p) => runtime.memFree(p),
-      };
-    default:
-      return {
-        malloc: (n) => runtime.objMalloc(n),
-        calloc: (n, e) => runtime.objCalloc(n, e),
-        realloc: (p, n) => runtime.objRealloc(p, n),
-        free: (p) => runtime.objFree(p),
-      };
-  }
-}
+import { CONFIGS, corruption, entryPoints, expectError, expectFilled, expectRuntimeOk, fill, RecordingHook } from "./helpers.ts";
 
 const EXPECTED = "expected one of default, debug, malloc, malloc_debug, pymalloc, pymalloc_debug";
 

@@ -1,10 +1,61 @@
 import { DebugCorruptionError } from "@tsmalloc/debug";
 import { type Allocator, type ErrorCode, type LinearMemory, TsmallocError } from "@tsmalloc/memory";
-import { ALLOCATOR_CONFIGS, type AllocatorConfig, type Runtime } from "@tsmalloc/registry";
+import { ALLOCATOR_CONFIGS, type AllocatorConfig, type AllocatorName, Domain, type Runtime } from "@tsmalloc/registry";
 import { expect } from "vitest";
 
 /** Every configuration name, in CPython's table order. */
 export const CONFIGS: readonly AllocatorConfig[] = ALLOCATOR_CONFIGS;
+
+/** The configurations with debug hooks on all three domains. */
+export const DEBUG_CONFIGS: ReadonlySet<AllocatorConfig> = new Set(["debug", "malloc_debug", "pymalloc_debug"]);
+
+/** What allocatorName() must answer for each configuration. */
+export const NAME_OF: Readonly<Record<AllocatorConfig, AllocatorName>> = {
+  default: "pymalloc",
+  debug: "pymalloc_debug",
+  malloc: "malloc",
+  malloc_debug: "malloc_debug",
+  pymalloc: "pymalloc",
+  pymalloc_debug: "pymalloc_debug",
+};
+
+/** The four entry points of one domain, with their names. */
+export interface EntryPoints {
+  readonly names: { readonly malloc: string; readonly calloc: string; readonly realloc: string; readonly free: string };
+  malloc(size: number): number;
+  calloc(nelem: number, elsize: number): number;
+  realloc(ptr: number, size: number): number;
+  free(ptr: number): void;
+}
+
+export function entryPoints(runtime: Runtime, domain: Domain): EntryPoints {
+  switch (domain) {
+    case Domain.RAW:
+      return {
+        names: { malloc: "rawMalloc", calloc: "rawCalloc", realloc: "rawRealloc", free: "rawFree" },
+        malloc: (n) => runtime.rawMalloc(n),
+        calloc: (n, e) => runtime.rawCalloc(n, e),
+        realloc: (p, n) => runtime.rawRealloc(p, n),
+        free: (p) => runtime.rawFree(p),
+      };
+    case Domain.MEM:
+      return {
+        names: { malloc: "memMalloc", calloc: "memCalloc", realloc: "memRealloc", free: "memFree" },
+        malloc: (n) => runtime.memMalloc(n),
+        calloc: (n, e) => runtime.memCalloc(n, e),
+        realloc: (p, n) => runtime.memRealloc(p, n),
+        free: (p) => runtime.memFree(p),
+      };
+    default:
+      return {
+        names: { malloc: "objMalloc", calloc: "objCalloc", realloc: "objRealloc", free: "objFree" },
+        malloc: (n) => runtime.objMalloc(n),
+        calloc: (n, e) => runtime.objCalloc(n, e),
+        realloc: (p, n) => runtime.objRealloc(p, n),
+        free: (p) => runtime.objFree(p),
+      };
+  }
+}
 
 /** Runs `fn` and returns what it throws; fails when it throws nothing. */
 export function thrown(fn: () => unknown): unknown {

@@ -16,11 +16,11 @@
  */
 import { RegionOwner } from "@tsmalloc/memory";
 import { inspectState } from "@tsmalloc/pymalloc";
-import { type AllocatorConfig, type AllocatorName, createRuntime, Domain, DOMAINS, type Runtime } from "@tsmalloc/registry";
+import { type AllocatorConfig, createRuntime, Domain, DOMAINS, type Runtime } from "@tsmalloc/registry";
 import { findMismatch } from "@tsmalloc/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CONFIGS } from "./helpers.ts";
+import { CONFIGS, NAME_OF } from "./helpers.ts";
 
 const numRuns = Number(process.env.TSMALLOC_PROPERTY_RUNS ?? 60);
 const maxLength = 120;
@@ -64,15 +64,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 28, arbitrary: fc.record({ op: fc.constant("free" as const), domain, pick: fc.nat() }) },
 );
 
-/** What allocatorName() must answer for each configuration. */
-const NAME_OF: Readonly<Record<AllocatorConfig, AllocatorName>> = {
-  default: "pymalloc",
-  debug: "pymalloc_debug",
-  malloc: "malloc",
-  malloc_debug: "malloc_debug",
-  pymalloc: "pymalloc",
-  pymalloc_debug: "pymalloc_debug",
-};
 
 interface Block {
   readonly domain: Domain;

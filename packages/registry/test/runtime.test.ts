@@ -44,6 +44,8 @@ import {
 import { describe, expect, it } from "vitest";
 import {
   CONFIGS,
+  DEBUG_CONFIGS,
+  entryPoints,
   corruption,
   expectError,
   expectFilled,
@@ -55,45 +57,6 @@ import {
   thrown,
 } from "./helpers.ts";
 
-/** The four entry points of one domain, with their names. */
-interface EntryPoints {
-  readonly names: { readonly malloc: string; readonly calloc: string; readonly realloc: string; readonly free: string };
-  malloc(size: number): number;
-  calloc(nelem: number, elsize: number): number;
-  realloc(ptr: number, size: number): number;
-  free(ptr: number): void;
-}
-
-function entryPoints(runtime: Runtime, domain: Domain): EntryPoints {
-  switch (domain) {
-    case Domain.RAW:
-      return {
-        names: { malloc: "rawMalloc", calloc: "rawCalloc", realloc: "rawRealloc", free: "rawFree" },
-        malloc: (n) => runtime.rawMalloc(n),
-        calloc: (n, e) => runtime.rawCalloc(n, e),
-        realloc: (p, n) => runtime.rawRealloc(p, n),
-        free: (p) => runtime.rawFree(p),
-      };
-    case Domain.MEM:
-      return {
-        names: { malloc: "memMalloc", calloc: "memCalloc", realloc: "memRealloc", free: "memFree" },
-        malloc: (n) => runtime.memMalloc(n),
-        calloc: (n, e) => runtime.memCalloc(n, e),
-        realloc: (p, n) => runtime.memRealloc(p, n),
-        free: (p) => runtime.memFree(p),
-      };
-    default:
-      return {
-        names: { malloc: "objMalloc", calloc: "objCalloc", realloc: "objRealloc", free: "objFree" },
-        malloc: (n) => runtime.objMalloc(n),
-        calloc: (n, e) => runtime.objCalloc(n, e),
-        realloc: (p, n) => runtime.objRealloc(p, n),
-        free: (p) => runtime.objFree(p),
-      };
-  }
-}
-
-const DEBUG_CONFIGS: ReadonlySet<AllocatorConfig> = new Set(["debug", "malloc_debug", "pymalloc_debug"]);
 
 const DOMAIN_MESSAGE = 'domain must be "raw", "mem" or "obj" (Domain.RAW, Domain.MEM, Domain.OBJ), got';
 const NOT_AN_ALLOCATOR = "the allocator must be an Allocator (name, memory, malloc, calloc, realloc, free), got";

@@ -9,7 +9,6 @@ import { DebugAllocator } from "@tsmalloc/debug";
 import { ErrorCode, LinearMemory } from "@tsmalloc/memory";
 import {
   type AllocatorConfig,
-  type AllocatorName,
   attachRuntime,
   type AttachRuntimeOptions,
   createRuntime,
@@ -22,17 +21,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { AttachWorkerJob, AttachWorkerReport, Outcome } from "./fixtures/attach-worker.ts";
 import type { RawWorkerJob, RawWorkerReport } from "./fixtures/raw-domain-worker.ts";
 import { SYNC_DONE, SYNC_GATE, SYNC_STOP, SYNC_WORDS } from "./fixtures/worker-sync.ts";
-import { CONFIGS, expectError, expectFilled, expectRuntimeOk, fill, type HookCall, RecordingHook, SizingRecordingHook } from "./helpers.ts";
+import { CONFIGS, DEBUG_CONFIGS, expectError, expectFilled, expectRuntimeOk, fill, type HookCall, NAME_OF, RecordingHook, SizingRecordingHook } from "./helpers.ts";
 
-const NAME_OF: Readonly<Record<AllocatorConfig, AllocatorName>> = {
-  default: "pymalloc",
-  debug: "pymalloc_debug",
-  malloc: "malloc",
-  malloc_debug: "malloc_debug",
-  pymalloc: "pymalloc",
-  pymalloc_debug: "pymalloc_debug",
-};
-const DEBUG_CONFIGS: ReadonlySet<AllocatorConfig> = new Set(["debug", "malloc_debug", "pymalloc_debug"]);
 const WRONG_THREAD = "tsmalloc memory allocator called from a thread that does not own the heap";
 
 const soak = process.env.TSMALLOC_SOAK === "1";
