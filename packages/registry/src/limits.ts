@@ -1,4 +1,4 @@
-import { checkOversize, isAddress, requireAddress } from "@tsmalloc/memory";
+import { checkOversize, requireAddress } from "@tsmalloc/memory";
 
 /**
  * The largest request the domain entry points pass on: CPython's `PY_SSIZE_T_MAX` on wasm32,
@@ -23,7 +23,7 @@ export function refuseSize(size: unknown, fn: string): 0 {
  * @internal
  */
 export function refuseRealloc(ptr: unknown, size: unknown, fn: string): 0 {
-  if (!isAddress(ptr)) requireAddress(ptr, fn);
+  requireAddress(ptr, fn);
   return refuseSize(size, fn);
 }
 

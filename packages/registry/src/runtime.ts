@@ -255,14 +255,13 @@ export class Runtime {
       throw optionError(
         "setupDebugHooks",
         "pymalloc already holds blocks of the RAW domain made without debug hooks (its arenas vector or large blocks); " +
-          `install the hooks before the first MEM or OBJ allocation, or create the runtime with allocator "${this.pymallocHeap === null ? "malloc" : "pymalloc"}_debug"`,
+          'install the hooks before the first MEM or OBJ allocation, or create the runtime with allocator "pymalloc_debug"',
       );
     }
     // one domain at a time, in CPython's order, each installed before the next is made: making
     // the MEM hooks allocates their state block from pymalloc, which may create pymalloc's first
     // arena, whose arenas vector must then come from the hooked RAW domain
     const before: DomainTable = { raw: table.raw, mem: table.mem, obj: table.obj };
-    const heldRawBlocks = pymalloc !== null && holdsRawBlocks(pymalloc);
     const made: DebugAllocator[] = [];
     try {
       for (const domain of DOMAINS) {
@@ -274,8 +273,9 @@ export class Runtime {
       }
     } catch (error) {
       // undo: give each domain its allocator back and the hooks' state blocks to their allocators;
-      // RAW keeps its hooks if pymalloc made blocks through them in the meantime
-      const keepRaw = !heldRawBlocks && pymalloc !== null && holdsRawBlocks(pymalloc);
+      // RAW keeps its hooks if pymalloc made blocks through them in the meantime (RAW hooks made
+      // here mean pymalloc held no RAW block before, or the check above would have thrown)
+      const keepRaw = pymalloc !== null && holdsRawBlocks(pymalloc);
       for (const hooks of made) {
         if (keepRaw && hooks.api === "r") continue;
         const domain = domainOf(hooks);
