@@ -1,6 +1,6 @@
 /*
- * One benchmark run, in a worker of its own (see bench.ts). It warms the JIT up on a tenth of the
- * workload with a throw-away target, then times the whole workload on a fresh target (after one
+ * One benchmark run, in a worker of its own (see bench.ts). It warms the JIT up on a part of the
+ * workload (a tenth unless the case says otherwise) with a throw-away target, then times the whole workload on a fresh target (after one
  * untimed pass over it when the case asks for a warm target).
  */
 import { parentPort, workerData } from "node:worker_threads";
@@ -14,6 +14,8 @@ interface Job {
   readonly workload: BenchWorkload;
   /** Run the whole workload once, untimed, on the timed target first. */
   readonly warm: boolean;
+  /** The fraction of the workload run first on a throw-away target, to compile the code. */
+  readonly warmup: number;
 }
 
 async function main(): Promise<BenchReply> {
@@ -44,7 +46,7 @@ async function main(): Promise<BenchReply> {
     const failures = replayTimed(workload.trace, target, address, events);
     return { ok: true, nanoseconds: Number(process.hrtime.bigint() - start), units: events, failures };
   };
-  const warmup = run(0.1, false);
+  const warmup = run(job.warmup, false);
   if (!warmup.ok) return warmup;
   return run(1, job.warm);
 }

@@ -36,6 +36,13 @@ export interface BenchCase {
    * first touches of each page cost a kernel page fault.
    */
   readonly warm?: boolean;
+  /**
+   * The fraction of the workload each run first replays on a throw-away target, untimed, so that
+   * the timed run finds the code compiled. A tenth (the default) compiles the hot loop; a trace's
+   * later phases can still find code paths cold, so the command line replays whole traces (1).
+   * @defaultValue 0.1
+   */
+  readonly warmup?: number;
 }
 
 /** How {@link runBenchmarks} runs. */
@@ -100,8 +107,12 @@ function median(values: readonly number[]): number | null {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function runOnce(options: BenchOptions, contender: string, workload: BenchWorkload, warm: boolean, budgetMs: number): Promise<BenchReply | "over budget"> {
-  const worker = startWorker(new URL("./bench-worker.ts", import.meta.url), { module: options.module.href, contender, workload, warm });
+/** This module's sibling, as a source file in the monorepo or as a built one in `dist/`. */
+const BENCH_WORKER = import.meta.url.endsWith(".ts") ? "./bench-worker.ts" : "./bench-worker.js";
+
+function runOnce(options: BenchOptions, contender: string, workload: BenchWorkload, benchCase: BenchCase, budgetMs: number): Promise<BenchReply | "over budget"> {
+  const job = { module: options.module.href, contender, workload, warm: benchCase.warm === true, warmup: benchCase.warmup ?? 0.1 };
+  const worker = startWorker(new URL(BENCH_WORKER, import.meta.url), job);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       void worker.terminate();
@@ -133,7 +144,7 @@ export async function runBenchmarks(cases: readonly BenchCase[], options: BenchO
     for (let run = 0; run < runs; run++) {
       for (const contender of options.contenders) {
         if (status.get(contender) !== "ok") continue;
-        const reply = await runOnce(options, contender, workload, benchCase.warm === true, budgetMs);
+        const reply = await runOnce(options, contender, workload, benchCase, budgetMs);
         if (reply === "over budget") {
           status.set(contender, "over budget");
         } else if (reply.unavailable === true) {
@@ -166,13 +177,14 @@ export async function runBenchmarks(cases: readonly BenchCase[], options: BenchO
   return cells;
 }
 
-/** Formats cells as a Markdown table: one row per case, one column per contender. */
-export function formatBenchTable(cells: readonly BenchCell[], cases: readonly BenchCase[], contenders: readonly string[]): string {
+/**
+ * The table of {@link formatBenchTable} as cells of text: a header row (`workload`, `unit`, then
+ * the contenders), then one row per case. A cell reads `median (ratio×)`, with `[n NULL]` when
+ * requests failed, or the contender's status (`over budget`, `unavailable`, `failed`).
+ */
+export function benchTableRows(cells: readonly BenchCell[], cases: readonly BenchCase[], contenders: readonly string[]): string[][] {
   const unit = (c: BenchCase): string => (c.workload.kind === "churn" ? "ns/pair" : "ns/event");
-  const lines = [
-    `| workload | unit | ${contenders.join(" | ")} |`,
-    `|---|---|${contenders.map(() => "---:").join("|")}|`,
-  ];
+  const rows = [["workload", "unit", ...contenders]];
   for (const benchCase of cases) {
     const row = cells.filter((c) => c.case === benchCase.name);
     const base = row.find((c) => c.contender === contenders[0])?.median ?? null;
@@ -183,7 +195,15 @@ export function formatBenchTable(cells: readonly BenchCell[], cases: readonly Be
       const ratio = base === null ? "" : ` (${(cell.median / base).toFixed(2)}×)`;
       return `${value}${ratio}${cell.failures > 0 ? ` [${cell.failures} NULL]` : ""}`;
     });
-    lines.push(`| ${benchCase.name} | ${unit(benchCase)} | ${columns.join(" | ")} |`);
+    rows.push([benchCase.name, unit(benchCase), ...columns]);
   }
+  return rows;
+}
+
+/** Formats cells as a Markdown table: one row per case, one column per contender. */
+export function formatBenchTable(cells: readonly BenchCell[], cases: readonly BenchCase[], contenders: readonly string[]): string {
+  const [header, ...rows] = benchTableRows(cells, cases, contenders);
+  const lines = [`| ${header!.join(" | ")} |`, `|---|---|${contenders.map(() => "---:").join("|")}|`];
+  for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
   return lines.join("\n");
 }

@@ -5,6 +5,7 @@ export {
   type BenchReply,
   type BenchTarget,
   type BenchWorkload,
+  benchTableRows,
   type ContenderFactory,
   formatBenchTable,
   runBenchmarks,
@@ -24,10 +25,13 @@ export {
   replayTimed,
   replayVerified,
 } from "./replay.ts";
+export { readTrace, type ReadTraceOptions } from "./read-trace.ts";
+export { type TraceProfile, traceProfile } from "./profile.ts";
 export {
   type BundledTrace,
   bundledTraceMeta,
   bundledTracePath,
+  isGzip,
   loadTrace,
   OP_CALLOC,
   OP_FREE,
@@ -38,6 +42,8 @@ export {
   type Trace,
   TraceFormatError,
   type TraceMeta,
+  traceName,
+  TraceParser,
 } from "./trace.ts";
 export { firstMessage, runWorkers, startWorker } from "./worker.ts";
 export { ThingPoolTarget, TypedArraysTarget } from "./peers.ts";

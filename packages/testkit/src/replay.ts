@@ -47,6 +47,9 @@ export interface ReplayOptions {
   readonly release?: boolean;
   /** The alignment every returned block must have (default 16; pymalloc's `align8` layout gives 8). */
   readonly alignment?: number;
+  /** Called once, right after event `probeAt` (0-based) is replayed: e.g. to look at the heap at the trace's peak. */
+  readonly probe?: (event: number) => void;
+  readonly probeAt?: number;
 }
 
 /** Outcome of a replay. */
@@ -63,19 +66,37 @@ export interface ReplayResult {
   readonly liveBlocks: number;
 }
 
-/** A verification failure: what went wrong at which event (0-based). */
+/**
+ * What went wrong at which event (0-based): a block's contents, its alignment or bounds, or the
+ * allocator threw (the error is the `cause`).
+ */
 export class ReplayMismatch extends Error {
   override readonly name = "ReplayMismatch";
   readonly event: number;
-  constructor(event: number, why: string) {
-    super(`event ${event}: ${why}`);
+  /** The message without `event N: `. */
+  readonly reason: string;
+  constructor(event: number, why: string, options?: ErrorOptions) {
+    super(`event ${event}: ${why}`, options);
     this.event = event;
+    this.reason = why;
   }
+}
+
+/** The allocator threw at `event`: a ReplayMismatch that says so and carries the error. */
+function thrownAt(event: number, error: unknown): ReplayMismatch {
+  if (error instanceof ReplayMismatch) return error;
+  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new ReplayMismatch(event, `the allocator threw ${what}`, { cause: error });
 }
 
 /** The fill byte of block `id`: never 0 (so that a missing fill shows) and differs for neighbours. */
 export function patternByte(id: number): number {
   return (id % 251) + 1;
+}
+
+/** A byte as two hex digits. */
+function hexByte(value: number): string {
+  return value.toString(16).padStart(2, "0");
 }
 
 /** Index of the first byte in [p, p + n) that is not `value`, or -1. */
@@ -119,7 +140,7 @@ export function replayVerified(trace: Trace, allocator: ReplayAllocator, options
     const p = address[id]!;
     const at = findMismatch(allocator.memory.u8, p, bytes[id]!, patternByte(id));
     if (at >= 0) {
-      throw new ReplayMismatch(event, `block ${id} at 0x${p.toString(16)} (${bytes[id]} bytes) was overwritten at +${at - p}: 0x${allocator.memory.u8[at]!.toString(16)} instead of 0x${patternByte(id).toString(16)}`);
+      throw new ReplayMismatch(event, `block ${id} at 0x${p.toString(16)} (${bytes[id]} bytes) was overwritten at +${at - p}: 0x${hexByte(allocator.memory.u8[at]!)} instead of 0x${hexByte(patternByte(id))}`);
     }
   };
   const created = (event: number, id: number, p: number, n: number, zeroed: boolean): void => {
@@ -147,130 +168,147 @@ export function replayVerified(trace: Trace, allocator: ReplayAllocator, options
     liveBlocks--;
     address[id] = 0;
   };
-  for (let event = 0; event < limit; event++) {
-    const id = trace.id[event]!;
-    const n = trace.size[event]!;
-    switch (trace.op[event]) {
-      case OP_MALLOC:
-        created(event, id, allocator.malloc(n), n, false);
-        break;
-      case OP_CALLOC: {
-        const nmemb = trace.arg[event]!;
-        created(event, id, allocator.calloc(nmemb, n), nmemb * n, true);
-        break;
-      }
-      case OP_MEMALIGN: {
-        const alignment = trace.arg[event]!;
-        if (allocator.memalign === undefined) throw new ReplayMismatch(event, "the allocator has no memalign");
-        const p = allocator.memalign(alignment, n);
-        if (p !== 0 && p % alignment !== 0) throw new ReplayMismatch(event, `memalign(${alignment}) gave 0x${p.toString(16)}`);
-        created(event, id, p, n, false);
-        break;
-      }
-      case OP_REALLOC: {
-        const old = trace.arg[event]!;
-        const p = address[old]!;
-        if (p === 0) {
-          // the old block failed to allocate: the program would have called realloc(NULL, n)
+  let event = 0;
+  try {
+    for (; event < limit; event++) {
+      const id = trace.id[event]!;
+      const n = trace.size[event]!;
+      switch (trace.op[event]) {
+        case OP_MALLOC:
           created(event, id, allocator.malloc(n), n, false);
           break;
-        }
-        expect(event, old);
-        const kept = Math.min(bytes[old]!, n);
-        const q = allocator.realloc(p, n);
-        if (q === 0) {
-          // failure leaves the old block: carry it under the new id
-          failures++;
-          expect(event, old);
-          const u8 = allocator.memory.u8;
-          u8.fill(patternByte(id), p, p + bytes[old]!);
-          address[id] = p;
-          bytes[id] = bytes[old]!;
-          address[old] = 0;
+        case OP_CALLOC: {
+          const nmemb = trace.arg[event]!;
+          created(event, id, allocator.calloc(nmemb, n), nmemb * n, true);
           break;
         }
-        const u8 = allocator.memory.u8;
-        const at = findMismatch(u8, q, kept, patternByte(old));
-        if (at >= 0) throw new ReplayMismatch(event, `realloc of block ${old} to ${n} bytes lost its contents at +${at - q}`);
-        ended(old);
-        created(event, id, q, n, false);
-        break;
+        case OP_MEMALIGN: {
+          const alignment = trace.arg[event]!;
+          if (allocator.memalign === undefined) throw new ReplayMismatch(event, "the allocator has no memalign");
+          const p = allocator.memalign(alignment, n);
+          if (p !== 0 && p % alignment !== 0) throw new ReplayMismatch(event, `memalign(${alignment}) gave 0x${p.toString(16)}`);
+          created(event, id, p, n, false);
+          break;
+        }
+        case OP_REALLOC: {
+          const old = trace.arg[event]!;
+          const p = address[old]!;
+          if (p === 0) {
+            // the old block failed to allocate: the program would have called realloc(NULL, n)
+            created(event, id, allocator.malloc(n), n, false);
+            break;
+          }
+          expect(event, old);
+          const kept = Math.min(bytes[old]!, n);
+          const q = allocator.realloc(p, n);
+          if (q === 0) {
+            // failure leaves the old block: carry it under the new id
+            failures++;
+            expect(event, old);
+            const u8 = allocator.memory.u8;
+            u8.fill(patternByte(id), p, p + bytes[old]!);
+            address[id] = p;
+            bytes[id] = bytes[old]!;
+            address[old] = 0;
+            break;
+          }
+          const u8 = allocator.memory.u8;
+          const at = findMismatch(u8, q, kept, patternByte(old));
+          if (at >= 0) throw new ReplayMismatch(event, `realloc of block ${old} to ${n} bytes lost its contents at +${at - q}`);
+          ended(old);
+          created(event, id, q, n, false);
+          break;
+        }
+        case OP_FREE: {
+          const p = address[id]!;
+          if (p === 0) break;
+          expect(event, id);
+          allocator.free(p);
+          ended(id);
+          break;
+        }
       }
-      case OP_FREE: {
-        const p = address[id]!;
-        if (p === 0) break;
-        expect(event, id);
-        allocator.free(p);
-        ended(id);
-        break;
-      }
+      if (options.footprint !== undefined && (event & 1023) === 0) peakFootprint = Math.max(peakFootprint, options.footprint());
+      if (event === options.probeAt) options.probe?.(event);
+      if (every > 0 && options.checkpoint !== undefined && event % every === every - 1) options.checkpoint(event);
     }
-    if (options.footprint !== undefined && (event & 1023) === 0) peakFootprint = Math.max(peakFootprint, options.footprint());
-    if (every > 0 && options.checkpoint !== undefined && event % every === every - 1) options.checkpoint(event);
+  } catch (error) {
+    throw thrownAt(event, error);
   }
   const liveAtEnd = liveBlocks;
-  for (let id = 0; id < trace.ids; id++) {
-    if (address[id] === 0) continue;
-    expect(limit, id);
-    if (options.release === true) {
-      allocator.free(address[id]!);
-      ended(id);
+  try {
+    // the end of the trace counts as event `limit`
+    for (let id = 0; id < trace.ids; id++) {
+      if (address[id] === 0) continue;
+      expect(limit, id);
+      if (options.release === true) {
+        allocator.free(address[id]!);
+        ended(id);
+      }
     }
+    if (options.footprint !== undefined) peakFootprint = Math.max(peakFootprint, options.footprint());
+    options.checkpoint?.(limit);
+  } catch (error) {
+    throw thrownAt(limit, error);
   }
-  if (options.footprint !== undefined) peakFootprint = Math.max(peakFootprint, options.footprint());
-  options.checkpoint?.(limit);
   return { events: limit, peakLiveBytes, peakLiveBlocks, peakFootprint, failures, liveBlocks: liveAtEnd };
 }
 
 /**
- * Replays `trace` with no checks, for timing. `address` is scratch space of at least `trace.ids`
- * entries (allocate it once, outside the timed region); blocks still live at the end are freed
- * before returning, outside the loop that the caller times only if it times this whole call.
+ * Replays events [start, limit) of `trace` with no checks, for timing. `address` is scratch space
+ * of at least `trace.ids` entries, zeroed (allocate it once, outside the timed region); it maps
+ * block ids to addresses, so a replay may be cut into pieces (`[0, k)` then `[k, n)`) with a look
+ * at the heap in between. Blocks still live at the end stay allocated.
  * @returns the number of requests that returned 0
  */
-export function replayTimed(trace: Trace, allocator: ReplayTarget, address: Float64Array, limit: number = trace.length): number {
+export function replayTimed(trace: Trace, allocator: ReplayTarget, address: Float64Array, limit: number = trace.length, start: number = 0): number {
   let failures = 0;
   const { op, id, arg, size } = trace;
-  for (let event = 0; event < limit; event++) {
-    const target = id[event]!;
-    switch (op[event]) {
-      case OP_MALLOC: {
-        const p = allocator.malloc(size[event]!);
-        if (p === 0) failures++;
-        address[target] = p;
-        break;
-      }
-      case OP_CALLOC: {
-        const p = allocator.calloc(arg[event]!, size[event]!);
-        if (p === 0) failures++;
-        address[target] = p;
-        break;
-      }
-      case OP_MEMALIGN: {
-        const p = allocator.memalign!(arg[event]!, size[event]!);
-        if (p === 0) failures++;
-        address[target] = p;
-        break;
-      }
-      case OP_REALLOC: {
-        const old = address[arg[event]!]!;
-        const p = old === 0 ? allocator.malloc(size[event]!) : allocator.realloc(old, size[event]!);
-        if (p === 0) {
-          failures++;
-          address[target] = old;
-        } else {
+  let event = start;
+  try {
+    for (; event < limit; event++) {
+      const target = id[event]!;
+      switch (op[event]) {
+        case OP_MALLOC: {
+          const p = allocator.malloc(size[event]!);
+          if (p === 0) failures++;
           address[target] = p;
+          break;
         }
-        address[arg[event]!] = 0;
-        break;
-      }
-      case OP_FREE: {
-        const p = address[target]!;
-        if (p !== 0) allocator.free(p);
-        address[target] = 0;
-        break;
+        case OP_CALLOC: {
+          const p = allocator.calloc(arg[event]!, size[event]!);
+          if (p === 0) failures++;
+          address[target] = p;
+          break;
+        }
+        case OP_MEMALIGN: {
+          const p = allocator.memalign!(arg[event]!, size[event]!);
+          if (p === 0) failures++;
+          address[target] = p;
+          break;
+        }
+        case OP_REALLOC: {
+          const old = address[arg[event]!]!;
+          const p = old === 0 ? allocator.malloc(size[event]!) : allocator.realloc(old, size[event]!);
+          if (p === 0) {
+            failures++;
+            address[target] = old;
+          } else {
+            address[target] = p;
+          }
+          address[arg[event]!] = 0;
+          break;
+        }
+        case OP_FREE: {
+          const p = address[target]!;
+          if (p !== 0) allocator.free(p);
+          address[target] = 0;
+          break;
+        }
       }
     }
+  } catch (error) {
+    throw thrownAt(event, error);
   }
   return failures;
 }

@@ -11,8 +11,12 @@ import { Worker } from "node:worker_threads";
 
 const tsxApi = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/esm/api/index.mjs")).href;
 
-/** Starts a worker on the TypeScript module at `url`, with `workerData`. */
+/**
+ * Starts a worker on the module at `url`, with `workerData`: a TypeScript module through tsx (as
+ * above), a built `.js` module (the command line runs from `dist/`) as it is.
+ */
 export function startWorker(url: URL, workerData: unknown): Worker {
+  if (!url.pathname.endsWith(".ts")) return new Worker(url, { workerData });
   const code = `import(${JSON.stringify(tsxApi)}).then(({ tsImport }) => tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(url.href)}));`;
   return new Worker(code, {
     eval: true,

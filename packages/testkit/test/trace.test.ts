@@ -5,6 +5,7 @@ import { gzipSync } from "node:zlib";
 import {
   bundledTraceMeta,
   bundledTracePath,
+  isGzip,
   loadTrace,
   OP_CALLOC,
   OP_FREE,
@@ -13,6 +14,7 @@ import {
   OP_REALLOC,
   parseTrace,
   TraceFormatError,
+  traceName,
 } from "@tsmalloc/testkit";
 import { describe, expect, it } from "vitest";
 
@@ -89,4 +91,34 @@ describe("loadTrace", () => {
       expect(counts).toEqual([meta.count.a, meta.count.c, meta.count.r, meta.count.f, meta.count.m]);
     }
   }, 30_000);
+});
+
+describe("isGzip", () => {
+  it("is true exactly when the bytes start with 1f 8b", () => {
+    expect(isGzip(gzipSync("a 0 1\n"))).toBe(true);
+    expect(isGzip(new Uint8Array([0x1f, 0x8b]))).toBe(true);
+    expect(isGzip(text("a 0 1\n"))).toBe(false);
+    expect(isGzip(new Uint8Array([0x8b, 0x1f, 0x08]))).toBe(false);
+    expect(isGzip(new Uint8Array([0x1f, 0x8c]))).toBe(false);
+    expect(isGzip(new Uint8Array([0x1f]))).toBe(false);
+    expect(isGzip(new Uint8Array(0))).toBe(false);
+  });
+});
+
+describe("traceName", () => {
+  it.each([
+    ["x.trace.gz", "x"],
+    ["x.trace", "x"],
+    ["x.gz", "x"],
+    ["dir/y.txt", "y.txt"],
+    ["/some/dir/py_compileall.trace.gz", "py_compileall"],
+    ["a.b.trace", "a.b"],
+    ["plain", "plain"],
+  ])("names %j %j", (path, name) => {
+    expect(traceName(path)).toBe(name);
+  });
+
+  it("is the name loadTrace gives the trace", () => {
+    expect(loadTrace(bundledTracePath("py_compileall"), 1).name).toBe("py_compileall");
+  });
 });

@@ -1,0 +1,67 @@
+/*
+ * `tsmalloc <command> ...`: finds the command, runs it, and turns what it throws into an exit
+ * code: a CliError's message on one line of stderr (exit 1 or 2), anything else as an internal
+ * error with its stack (a bug to report).
+ */
+import { benchCommand } from "./bench-command.ts";
+import { demoCommand } from "./demo-command.ts";
+import { CliError, ExitCode, usageError } from "./errors.ts";
+import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
+import type { CliIo } from "./io.ts";
+import { replayCommand, statsCommand } from "./replay-command.ts";
+import { VERSION } from "./version.ts";
+
+type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  replay: replayCommand,
+  stats: statsCommand,
+  bench: benchCommand,
+  demo: demoCommand,
+  help: helpCommand,
+};
+
+async function helpCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const [topic, extra] = argv.filter((arg) => arg !== "--help" && arg !== "-h");
+  if (extra !== undefined) throw usageError("help", `unexpected argument "${extra}"`);
+  if (topic === undefined) {
+    // `tsmalloc help` is the main help; `tsmalloc help --help` is the help command's own
+    io.out(argv.length === 0 ? MAIN_HELP : COMMAND_HELP.help!);
+    return ExitCode.Ok;
+  }
+  const text = COMMAND_HELP[topic];
+  if (text === undefined) throw usageError("help", `unknown command "${topic}"; the commands are ${Object.keys(COMMANDS).join(", ")}`);
+  io.out(text);
+  return ExitCode.Ok;
+}
+
+/**
+ * Runs the command line `argv` (without `node` and the script).
+ * @returns the exit code: 0 done, 1 the replay found a fault, 2 bad input, 70 an internal error
+ */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined) throw usageError("", "missing command: replay, stats, bench, demo or help");
+    if (name === "--help" || name === "-h") return await helpCommand([], io);
+    if (name === "--version") {
+      io.out(`${VERSION}\n`);
+      return ExitCode.Ok;
+    }
+    const command = COMMANDS[name];
+    if (command === undefined) {
+      throw usageError("", name.startsWith("-") ? `unknown option ${name} before the command` : `unknown command "${name}"; the commands are ${Object.keys(COMMANDS).join(", ")}`);
+    }
+    return await command(rest, io);
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.err(`tsmalloc: ${error.message}\n${error.details}`);
+      return error.exitCode;
+    }
+    io.err(`tsmalloc: internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return INTERNAL_ERROR;
+  }
+}
+
+/** sysexits' EX_SOFTWARE: the command itself failed. */
+const INTERNAL_ERROR = 70;

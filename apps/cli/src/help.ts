@@ -1,0 +1,108 @@
+/** The text of `tsmalloc --help` and of each command's `--help`. */
+
+const CONFIGS = "default, debug, malloc, malloc_debug, pymalloc, pymalloc_debug";
+
+/** `tsmalloc --help`. */
+export const MAIN_HELP: string = `tsmalloc: CPython's memory allocators (pymalloc, the allocator domains, the debug hooks)
+over JavaScript linear memory, on allocation traces recorded from real programs.
+
+Usage: tsmalloc <command> [options]
+
+Commands:
+  replay <trace>     replay a trace through the MEM domain; time, footprint, arenas, --verify
+  stats [trace]      replay a trace and print only the allocators' statistics
+  bench [traces...]  benchmark the configurations against @thi.ng/malloc and new Uint8Array
+  demo               the bundled py_compileall trace under TSMALLOC, then compared with malloc
+  help [command]     this text, or a command's
+
+Options:
+  -h, --help         show help (after a command: that command's)
+  --version          print the version
+
+Environment:
+  TSMALLOC           the allocator configuration when --allocator is not given
+                     (${CONFIGS}; CPython's PYTHONMALLOC names)
+
+Exit codes: 0 done, 1 the replay found a fault (--verify, or the allocator threw), 2 bad input.
+Trace format: one event per line, gzip-compressed or plain (see the README):
+  a ID SIZE | c ID NMEMB SIZE | r OLDID NEWID SIZE | f ID | m ID ALIGN SIZE
+`;
+
+const ALLOCATOR_OPTION = `  --allocator NAME   the configuration: ${CONFIGS}
+                     (default: TSMALLOC, else default)`;
+const MODULE_OPTION = `  --module PATH      serve MEM with your own allocator: a module whose default export is
+                     ({ memory, mem, runtime }) => Allocator (mem: the configuration's MEM allocator)`;
+const LIMIT_OPTION = "  --limit N          replay only the first N events";
+const AT_OPTION = "  --at end|peak      take the statistics at the end of the trace (default) or at its peak of live bytes";
+
+/** Each command's `--help`. */
+export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  replay: `Usage: tsmalloc replay <trace> [options]
+
+Replays an allocation trace through a runtime's MEM domain (the program's malloc, calloc, realloc
+and free become PyMem_Malloc, PyMem_Calloc, PyMem_Realloc and PyMem_Free). The trace is read and
+parsed first (a progress bar on a terminal); only the replay is timed. Prints the events, the time
+per event, the trace's peak of live bytes, the heap footprint at that peak (bytes the allocators
+had mapped from the memory) and its ratio to the live bytes, pymalloc's arenas and pools.
+
+Options:
+${ALLOCATOR_OPTION}
+  --verify           fill every block with a pattern from its id, check it before every free and
+                     realloc and at the end, check the heaps; a fault is reported with its event
+                     number and the exit code is 1 (the time then includes the checks)
+  --stats            also print the statistics (pymalloc's sys._debugmallocstats() table)
+${AT_OPTION}
+  --runs N           replay N times, each on a fresh runtime; report the median time
+                     (default 3, the first of which also compiles the code; 1 with --verify)
+${LIMIT_OPTION}
+${MODULE_OPTION}
+  --json             print the results as JSON
+`,
+  stats: `Usage: tsmalloc stats [trace] [options]
+
+Replays a trace (default: the bundled py_compileall) through the MEM domain and prints only the
+statistics: pymalloc's table, as CPython's sys._debugmallocstats() prints it, and the system
+malloc's figures.
+
+Options:
+${ALLOCATOR_OPTION}
+${AT_OPTION}
+${LIMIT_OPTION}
+${MODULE_OPTION}
+  --json             print the statistics as JSON
+`,
+  bench: `Usage: tsmalloc bench [traces...] [options]
+
+Benchmarks allocators on traces (default: the bundled py_compileall and gcc_cc1_wrapt) and on two
+synthetic churns (8..512 B with 10,000 blocks live; 16..64 KiB with 1,000 live). Every run is a
+fresh worker; runs alternate between the allocators; each cell is the median, with its ratio to
+the first column. A run that exceeds the budget is stopped and shown as over budget.
+
+Allocators:
+  default, debug, malloc, malloc_debug, pymalloc, pymalloc_debug   tsmalloc's configurations (MEM domain)
+  thi.ng/malloc      @thi.ng/malloc's MemPool on one 1 GiB ArrayBuffer
+  uint8array         a new Uint8Array per block, freed by the garbage collector
+
+Options:
+  --allocators LIST  comma-separated, in column order
+                     (default: default,malloc,pymalloc_debug,thi.ng/malloc,uint8array)
+  --runs N           runs per cell (default 5)
+  --budget SECONDS   time one run may take (default 20)
+  --quick            one run of smaller workloads (100,000 events of each trace), to try it out
+  --markdown         print a Markdown table
+  --json             print every run as JSON
+`,
+  demo: `Usage: tsmalloc demo [options]
+
+The main job of npm start: replays the bundled py_compileall trace (CPython compiling three
+standard-library packages, 1.0 M allocation events) under the configuration from TSMALLOC, prints
+the summary and pymalloc's statistics, then compares the time and footprint with malloc's.
+
+Options:
+${ALLOCATOR_OPTION}
+`,
+  help: `Usage: tsmalloc help [command]
+
+Prints the help of tsmalloc, or of one command.
+`,
+};

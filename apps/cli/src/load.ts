@@ -1,0 +1,66 @@
+/*
+ * Reading the trace a command is given: streamed from the file into typed arrays (with a progress
+ * bar on a terminal), every problem turned into one line that names the file and, for a bad line,
+ * its number.
+ */
+import { basename } from "node:path";
+import { OP_MEMALIGN, readTrace, type Trace, TraceFormatError } from "@tsmalloc/testkit";
+import { CliError, messageOf } from "./errors.ts";
+import type { CliIo } from "./io.ts";
+import { ProgressBar } from "./progress.ts";
+import { MEM_ALIGNMENT } from "./mem-domain-target.ts";
+
+/** A trace read from a file. */
+export interface LoadedTrace {
+  readonly trace: Trace;
+  /** The path as given. */
+  readonly path: string;
+  /** Milliseconds spent reading and parsing. */
+  readonly parseMs: number;
+}
+
+/** Messages for the file-system errors a user can cause, by `code`. */
+const FILE_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: "no such file",
+  EISDIR: "is a directory",
+  EACCES: "permission denied",
+  ENOTDIR: "a part of the path is not a directory",
+};
+
+/**
+ * Reads and parses the trace at `path`, the first `limit` events of it.
+ * @throws CliError (exit 2) when the file cannot be read, is not valid gzip, has a malformed line
+ *   (`path:LINE: why`), has no events, or asks for an alignment the MEM domain does not give
+ */
+export async function loadTraceFile(path: string, io: CliIo, limit: number = Infinity): Promise<LoadedTrace> {
+  const progress = new ProgressBar(io, `reading ${basename(path)}`);
+  const started = performance.now();
+  let trace: Trace;
+  try {
+    trace = await readTrace(path, { limit, onProgress: (done, total) => progress.update(done, total) });
+  } catch (error) {
+    throw traceError(path, error);
+  } finally {
+    progress.finish();
+  }
+  const parseMs = performance.now() - started;
+  if (trace.length === 0) throw new CliError(`${path}: the trace has no events`);
+  for (let event = 0; event < trace.length; event++) {
+    if (trace.op[event] === OP_MEMALIGN && trace.arg[event]! > MEM_ALIGNMENT) {
+      throw new CliError(`${path}:${event + 1}: an alignment of ${trace.arg[event]} bytes; the MEM domain aligns blocks to ${MEM_ALIGNMENT} bytes, as PyMem_Malloc does, and has no aligned allocation`);
+    }
+  }
+  return { trace, path, parseMs };
+}
+
+function traceError(path: string, error: unknown): CliError {
+  if (error instanceof TraceFormatError) return new CliError(`${path}:${error.line}: ${error.reason}`);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string") {
+    const known = FILE_ERRORS[code];
+    if (known !== undefined) return new CliError(`cannot read ${path}: ${known}`);
+    // zlib's codes: a damaged or cut-off gzip file
+    if (code.startsWith("Z_")) return new CliError(`${path}: not a valid gzip file (${messageOf(error)})`);
+  }
+  return new CliError(`cannot read ${path}: ${messageOf(error)}`);
+}

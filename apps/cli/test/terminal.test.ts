@@ -1,0 +1,25 @@
+/*
+ * The progress bar on a real terminal: `script` (util-linux) runs the command on a pseudo-terminal,
+ * so stderr is a TTY there, as it is for a user. Without a terminal the bar is never drawn (the
+ * other end-to-end tests check that stderr stays empty).
+ */
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { GCC_CC1, MAIN_JS } from "./helpers.ts";
+
+const hasScript = spawnSync("script", ["--version"], { encoding: "utf8" }).status === 0;
+
+describe.skipIf(!hasScript)("on a terminal", () => {
+  it("draws the progress bar while the trace is read, then erases it before the summary", () => {
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN_JS)} replay ${JSON.stringify(GCC_CC1)} --runs 1 --limit 700000 >/dev/null`;
+    const run = spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8", env: { ...process.env, TSMALLOC: "" } });
+    expect(run.status).toBe(0);
+    const frames = run.stdout.split("\r").filter((frame) => frame.startsWith("reading "));
+    expect(frames.length).toBeGreaterThanOrEqual(1);
+    for (const frame of frames) expect(frame).toMatch(/^reading gcc_cc1_wrapt\.trace\.gz {2}\[[#.]{24}\] +\d+% {2}\d+\.\d MB of 4\.2 MB$/);
+    // percentages never go down, and the bar is erased once the trace is read
+    const percents = frames.map((frame) => Number(/(\d+)%/.exec(frame)![1]));
+    expect([...percents].sort((a, b) => a - b)).toEqual(percents);
+    expect(run.stdout.endsWith("\r\u001b[2K")).toBe(true);
+  });
+});
