@@ -37,13 +37,6 @@ export function milliseconds(ms: number): string {
   return ms >= 9.95 ? ms.toFixed(0) : ms.toFixed(1);
 }
 
-/** The median of a non-empty list. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 /**
  * A plain-text table: the first row is the header, underlined with dashes; the first `left`
  * columns are aligned left, the others right (numbers).

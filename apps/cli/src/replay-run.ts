@@ -11,10 +11,10 @@
  */
 import { LinearMemory } from "@tsmalloc/memory";
 import { type AllocatorConfig, createRuntime, type Runtime } from "@tsmalloc/registry";
-import { ReplayMismatch, replayTimed, replayVerified, type Trace, type TraceProfile } from "@tsmalloc/testkit";
+import { median, ReplayMismatch, replayTimed, replayVerified, type Trace, type TraceProfile } from "@tsmalloc/testkit";
 import { type AllocatorModule, installAllocatorModule } from "./allocator-module.ts";
 import { CliError, ExitCode } from "./errors.ts";
-import { bytes, count, counted, exactBytes, median } from "./format.ts";
+import { bytes, count, counted, exactBytes } from "./format.ts";
 import { MEM_ALIGNMENT, MemDomainTarget } from "./mem-domain-target.ts";
 
 /** When the statistics are taken. */
@@ -93,7 +93,7 @@ export function replayTrace(trace: Trace, profile: TraceProfile, settings: Repla
     runs.push((ms * 1e6) / trace.length);
     last = outcome;
   }
-  return { runs, nsPerEvent: median(runs), replayMs: median(times), ...last! };
+  return { runs, nsPerEvent: median(runs)!, replayMs: median(times)!, ...last! };
 }
 
 function replayOnce(trace: Trace, profile: TraceProfile, settings: ReplaySettings): Omit<ReplayOutcome, "runs" | "nsPerEvent" | "replayMs"> & { ms: number } {
@@ -107,8 +107,9 @@ function replayOnce(trace: Trace, profile: TraceProfile, settings: ReplaySetting
   let atPeak: HeapFigures | null = null;
   let statistics: Statistics | null = null;
   const look = (): void => {
-    atPeak = heapFigures(runtime, baseline);
-    if (settings.statsAt === "peak") statistics = takeStatistics(runtime);
+    const state = heapState(runtime, baseline);
+    atPeak = state.figures;
+    if (settings.statsAt === "peak") statistics = statisticsOf(runtime, state);
   };
   let ms: number;
   let failures: number;
@@ -142,16 +143,17 @@ function replayOnce(trace: Trace, profile: TraceProfile, settings: ReplaySetting
       throw new CliError(`the heaps failed their check after the replay: ${problems.slice(0, 3).join("; ")}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ""}`, ExitCode.ReplayFailed);
     }
   }
-  if (settings.statsAt === "end") statistics = takeStatistics(runtime);
-  const pymalloc = runtime.pymallocHeap?.stats() ?? null;
+  const end = heapState(runtime, baseline);
+  const pymalloc = end.pymalloc;
   return {
     ms,
     allocatorName,
-    atPeak: atPeak ?? heapFigures(runtime, baseline),
-    atEnd: heapFigures(runtime, baseline),
+    // (set by look(), which the replay always calls: the peak is one of the trace's events)
+    atPeak: atPeak ?? end.figures,
+    atEnd: end.figures,
     arenas: pymalloc === null ? null : { highwater: pymalloc.arenasHighwaterMark, allocated: pymalloc.arenasAllocatedTotal, reclaimed: pymalloc.arenasReclaimed },
     failures,
-    statistics: statistics ?? takeStatistics(runtime),
+    statistics: statistics ?? statisticsOf(runtime, end),
   };
 }
 
@@ -164,11 +166,17 @@ function reportOf(error: unknown): string {
   return typeof report === "string" ? `\n${report}` : "";
 }
 
-/** The heaps' figures now. */
-export function heapFigures(runtime: Runtime, baseline: number): HeapFigures {
+/** The heaps at one moment: their statistics (one walk of each) and the figures taken from them. */
+interface HeapState {
+  readonly figures: HeapFigures;
+  readonly malloc: Statistics["malloc"];
+  readonly pymalloc: Statistics["pymalloc"];
+}
+
+function heapState(runtime: Runtime, baseline: number): HeapState {
   const malloc = runtime.mallocHeap.stats();
   const pymalloc = runtime.pymallocHeap?.stats() ?? null;
-  return {
+  const figures: HeapFigures = {
     footprint: runtime.memory.stats().mappedBytes - baseline,
     mallocMappedBytes: malloc.mappedBytes,
     mallocSegments: malloc.segments,
@@ -176,14 +184,15 @@ export function heapFigures(runtime: Runtime, baseline: number): HeapFigures {
     pymallocArenas: pymalloc?.arenasAllocatedCurrent ?? null,
     pymallocPools: pymalloc === null ? null : pymalloc.classes.reduce((sum, c) => sum + c.pools, 0),
   };
+  return { figures, malloc, pymalloc };
 }
 
 /**
  * `sys._debugmallocstats()`'s pymalloc part (when the configuration has pymalloc), then the
  * system malloc's figures (which CPython leaves to the C library).
  */
-export function takeStatistics(runtime: Runtime): Statistics {
-  const m = runtime.mallocHeap.stats();
+function statisticsOf(runtime: Runtime, state: HeapState): Statistics {
+  const m = state.malloc;
   const pymalloc = runtime.debugMallocStats();
   const lines = [
     pymalloc === "" ? `pymalloc is not in this configuration (${runtime.config}): the system malloc serves every domain.\n` : pymalloc,
@@ -193,5 +202,5 @@ export function takeStatistics(runtime: Runtime): Statistics {
     `  ${counted(m.largeBlocks, "large block")} in regions of their own, ${exactBytes(m.largeBytes)}`,
     `  ${exactBytes(m.mappedBytes)} mapped, ${count(m.overheadBytes)} B of them headers and rounding`,
   ];
-  return { text: `${lines.join("\n")}\n`, pymalloc: runtime.pymallocHeap?.stats() ?? null, malloc: m };
+  return { text: `${lines.join("\n")}\n`, pymalloc: state.pymalloc, malloc: m };
 }

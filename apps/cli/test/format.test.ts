@@ -1,6 +1,6 @@
 /* How the command prints numbers and tables (src/format.ts). */
 import { describe, expect, it } from "vitest";
-import { bytes, count, counted, exactBytes, fields, median, milliseconds, nanoseconds, textTable } from "../src/format.ts";
+import { bytes, count, counted, exactBytes, fields, milliseconds, nanoseconds, textTable } from "../src/format.ts";
 
 describe("count and counted", () => {
   it.each([
@@ -83,22 +83,6 @@ describe("nanoseconds and milliseconds", () => {
     [1234.4, "1234"],
   ])("milliseconds(%d) = %s", (ms, text) => {
     expect(milliseconds(ms)).toBe(text);
-  });
-});
-
-describe("median", () => {
-  it("of an odd count is the middle value, of an even count the mean of the two middle ones", () => {
-    expect(median([5])).toBe(5);
-    expect(median([3, 1, 2])).toBe(2);
-    expect(median([3010.5, 82.9, 85.3])).toBe(85.3);
-    expect(median([4, 1, 3, 2])).toBe(2.5);
-    expect(median([10, 1])).toBe(5.5);
-  });
-
-  it("sorts numbers as numbers, and leaves its argument as it was", () => {
-    const values = [100, 9, 20];
-    expect(median(values)).toBe(20);
-    expect(values).toEqual([100, 9, 20]);
   });
 });
 

@@ -1,7 +1,8 @@
 /*
  * One benchmark run, in a worker of its own (see bench.ts). It warms the JIT up on a part of the
- * workload (a tenth unless the case says otherwise) with a throw-away target, then times the whole workload on a fresh target (after one
- * untimed pass over it when the case asks for a warm target).
+ * workload (a tenth, unless the case says otherwise) with a throw-away target, then times the
+ * whole workload on a fresh target (after one untimed pass over it when the case asks for a warm
+ * target).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { BenchReply, BenchWorkload, ContenderFactory } from "./bench.ts";

@@ -100,7 +100,8 @@ export function shareWorkload(workload: BenchWorkload): BenchWorkload {
   return { kind: "replay", trace: { ...t, op: share(t.op), id: share(t.id), arg: share(t.arg), size: share(t.size) } };
 }
 
-function median(values: readonly number[]): number | null {
+/** The median of `values` (the mean of the middle two for an even count); null for none. */
+export function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -8,6 +8,7 @@ export {
   benchTableRows,
   type ContenderFactory,
   formatBenchTable,
+  median,
   runBenchmarks,
   shareWorkload,
 } from "./bench.ts";

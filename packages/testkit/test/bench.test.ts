@@ -1,4 +1,4 @@
-import { type BenchCase, type BenchCell, benchTableRows, churn, formatBenchTable, parseTrace, runBenchmarks } from "@tsmalloc/testkit";
+import { type BenchCase, type BenchCell, benchTableRows, churn, formatBenchTable, median, parseTrace, runBenchmarks } from "@tsmalloc/testkit";
 import { describe, expect, it } from "vitest";
 
 const cases: BenchCase[] = [{ name: "tiny churn", workload: { kind: "churn", churn: churn("c", 8, 64, 10, 1000) } }];
@@ -110,5 +110,25 @@ describe("benchTableRows", () => {
     expect(markdown[1]).toBe("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for (let i = 1; i < rows.length; i++) expect(markdown[i + 1]).toBe(`| ${rows[i]!.join(" | ")} |`);
     expect(markdown[2]).toBe("| churn case | ns/pair | 50.0 (1.00×) | 125 (2.50×) | 25.0 (0.50×) [3 NULL] | over budget | unavailable | failed | - |");
+  });
+});
+
+describe("median", () => {
+  it("of an odd count is the middle value, of an even count the mean of the two middle ones", () => {
+    expect(median([5])).toBe(5);
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([3010.5, 82.9, 85.3])).toBe(85.3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([10, 1])).toBe(5.5);
+  });
+
+  it("is null for no values", () => {
+    expect(median([])).toBeNull();
+  });
+
+  it("sorts numbers as numbers, and leaves its argument as it was", () => {
+    const values = [100, 9, 20];
+    expect(median(values)).toBe(20);
+    expect(values).toEqual([100, 9, 20]);
   });
 });
