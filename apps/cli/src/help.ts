@@ -23,7 +23,8 @@ Environment:
   TSMALLOC           the allocator configuration when --allocator is not given
                      (${CONFIGS}; CPython's PYTHONMALLOC names)
 
-Exit codes: 0 done, 1 the replay found a fault (--verify, or the allocator threw), 2 bad input.
+Exit codes: 0 done, 1 the replay found a fault (--verify, or the allocator threw), 2 bad input,
+70 an internal error (a bug in tsmalloc: please report it with the output).
 Trace format: one event per line, gzip-compressed or plain (see the README):
   a ID SIZE | c ID NMEMB SIZE | r OLDID NEWID SIZE | f ID | m ID ALIGN SIZE
 `;

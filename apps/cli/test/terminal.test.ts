@@ -1,7 +1,8 @@
 /*
- * The progress bar on a real terminal: `script` (util-linux) runs the command on a pseudo-terminal,
- * so stderr is a TTY there, as it is for a user. Without a terminal the bar is never drawn (the
- * other end-to-end tests check that stderr stays empty).
+ * The command's streams as a shell gives them. The progress bar on a real terminal: `script`
+ * (util-linux) runs the command on a pseudo-terminal, so stderr is a TTY there, as it is for a
+ * user (without a terminal the bar is never drawn: the other end-to-end tests check that stderr
+ * stays empty). And a pipe whose reader stops early.
  */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -21,5 +22,14 @@ describe.skipIf(!hasScript)("on a terminal", () => {
     const percents = frames.map((frame) => Number(/(\d+)%/.exec(frame)![1]));
     expect([...percents].sort((a, b) => a - b)).toEqual(percents);
     expect(run.stdout.endsWith("\r\u001b[2K")).toBe(true);
+  });
+});
+
+describe("in a pipe whose reader stops early", () => {
+  it("ends quietly with exit code 0, as `tsmalloc demo | head -1` should", () => {
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN_JS)} demo | head -1; echo "status \${PIPESTATUS[0]}" >&2`;
+    const run = spawnSync("bash", ["-c", command], { encoding: "utf8", env: { ...process.env, TSMALLOC: "" } });
+    expect(run.stdout).toBe("tsmalloc demo: CPython's allocators on a real program's allocations\n");
+    expect(run.stderr).toBe("status 0\n");
   });
 });
