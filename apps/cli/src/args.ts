@@ -18,14 +18,14 @@ export interface ParsedLine {
 }
 
 /**
- * Reads `argv` against `options` (plus `--help`).
+ * Reads `argv` against `options` (`--help` never gets here: {@link run} answers it first).
  * @throws CliError (exit 2) for an unknown option, a missing option value, or a value given to a flag
  */
 export function parseCommandLine(command: string, argv: readonly string[], options: OptionSpec): ParsedLine {
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
-      options: { ...options, help: { type: "boolean", short: "h" } },
+      options,
       allowPositionals: true,
       strict: true,
     });

@@ -9,7 +9,6 @@ import { type OptionSpec, parseCommandLine, seconds, wholeNumber } from "./args.
 import { CONTENDER_NAMES, DEFAULT_CONTENDERS } from "./contenders.ts";
 import { ExitCode, usageError } from "./errors.ts";
 import { count, textTable } from "./format.ts";
-import { COMMAND_HELP } from "./help.ts";
 import type { CliIo } from "./io.ts";
 import { loadTraceFile } from "./load.ts";
 
@@ -47,10 +46,6 @@ export function contenderList(text: string | undefined): readonly string[] {
 export async function benchCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const command = "bench";
   const { values, positionals: paths } = parseCommandLine(command, argv, BENCH_OPTIONS);
-  if (values.help === true) {
-    io.out(COMMAND_HELP.bench!);
-    return ExitCode.Ok;
-  }
   if (values.json === true && values.markdown === true) throw usageError(command, "--json and --markdown cannot go together");
   const contenders = contenderList(values.allocators as string | undefined);
   const quick = values.quick === true;

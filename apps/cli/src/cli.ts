@@ -52,6 +52,11 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (command === undefined) {
       throw usageError("", name.startsWith("-") ? `unknown option ${name} before the command` : `unknown command "${name}"; the commands are ${Object.keys(COMMANDS).join(", ")}`);
     }
+    // `--help` anywhere after a command is that command's help, whatever else is on the line
+    if (command !== helpCommand && (rest.includes("--help") || rest.includes("-h"))) {
+      io.out(COMMAND_HELP[name]!);
+      return ExitCode.Ok;
+    }
     return await command(rest, io);
   } catch (error) {
     if (error instanceof CliError) {

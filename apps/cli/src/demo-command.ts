@@ -9,7 +9,6 @@ import { allocatorConfig, parseCommandLine, positionals } from "./args.ts";
 import { CONTENDERS_MODULE } from "./bench-command.ts";
 import { ExitCode } from "./errors.ts";
 import { bytes, count, nanoseconds, textTable } from "./format.ts";
-import { COMMAND_HELP } from "./help.ts";
 import type { CliIo } from "./io.ts";
 import { loadTraceFile } from "./load.ts";
 import { footprintRatio, formatSummary, ratioText } from "./report.ts";
@@ -22,10 +21,6 @@ const COMPARISON_RUNS = 3;
 export async function demoCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const command = "demo";
   const { values, positionals: given } = parseCommandLine(command, argv, { allocator: { type: "string" } });
-  if (values.help === true) {
-    io.out(COMMAND_HELP.demo!);
-    return ExitCode.Ok;
-  }
   positionals(command, given, 0, 0, "");
   const config = allocatorConfig(command, values.allocator as string | undefined, io.env);
   const other = config === "malloc" ? "default" : "malloc";

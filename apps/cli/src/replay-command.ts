@@ -6,7 +6,6 @@ import { bundledTracePath, traceProfile } from "@tsmalloc/testkit";
 import { allocatorConfig, type OptionSpec, parseCommandLine, positionals, statsPoint, wholeNumber } from "./args.ts";
 import { loadAllocatorModule } from "./allocator-module.ts";
 import { ExitCode } from "./errors.ts";
-import { COMMAND_HELP } from "./help.ts";
 import type { CliIo } from "./io.ts";
 import { loadTraceFile } from "./load.ts";
 import { formatSummary, statisticsJson, summaryJson } from "./report.ts";
@@ -37,10 +36,6 @@ const REPLAY_OPTIONS: OptionSpec = {
 export async function replayCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const command = "replay";
   const { values, positionals: given } = parseCommandLine(command, argv, REPLAY_OPTIONS);
-  if (values.help === true) {
-    io.out(COMMAND_HELP.replay!);
-    return ExitCode.Ok;
-  }
   const [path] = positionals(command, given, 1, 1, "the trace file (tsmalloc replay <trace>)");
   const verify = values.verify === true;
   const runs = values.runs === undefined ? (verify ? 1 : DEFAULT_RUNS) : wholeNumber(command, "--runs", values.runs as string, 1);
@@ -62,10 +57,6 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
 export async function statsCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const command = "stats";
   const { values, positionals: given } = parseCommandLine(command, argv, SHARED_OPTIONS);
-  if (values.help === true) {
-    io.out(COMMAND_HELP.stats!);
-    return ExitCode.Ok;
-  }
   const [path = bundledTracePath("py_compileall")] = positionals(command, given, 0, 1, "");
   const limit = limitOf(command, values);
   const settings = await settingsOf(command, values, io, { verify: false, runs: 1 });

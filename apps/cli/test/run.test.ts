@@ -50,6 +50,15 @@ describe("run: help and version", () => {
     expect(direct.stderr + viaHelp.stderr).toBe("");
   });
 
+  it("--help or -h anywhere after a command wins over the rest of the line, even a bad option", async () => {
+    for (const argv of [["replay", "--frob", "--help"], ["replay", "missing.trace", "--runs", "0", "-h"], ["bench", "--json", "--markdown", "--help"]]) {
+      const io = captureIo();
+      expect(await run(argv, io)).toBe(0);
+      expect(io.stdout).toBe(COMMAND_HELP[argv[0]!]);
+      expect(io.stderr).toBe("");
+    }
+  });
+
   it("help --help is the help command's own help", async () => {
     const io = captureIo();
     expect(await run(["help", "-h"], io)).toBe(0);
