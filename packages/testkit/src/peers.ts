@@ -24,6 +24,10 @@ export class ThingPoolTarget implements BenchTarget {
   free(p: number): void {
     this.#pool.free(p);
   }
+  /** A trace's `m` event: the pool aligns every block to 16 bytes, and no further (0 beyond). */
+  memalign(alignment: number, size: number): number {
+    return alignment <= 16 ? this.malloc(size) : 0;
+  }
 }
 
 /**
@@ -58,5 +62,9 @@ export class TypedArraysTarget implements BenchTarget {
   free(p: number): void {
     this.#blocks[p] = null;
     this.#freeHandles.push(p);
+  }
+  /** A trace's `m` event: a handle has no address, so any alignment is met. */
+  memalign(_alignment: number, size: number): number {
+    return this.malloc(size);
   }
 }

@@ -99,6 +99,16 @@ describe("peer contenders", () => {
     });
   }
 
+  it("serve a trace's `m` events: ThingPoolTarget up to 16-byte alignment, TypedArraysTarget any", () => {
+    const pool = new ThingPoolTarget();
+    const p = pool.memalign(16, 40);
+    expect(p).toBeGreaterThan(0);
+    expect(p % 16).toBe(0);
+    expect(pool.memalign(64, 40)).toBe(0);
+    const arrays = new TypedArraysTarget();
+    expect(arrays.memalign(4096, 40)).toBeGreaterThan(0);
+  });
+
   it("TypedArraysTarget keeps its handle across realloc", () => {
     const target = new TypedArraysTarget();
     const p = target.malloc(4);
