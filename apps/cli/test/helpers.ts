@@ -75,7 +75,7 @@ export function childEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.P
  */
 export function runCli(args: readonly string[], options: CliRunOptions = {}): Promise<CliRun> {
   if (!existsSync(MAIN_JS)) {
-    throw new Error(`${MAIN_JS} does not exist: build the command first (cd /work/main && pnpm turbo run build --filter=@tsmalloc/cli...)`);
+    throw new Error(`${MAIN_JS} does not exist: build the command first (at the repository root: pnpm turbo run build --filter=@tsmalloc/cli...)`);
   }
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN_JS, ...args], {

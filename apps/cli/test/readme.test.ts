@@ -3,13 +3,12 @@
  * starts with `$ tsmalloc ARGS` (run from the repository root) and holds the output, stdout and
  * stderr together. Times differ from run to run, so a `time` line is matched by its shape only.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runCli } from "./helpers.ts";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-const main = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
 interface ShownRun {
@@ -25,10 +24,8 @@ describe("README", () => {
     expect(shown.length).toBe(3);
   });
 
-  it.each(shown)("$ tsmalloc $command prints what the README shows", ({ command, output }) => {
-    expect(existsSync(main), "build the command first: pnpm turbo run build --filter=@tsmalloc/cli").toBe(true);
-    const env: Record<string, string | undefined> = { ...process.env, TSMALLOC: undefined, TSMALLOCSTATS: undefined, OVERLAP_EVERY: undefined };
-    const run = spawnSync(process.execPath, [main, ...command.split(" ")], { cwd: root, env, encoding: "utf8" });
+  it.each(shown)("$ tsmalloc $command prints what the README shows", async ({ command, output }) => {
+    const run = await runCli(command.split(" "), { cwd: root });
     const actual = `${run.stdout}${run.stderr}`.split("\n");
     const expected = output.split("\n");
     expect(actual.length).toBe(expected.length);
