@@ -28,12 +28,9 @@ export {
 } from "./replay.ts";
 export { readTrace, type ReadTraceOptions } from "./read-trace.ts";
 export { type TraceProfile, traceProfile } from "./profile.ts";
+export { type BundledTrace, bundledTraceMeta, bundledTracePath, loadTrace, type TraceMeta } from "./trace-file.ts";
 export {
-  type BundledTrace,
-  bundledTraceMeta,
-  bundledTracePath,
   isGzip,
-  loadTrace,
   OP_CALLOC,
   OP_FREE,
   OP_MALLOC,
@@ -42,7 +39,6 @@ export {
   parseTrace,
   type Trace,
   TraceFormatError,
-  type TraceMeta,
   traceName,
   TraceParser,
 } from "./trace.ts";

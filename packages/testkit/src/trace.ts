@@ -9,12 +9,9 @@
  *   m ID ALIGN SIZE       posix_memalign(ALIGN, SIZE)  -> block ID
  *
  * A trace is parsed once into typed arrays (one entry per event), so that a replay reads numbers
- * and allocates nothing.
+ * and allocates nothing. This module uses no Node API (the visualizer parses traces in the
+ * browser); reading files is trace-file.ts's and read-trace.ts's.
  */
-import { readFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { gunzipSync } from "node:zlib";
 
 /** Event kinds of a parsed {@link Trace} (`op[i]`). */
 export const OP_MALLOC = 0;
@@ -40,29 +37,6 @@ export interface Trace {
   readonly size: Float64Array;
 }
 
-/** The traces bundled with the project. */
-export type BundledTrace = "gcc_cc1_wrapt" | "py_compileall";
-
-/** The path of a bundled trace file. */
-export function bundledTracePath(name: BundledTrace): string {
-  return join(dirname(fileURLToPath(import.meta.url)), "..", "traces", `${name}.trace.gz`);
-}
-
-/** Statistics recorded beside a bundled trace (its `.meta.json`). */
-export interface TraceMeta {
-  readonly events: number;
-  readonly ids: number;
-  readonly peak_live_bytes: number;
-  readonly peak_live_blocks: number;
-  readonly count: Readonly<Record<"a" | "c" | "r" | "f" | "m", number>>;
-}
-
-/** The `.meta.json` of a bundled trace. */
-export function bundledTraceMeta(name: BundledTrace): TraceMeta {
-  const path = bundledTracePath(name).replace(/\.trace\.gz$/, ".meta.json");
-  return JSON.parse(readFileSync(path, "utf8")) as TraceMeta;
-}
-
 /** A malformed trace line. */
 export class TraceFormatError extends Error {
   override readonly name = "TraceFormatError";
@@ -77,17 +51,6 @@ export class TraceFormatError extends Error {
   }
 }
 
-/**
- * Reads and parses a trace file (gzip-compressed, or plain text when it does not start with the
- * gzip magic). With `limit`, only the first `limit` events are kept.
- * @throws TraceFormatError for a malformed line; the file system's error for a missing file
- */
-export function loadTrace(path: string, limit: number = Infinity): Trace {
-  const raw = readFileSync(path);
-  const text = isGzip(raw) ? gunzipSync(raw) : raw;
-  return parseTrace(text, traceName(path), limit);
-}
-
 /** Whether `bytes` start with the gzip magic (1f 8b). */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -95,7 +58,8 @@ export function isGzip(bytes: Uint8Array): boolean {
 
 /** The name a trace file's events go by: its base name without `.trace` / `.trace.gz` / `.gz`. */
 export function traceName(path: string): string {
-  return basename(path).replace(/(\.trace)?(\.gz)?$/, "");
+  const base = path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
+  return base.replace(/(\.trace)?(\.gz)?$/, "");
 }
 
 /**

@@ -1,6 +1,7 @@
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import {
   bundledTraceMeta,
@@ -114,11 +115,38 @@ describe("traceName", () => {
     ["/some/dir/py_compileall.trace.gz", "py_compileall"],
     ["a.b.trace", "a.b"],
     ["plain", "plain"],
+    ["C:\\traces\\gcc.trace.gz", "gcc"],
+    ["C:\\traces/mixed\\x.trace", "x"],
   ])("names %j %j", (path, name) => {
     expect(traceName(path)).toBe(name);
   });
 
   it("is the name loadTrace gives the trace", () => {
     expect(loadTrace(bundledTracePath("py_compileall"), 1).name).toBe("py_compileall");
+  });
+});
+
+describe("@tsmalloc/testkit/trace", () => {
+  // The visualizer bundles this entry for the browser: nothing it reaches may import a Node API.
+  it("reaches no Node module, however deep", () => {
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = readFileSync(file, "utf8");
+      for (const [, spec] of source.matchAll(/^(?:import|export)\b[^;]*?from "([^"]+)";/gms)) {
+        expect(spec, `${file} imports ${spec}`).not.toMatch(/^node:|^(fs|path|url|zlib|stream|worker_threads)$/);
+        if (spec!.startsWith(".")) visit(join(dirname(file), spec!));
+      }
+    };
+    visit(fileURLToPath(new URL("../src/trace-entry.ts", import.meta.url)));
+    expect([...seen].map((f) => f.replace(/.*\/src\//, "")).sort()).toEqual(["profile.ts", "replay.ts", "trace-entry.ts", "trace.ts"]);
+  });
+
+  it("exports what the main entry exports under the same names", async () => {
+    const browser = await import("@tsmalloc/testkit/trace");
+    const main = await import("@tsmalloc/testkit");
+    for (const [name, value] of Object.entries(browser)) expect(main[name as keyof typeof main], name).toBe(value);
+    expect(Object.keys(browser).sort()).toEqual(["OP_CALLOC", "OP_FREE", "OP_MALLOC", "OP_MEMALIGN", "OP_REALLOC", "ReplayMismatch", "TraceFormatError", "TraceParser", "isGzip", "parseTrace", "replayTimed", "traceName", "traceProfile"]);
   });
 });
