@@ -1,0 +1,338 @@
+/*
+ * The page in a real browser (Debian's Chromium through playwright-core): it is loaded from a
+ * local server, fed a short trace as a user would (the file picker), and what it shows is
+ * compared with what the library says for the same events, computed here in Node with no code of
+ * the page's (helpers.ts's Reference drives a runtime by hand): the arena count,
+ * sys._debugmallocstats()'s table, the debug hooks' report, a pool's header. Screenshots go to
+ * test-results/.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { DebugCorruptionError } from "@tsmalloc/debug";
+import { inspectPool, usableArenaOrder } from "@tsmalloc/pymalloc";
+import type { AllocatorConfig } from "@tsmalloc/registry";
+import { bundledTracePath, loadTrace, OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, parseTrace, type Trace } from "@tsmalloc/testkit";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CELL_GAP, CELL_HEIGHT, CELL_WIDTH, HEADING_HEIGHT, LABEL_WIDTH } from "../src/arena-painter.ts";
+import { type BrowserRig, idle, RESULTS_DIR, scriptErrors, scrubTo, startRig, textOf } from "./browser-harness.ts";
+import { compileallPrefix, Reference } from "./helpers.ts";
+
+/** Events of py_compileall in the short trace: enough for two arenas and a few hundred pools. */
+const SHORT_EVENTS = 40_000;
+
+let rig: BrowserRig;
+let shortTracePath: string;
+let shortTrace: Trace;
+const scratch = mkdtempSync(join(tmpdir(), "tsmalloc-visualizer-test-"));
+
+beforeAll(async () => {
+  rig = await startRig();
+  // the first SHORT_EVENTS lines of the bundled trace, as a file a user would pick
+  const full = compileallPrefix(SHORT_EVENTS);
+  const text = traceText(full);
+  shortTrace = parseTrace(new TextEncoder().encode(text), "short");
+  shortTracePath = join(scratch, "short.trace.gz");
+  writeFileSync(shortTracePath, gzipSync(text));
+}, 120_000);
+
+afterAll(async () => {
+  await rig?.close();
+});
+
+/** The trace's events as trace-file text. */
+function traceText(trace: Trace): string {
+  const lines: string[] = [];
+  for (let i = 0; i < trace.length; i++) {
+    const id = trace.id[i]!;
+    const arg = trace.arg[i]!;
+    const size = trace.size[i]!;
+    switch (trace.op[i]) {
+      case OP_MALLOC:
+        lines.push(`a ${id} ${size}`);
+        break;
+      case OP_CALLOC:
+        lines.push(`c ${id} ${arg} ${size}`);
+        break;
+      case OP_REALLOC:
+        lines.push(`r ${arg} ${id} ${size}`);
+        break;
+      case OP_FREE:
+        lines.push(`f ${id}`);
+        break;
+      default:
+        lines.push(`m ${id} ${arg} ${size}`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+async function openShortTrace(config: AllocatorConfig): Promise<Page> {
+  const page = await rig.newPage();
+  await page.goto(`${rig.url}?config=${config}&event=0`);
+  await idle(page);
+  await page.setInputFiles("#trace-file", shortTracePath);
+  await page.waitForFunction((n) => document.getElementById("status")?.textContent?.startsWith(`short: ${n} events`), SHORT_EVENTS.toLocaleString("en-US"));
+  await idle(page);
+  return page;
+}
+
+/** A count as the page writes it. */
+const counted = (n: number): string => n.toLocaleString("en-US");
+
+describe("the visualizer in Chromium", () => {
+  it("replays a picked trace file to the end and shows the library's arena count and statistics", async () => {
+    const page = await openShortTrace("default");
+    expect(await textOf(page, "position")).toBe(`0 of ${counted(SHORT_EVENTS)} events`);
+    await page.click("[data-testid=to-end]");
+    await idle(page);
+    expect(await textOf(page, "position")).toBe(`${counted(SHORT_EVENTS)} of ${counted(SHORT_EVENTS)} events`);
+
+    const reference = new Reference(shortTrace, "default").advanceTo(SHORT_EVENTS);
+    const stats = reference.runtime.pymallocHeap!.stats();
+    expect(stats.arenasAllocatedCurrent).toBeGreaterThanOrEqual(1);
+    expect(await textOf(page, "arena-count")).toBe(String(stats.arenasAllocatedCurrent));
+    expect(await textOf(page, "pool-count")).toBe(counted(stats.classes.reduce((sum, c) => sum + c.pools, 0)));
+    expect(await textOf(page, "pymalloc-stats")).toBe(reference.runtime.debugMallocStats());
+    const malloc = reference.runtime.mallocHeap.stats();
+    expect(await textOf(page, "malloc-stats")).toContain(`${counted(malloc.allocatedBlocks)} blocks in use, ${counted(malloc.allocatedBytes)} bytes usable`);
+    expect(await textOf(page, "malloc-stats")).toContain(`${counted(malloc.mappedBytes)} bytes mapped`);
+    expect(await textOf(page, "map-summary")).toMatch(new RegExp(`^${stats.arenasAllocatedCurrent} arenas?: `));
+    await page.screenshot({ path: join(RESULTS_DIR, "visualizer-replay.png"), fullPage: true });
+    expect(scriptErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("scrubs back and forth, and a new configuration keeps the position", async () => {
+    const page = await openShortTrace("default");
+    await scrubTo(page, 30_000);
+    await scrubTo(page, 12_345);
+    expect(await textOf(page, "position")).toBe(`12,345 of ${counted(SHORT_EVENTS)} events`);
+    expect(await textOf(page, "pymalloc-stats")).toBe(new Reference(shortTrace, "default").advanceTo(12_345).runtime.debugMallocStats());
+
+    await page.selectOption("[data-testid=config-select]", "pymalloc_debug");
+    await idle(page);
+    expect(await textOf(page, "position")).toBe(`12,345 of ${counted(SHORT_EVENTS)} events`);
+    expect(await textOf(page, "pymalloc-stats")).toBe(new Reference(shortTrace, "pymalloc_debug").advanceTo(12_345).runtime.debugMallocStats());
+
+    await page.selectOption("[data-testid=config-select]", "malloc");
+    await idle(page);
+    expect(await textOf(page, "arena-count")).toBe("–");
+    expect(await textOf(page, "pymalloc-stats")).toContain("pymalloc is not in this configuration (malloc)");
+    expect(await page.locator("[data-testid=map-note]").isVisible()).toBe(true);
+    expect(scriptErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("injects an overflow into the next block the trace frees and shows the hooks' report as the library writes it", async () => {
+    const page = await openShortTrace("debug");
+    const start = 5_000;
+    await scrubTo(page, start);
+    await page.click("[data-testid=pick-next]");
+    const id = Number(await page.inputValue("[data-testid=block-id]"));
+
+    // the same in Node: the first f or r of a live block from `start`, its requested size
+    const reference = new Reference(shortTrace, "debug").advanceTo(start);
+    let releaseEvent = -1;
+    for (let e = start; e < shortTrace.length && releaseEvent < 0; e++) {
+      const released = shortTrace.op[e] === OP_FREE ? shortTrace.id[e]! : shortTrace.op[e] === OP_REALLOC ? shortTrace.arg[e]! : -1;
+      if (released >= 0 && reference.address[released] !== 0) releaseEvent = e;
+    }
+    expect(id).toBe(shortTrace.op[releaseEvent] === OP_FREE ? shortTrace.id[releaseEvent] : shortTrace.arg[releaseEvent]);
+    const p = reference.address[id]!;
+    let made = start - 1;
+    while (shortTrace.id[made] !== id || shortTrace.op[made] === OP_FREE) made--;
+    const size = shortTrace.op[made] === OP_CALLOC ? shortTrace.arg[made]! * shortTrace.size[made]! : shortTrace.size[made]!;
+    expect(await textOf(page, "block-info")).toBe(`block #${id}: ${counted(size)} bytes at 0x${p.toString(16)}`);
+
+    await page.click("[data-testid=inject]");
+    await page.click("[data-testid=play]");
+    await page.waitForSelector("[data-testid=report]:not([hidden])");
+    await idle(page);
+
+    reference.runtime.memory.u8[p + size] = 0x78;
+    reference.advanceTo(releaseEvent);
+    let expected = "";
+    try {
+      if (shortTrace.op[releaseEvent] === OP_FREE) reference.runtime.memFree(p);
+      else reference.runtime.memRealloc(p, shortTrace.size[releaseEvent]!);
+    } catch (error) {
+      expect(error).toBeInstanceOf(DebugCorruptionError);
+      expected = (error as DebugCorruptionError).report;
+    }
+    expect(expected).toContain("*** OUCH");
+    expect(await textOf(page, "report")).toBe(expected);
+    expect(await textOf(page, "position")).toBe(`${counted(releaseEvent)} of ${counted(SHORT_EVENTS)} events`);
+    expect(await textOf(page, "fault")).toContain(`The replay stopped at event ${counted(releaseEvent)}`);
+    await page.screenshot({ path: join(RESULTS_DIR, "visualizer-debug-report.png"), fullPage: true });
+
+    // stepping back leaves the fault behind: a fresh replay, no overflow
+    await page.click("#step-back");
+    await idle(page);
+    expect(await page.locator("[data-testid=report]").isHidden()).toBe(true);
+    expect(await textOf(page, "position")).toBe(`${counted(releaseEvent - 1)} of ${counted(SHORT_EVENTS)} events`);
+    expect(scriptErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("frees the damaged block on request, and the report names the panel's PyMem_Free", async () => {
+    const page = await openShortTrace("pymalloc_debug");
+    await scrubTo(page, 20_000);
+    await page.click("[data-testid=pick-next]");
+    const id = Number(await page.inputValue("[data-testid=block-id]"));
+    await page.fill("#overflow-bytes", "3");
+    await page.click("[data-testid=inject]");
+    expect(await textOf(page, "debug-message")).toMatch(/^Wrote 3 bytes of 'x' at 0x/);
+    await page.click("[data-testid=free-now]");
+    await page.waitForSelector("[data-testid=report]:not([hidden])");
+
+    const reference = new Reference(shortTrace, "pymalloc_debug").advanceTo(20_000);
+    const p = reference.address[id]!;
+    const header = reference.runtime.memory.u8;
+    // the debug header's first 8 bytes hold the requested size, big-endian
+    let size = 0;
+    for (let i = 0; i < 8; i++) size = size * 256 + header[p - 16 + i]!;
+    header.fill(0x78, p + size, p + size + 3);
+    let expected = "";
+    try {
+      reference.runtime.memFree(p);
+    } catch (error) {
+      expected = (error as DebugCorruptionError).report;
+    }
+    expect(expected).toMatch(/at tail\+2: 0x78 \*\*\* OUCH/);
+    expect(await textOf(page, "report")).toBe(expected);
+    expect(await textOf(page, "fault")).toContain(`PyMem_Free(0x${p.toString(16)}) from the panel (block ${id})`);
+    expect(await textOf(page, "position")).toBe(`20,000 of ${counted(SHORT_EVENTS)} events`);
+    expect(scriptErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("refuses an overflow without debug hooks, and for a block that is not live", async () => {
+    const page = await openShortTrace("default");
+    expect(await page.locator("#debug-off").isVisible()).toBe(true);
+    await page.click("#use-debug");
+    await idle(page);
+    expect(await page.inputValue("[data-testid=config-select]")).toBe("debug");
+    await page.fill("[data-testid=block-id]", "999999999");
+    await idle(page);
+    expect(await textOf(page, "block-info")).toBe("#999999999 is not a live block after 0 events.");
+    expect(await page.locator("[data-testid=inject]").isDisabled()).toBe(true);
+    expect(scriptErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("shows a clicked pool's header and free list, and a clicked arena's object, as read from the memory", async () => {
+    const page = await openShortTrace("default");
+    await page.click("[data-testid=to-end]");
+    await idle(page);
+    const reference = new Reference(shortTrace, "default").advanceTo(SHORT_EVENTS);
+    const heap = reference.runtime.pymallocHeap!;
+    // a pool of the map's first row (the first full arena, else the head of usable_arenas)
+    const box = (await page.locator("[data-testid=map]").boundingBox())!;
+    const column = 3;
+    await page.mouse.click(box.x + LABEL_WIDTH + column * (CELL_WIDTH + CELL_GAP) + CELL_WIDTH / 2, box.y + 4 + HEADING_HEIGHT + CELL_HEIGHT / 2);
+    await idle(page);
+    const title = await page.locator("[data-testid=details] h2").textContent();
+    const poolText = /^pool (0x[0-9a-f]+): (used|full|empty)/.exec(title ?? "");
+    expect(poolText, title ?? "").not.toBeNull();
+    const pool = Number(poolText![1]);
+    const header = inspectPool(heap, pool);
+    const cells = await page.locator("[data-testid=details] table tr").evaluateAll((rows) => rows.map((row) => [row.children[0]!.textContent, row.children[1]!.textContent]));
+    expect(Object.fromEntries(cells)).toMatchObject({
+      "ref.count": counted(header.count),
+      freeblock: `0x${header.freeblock.toString(16)}`,
+      nextpool: `0x${header.nextpool.toString(16)}`,
+      prevpool: `0x${header.prevpool.toString(16)}`,
+      arenaindex: String(header.arenaindex),
+      szidx: String(header.szidx),
+      nextoffset: counted(header.nextoffset),
+      maxnextoffset: counted(header.maxnextoffset),
+    });
+    const arenaIndex = header.arenaindex;
+    const freeList: number[] = [];
+    for (let b = header.freeblock; b !== 0 && freeList.length < 2000; b = reference.runtime.memory.u32[b >>> 2]!) freeList.push(b);
+    expect(await textOf(page, "free-list")).toContain(`free list (${counted(freeList.length)} blocks`);
+    if (freeList.length > 0) expect(await textOf(page, "free-list")).toContain(freeList.slice(0, 5).map((b) => `0x${b.toString(16)}`).join(" "));
+    await page.screenshot({ path: join(RESULTS_DIR, "visualizer-pool.png") });
+
+    // the label of the same row: its arena object
+    await page.mouse.click(box.x + 20, box.y + 4 + HEADING_HEIGHT + CELL_HEIGHT / 2);
+    await idle(page);
+    const arenaTitle = (await page.locator("[data-testid=details] h2").textContent()) ?? "";
+    expect(arenaTitle).toMatch(new RegExp(`^arena object #${arenaIndex} at 0x`));
+    const head = usableArenaOrder(heap)[0];
+    if (head !== undefined && head.index === arenaIndex) expect(arenaTitle).toContain("usable_arenas[0] (the head");
+    expect(scriptErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("shows an arena given back to the memory as released", async () => {
+    // three arenas' worth of 64-byte blocks; then every block of the third arena is freed (it is
+    // kept: CPython keeps the last wholly free arena), then every block of the first (given back)
+    const layout = new Reference(shortTrace, "default").runtime.pymallocHeap!.layout;
+    const perPool = Math.floor((layout.poolSize - 48) / 64);
+    const perArena = perPool * layout.maxPoolsInArena;
+    const lines: string[] = [];
+    for (let id = 0; id < 3 * perArena; id++) lines.push(`a ${id} 64`);
+    for (let id = 2 * perArena; id < 3 * perArena; id++) lines.push(`f ${id}`);
+    for (let id = 0; id < perArena; id++) lines.push(`f ${id}`);
+    const path = join(scratch, "release.trace");
+    writeFileSync(path, `${lines.join("\n")}\n`);
+    const trace = parseTrace(new TextEncoder().encode(`${lines.join("\n")}\n`), "release");
+    const reference = new Reference(trace, "default").advanceTo(trace.length);
+    const stats = reference.runtime.pymallocHeap!.stats();
+    expect(stats.arenasReclaimed).toBe(1);
+
+    const page = await rig.newPage();
+    await page.goto(`${rig.url}?config=default&event=0`);
+    await idle(page);
+    await page.setInputFiles("#trace-file", path);
+    await idle(page);
+    await scrubTo(page, 3 * perArena);
+    expect(await textOf(page, "map-summary")).toMatch(/^3 arenas: 3 full \(#0 #1 #2\), 0 on usable_arenas, 0 released$/);
+    await page.click("[data-testid=to-end]");
+    await idle(page);
+    expect(await textOf(page, "arena-count")).toBe(String(stats.arenasAllocatedCurrent));
+    expect(await textOf(page, "map-summary")).toBe("2 arenas: 1 full (#1), 1 on usable_arenas (#2), 1 released (#0)");
+    expect(await textOf(page, "pymalloc-stats")).toBe(reference.runtime.debugMallocStats());
+    await page.screenshot({ path: join(RESULTS_DIR, "visualizer-released.png") });
+    expect(scriptErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("says which line of a malformed file is wrong, and keeps the trace it had", async () => {
+    const page = await openShortTrace("default");
+    const path = join(scratch, "bad.trace");
+    writeFileSync(path, "a 0 16\nx 1\n");
+    await page.setInputFiles("#trace-file", path);
+    await idle(page);
+    expect(await textOf(page, "status")).toBe('bad.trace:2: unknown event "x"');
+    expect(await page.locator("[data-testid=status]").getAttribute("class")).toContain("error");
+    expect(await textOf(page, "position")).toBe(`0 of ${counted(SHORT_EVENTS)} events`);
+    const broken = join(scratch, "broken.trace.gz");
+    writeFileSync(broken, gzipSync("a 0 16\n").subarray(0, 12));
+    await page.setInputFiles("#trace-file", broken);
+    await idle(page);
+    expect(await textOf(page, "status")).toContain("broken.trace.gz: not a valid gzip file");
+    await page.close();
+  });
+
+  it("opens the bundled trace at its peak from the address bar", async () => {
+    const page = await rig.newPage();
+    await page.goto(`${rig.url}?trace=py_compileall&config=pymalloc`);
+    await idle(page);
+    const trace = loadTrace(bundledTracePath("py_compileall"));
+    const reference = new Reference(trace, "pymalloc");
+    // the peak: live bytes are highest after this many events
+    const peakText = (await textOf(page, "status")).match(/after event ([\d,]+)$/)?.[1] ?? "";
+    const peak = Number(peakText.replaceAll(",", ""));
+    expect(await textOf(page, "position")).toBe(`${peakText} of 995,232 events`);
+    reference.advanceTo(peak);
+    expect(await textOf(page, "arena-count")).toBe(String(reference.runtime.pymallocHeap!.stats().arenasAllocatedCurrent));
+    expect(new URL(page.url()).searchParams.get("event")).toBe(String(peak));
+    expect(scriptErrors(page)).toEqual([]);
+    await page.close();
+  });
+});
