@@ -10,6 +10,7 @@ import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import type { CliIo } from "./io.ts";
 import { replayCommand, statsCommand } from "./replay-command.ts";
 import { VERSION } from "./version.ts";
+import { visualizeCommand } from "./visualize-command.ts";
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
@@ -18,6 +19,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   stats: statsCommand,
   bench: benchCommand,
   demo: demoCommand,
+  visualize: (argv, io) => visualizeCommand(argv, io),
   help: helpCommand,
 };
 
@@ -42,7 +44,7 @@ async function helpCommand(argv: readonly string[], io: CliIo): Promise<number> 
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   try {
-    if (name === undefined) throw usageError("", "missing command: replay, stats, bench, demo or help");
+    if (name === undefined) throw usageError("", "missing command: replay, stats, bench, demo, visualize or help");
     if (name === "--help" || name === "-h") return await helpCommand([], io);
     if (name === "--version") {
       io.out(`${VERSION}\n`);

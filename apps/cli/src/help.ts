@@ -13,6 +13,7 @@ Commands:
   stats [trace]      replay a trace and print only the allocators' statistics
   bench [traces...]  benchmark the configurations against @thi.ng/malloc and new Uint8Array
   demo               the bundled py_compileall trace under TSMALLOC, then compared with malloc
+  visualize          serve the visualizer page (pymalloc's arenas and pools, live) on a local port
   help [command]     this text, or a command's
 
 Options:
@@ -101,6 +102,18 @@ the summary and pymalloc's statistics, then compares the time and footprint with
 
 Options:
 ${ALLOCATOR_OPTION}
+`,
+  visualize: `Usage: tsmalloc visualize [options]
+
+Serves the visualizer (apps/visualizer, built by npm start) on a local port until Ctrl-C: a page
+that runs pymalloc and malloc in the browser and draws their state as a trace replays. The arena
+map (pools coloured by size class, shaded by how full they are; arenas in usable_arenas order),
+play/step/scrub, sys._debugmallocstats(), live bytes against the footprint, a pool's header and
+free list, and the debug hooks' report for an overflow you inject.
+
+Options:
+  --port N           the port (default 4178; 0: any free port, printed at start)
+  --host ADDRESS     the address to listen on (default 127.0.0.1: this machine only)
 `,
   help: `Usage: tsmalloc help [command]
 
