@@ -176,6 +176,7 @@ class App {
       else if (event.key === "Home") this.#seek(0);
       else if (event.key === "End") ui.toEnd.click();
       else return;
+      // (also keeps a focused button from pressing itself on the same space)
       event.preventDefault();
     });
     globalThis.addEventListener("resize", () => this.#touch());

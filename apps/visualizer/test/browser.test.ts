@@ -319,6 +319,39 @@ describe("the visualizer in Chromium", () => {
     await page.close();
   });
 
+  it("answers the keys: → and ← step, End and Home jump, space plays and pauses", async () => {
+    const page = await openShortTrace("default");
+    const position = async (): Promise<string> => (await textOf(page, "position")).split(" of ")[0]!;
+    await page.keyboard.press("ArrowRight");
+    await idle(page);
+    expect(await position()).toBe("1");
+    expect(await textOf(page, "last-event")).toMatch(/^#0 {2}[acrfm] /);
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowLeft");
+    await idle(page);
+    expect(await position()).toBe("1");
+    await page.keyboard.press("End");
+    await idle(page);
+    expect(await position()).toBe(counted(SHORT_EVENTS));
+    await page.keyboard.press("Home");
+    await idle(page);
+    expect(await position()).toBe("0");
+    // space with the play button focused toggles once (the page's key, not also the button's press)
+    await page.selectOption("#speed", "1");
+    await page.focus("[data-testid=play]");
+    await page.keyboard.press(" ");
+    await page.waitForFunction(() => document.getElementById("play")?.textContent === "⏸ pause");
+    await page.waitForFunction(() => Number(document.getElementById("position")?.textContent?.split(" of ")[0]) >= 5);
+    await page.keyboard.press(" ");
+    await idle(page);
+    expect(await textOf(page, "play")).toBe("▶ play");
+    const stopped = await position();
+    await page.waitForTimeout(200);
+    expect(await position()).toBe(stopped);
+    expect(scriptErrors(page)).toEqual([]);
+    await page.close();
+  });
+
   it("opens the bundled trace at its peak from the address bar", async () => {
     const page = await rig.newPage();
     await page.goto(`${rig.url}?trace=py_compileall&config=pymalloc`);
