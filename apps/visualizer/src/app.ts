@@ -111,6 +111,8 @@ class App {
   #selection: Selection = { pool: 0, arenaObject: 0 };
   /** Something besides the heaps changed (selection, panel state): draw on the next frame. */
   #uiDirty = true;
+  /** What was wrong with the address bar, said again after the first trace has loaded. */
+  #addressNotice = "";
 
   constructor(doc: Document, location: Location) {
     this.#doc = doc;
@@ -127,9 +129,12 @@ class App {
     const params = new URLSearchParams(this.#location.search);
     const config = params.get("config") ?? "default";
     ui.configSelect.value = isAllocatorConfig(config) ? config : "default";
-    if (!isAllocatorConfig(config)) this.#setStatus(`?config=${config} is not a configuration; using default (one of ${ALLOCATOR_CONFIGS.join(", ")})`, true);
+    const notices: string[] = [];
+    if (!isAllocatorConfig(config)) notices.push(`?config=${config} is not a configuration (${ALLOCATOR_CONFIGS.join(", ")}): using default`);
     const traceName = params.get("trace") ?? BUNDLED_TRACES[0]!.name;
     const entry = bundledTrace(traceName) ?? BUNDLED_TRACES[0]!;
+    if (entry.name !== traceName) notices.push(`?trace=${traceName} is not a bundled trace (${BUNDLED_TRACES.map((t) => t.name).join(", ")}): using ${entry.name}`);
+    this.#addressNotice = notices.join("; ");
     ui.traceSelect.value = entry.name;
     const event = params.get("event");
     this.#wire();
@@ -239,6 +244,10 @@ class App {
     const requested = at === "peak" ? peak : Number(at);
     const target = Number.isInteger(requested) && requested >= 0 ? Math.min(requested, trace.length) : 0;
     this.#setStatus(`${trace.name}: ${count(trace.length)} events, ${count(trace.ids)} blocks; live bytes peak at ${bytes(session.series.peakLiveBytes)} after event ${count(peak)}`);
+    if (this.#addressNotice !== "") {
+      this.#setStatus(`${this.#addressNotice}. ${this.#ui.status.textContent}`, true);
+      this.#addressNotice = "";
+    }
     this.#seek(target);
     return true;
   }

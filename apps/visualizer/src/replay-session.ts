@@ -140,7 +140,7 @@ export class ReplaySession {
    * @throws RangeError for a negative or fractional `maxEvents`
    */
   advance(maxEvents: number): number {
-    if (!(Number.isInteger(maxEvents) && maxEvents >= 0) && maxEvents !== Infinity) throw new RangeError(`advance: maxEvents must be a non-negative integer, got ${maxEvents}`);
+    checkMaxEvents("advance", maxEvents);
     const start = this.#cursor;
     const faultedBefore = this.fault !== null;
     const goal = Math.min(this.trace.length, start + maxEvents);
@@ -172,7 +172,7 @@ export class ReplaySession {
    * @throws RangeError for an event count outside [0, length] or not an integer
    */
   seek(events: number, maxEvents: number = Infinity): boolean {
-    if (!(Number.isInteger(maxEvents) && maxEvents >= 0) && maxEvents !== Infinity) throw new RangeError(`seek: maxEvents must be a non-negative integer, got ${maxEvents}`);
+    checkMaxEvents("seek", maxEvents);
     if (!Number.isInteger(events) || events < 0 || events > this.trace.length) throw new RangeError(`seek: events must be an integer in [0, ${this.trace.length}], got ${events}`);
     if (events < this.#cursor || (this.fault !== null && events !== this.#cursor)) this.reset();
     this.advance(Math.min(maxEvents, events - this.#cursor));
@@ -279,6 +279,11 @@ function memDomainOf(runtime: Runtime): ReplayTarget {
     free: (p) => runtime.memFree(p),
     memalign: (alignment, size) => (alignment <= 16 ? runtime.memMalloc(size) : 0),
   };
+}
+
+/** @throws RangeError unless `maxEvents` is a non-negative integer or Infinity */
+function checkMaxEvents(fn: string, maxEvents: number): void {
+  if (!(Number.isInteger(maxEvents) && maxEvents >= 0) && maxEvents !== Infinity) throw new RangeError(`${fn}: maxEvents must be a non-negative integer, got ${maxEvents}`);
 }
 
 /**

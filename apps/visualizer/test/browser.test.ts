@@ -368,4 +368,18 @@ describe("the visualizer in Chromium", () => {
     expect(scriptErrors(page)).toEqual([]);
     await page.close();
   });
+
+  it("says what was wrong with the address bar, and opens what it can", async () => {
+    const page = await rig.newPage();
+    await page.goto(`${rig.url}?trace=nonesuch&config=fast&event=100`);
+    await idle(page);
+    expect(await textOf(page, "status")).toBe(
+      "?config=fast is not a configuration (default, debug, malloc, malloc_debug, pymalloc, pymalloc_debug): using default; ?trace=nonesuch is not a bundled trace (py_compileall, gcc_cc1_wrapt): using py_compileall. py_compileall: 995,232 events, 507,927 blocks; live bytes peak at 10.8 MiB after event 251,313",
+    );
+    expect(await page.locator("[data-testid=status]").getAttribute("class")).toContain("error");
+    expect(await page.inputValue("[data-testid=config-select]")).toBe("default");
+    expect(await textOf(page, "position")).toBe("100 of 995,232 events");
+    expect(new URL(page.url()).search).toBe("?trace=py_compileall&config=default&event=100");
+    await page.close();
+  });
 });
