@@ -6,7 +6,7 @@
  * session's version moved. Every figure, cell and field drawn is read from the runtime's memory
  * at that moment (pymalloc's inspect functions, stats(), the debug hooks' report).
  */
-import { formatStats, inspectArenaObject, type Pymalloc } from "@tsmalloc/pymalloc";
+import { blocksPerPool, classSize, formatStats, inspectArenaObject, inspectPool, type Pymalloc } from "@tsmalloc/pymalloc";
 import { ALLOCATOR_CONFIGS, type AllocatorConfig, isAllocatorConfig } from "@tsmalloc/registry";
 import { OP_FREE, type Trace } from "@tsmalloc/testkit/trace";
 import { ArenaHistory, arenaRows, describeRows, isCarved, poolAddress } from "./arena-map.ts";
@@ -163,6 +163,12 @@ class App {
     ui.map.addEventListener("click", (event) => {
       const box = ui.map.getBoundingClientRect();
       this.#select(this.#painter.hit(event.clientX - box.left, event.clientY - box.top));
+    });
+    ui.map.addEventListener("mousemove", (event) => {
+      const box = ui.map.getBoundingClientRect();
+      const heap = this.#session?.runtime.pymallocHeap ?? null;
+      const tip = heap === null ? "" : hitSummary(heap, this.#painter.hit(event.clientX - box.left, event.clientY - box.top));
+      if (ui.map.title !== tip) ui.map.title = tip;
     });
     ui.plot.addEventListener("click", (event) => {
       const session = this.#session;
@@ -526,6 +532,16 @@ class App {
     this.#ui.status.textContent = text;
     this.#ui.status.classList.toggle("error", error);
   }
+}
+
+/** The map's tooltip for what is under the pointer: `pool 0x… · 96-byte blocks · 54 of 170 in use`. */
+function hitSummary(heap: Pymalloc, hit: MapHit): string {
+  if (hit.kind === "none") return "";
+  const arena = inspectArenaObject(heap, hit.arenaObject);
+  if (hit.kind === "arena") return `arena object #${arena.index}: ${arena.address === 0 ? "released" : `${arena.nfreepools} of ${arena.ntotalpools} pools free`} (click for its fields)`;
+  const header = inspectPool(heap, hit.pool);
+  if (header.count === 0) return `pool ${hex(hit.pool)} · empty (click for its header)`;
+  return `pool ${hex(hit.pool)} · ${classSize(heap.layout, header.szidx)}-byte blocks · ${count(header.count)} of ${count(blocksPerPool(heap.layout, header.szidx))} in use (click for its header and free list)`;
 }
 
 function setText(element: HTMLElement, text: string): void {

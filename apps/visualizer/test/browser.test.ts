@@ -232,13 +232,17 @@ describe("the visualizer in Chromium", () => {
     // a pool of the map's first row (the first full arena, else the head of usable_arenas)
     const box = (await page.locator("[data-testid=map]").boundingBox())!;
     const column = 3;
-    await page.mouse.click(box.x + LABEL_WIDTH + column * (CELL_WIDTH + CELL_GAP) + CELL_WIDTH / 2, box.y + 4 + HEADING_HEIGHT + CELL_HEIGHT / 2);
+    const cell = { x: box.x + LABEL_WIDTH + column * (CELL_WIDTH + CELL_GAP) + CELL_WIDTH / 2, y: box.y + 4 + HEADING_HEIGHT + CELL_HEIGHT / 2 };
+    await page.mouse.move(cell.x, cell.y);
+    const tip = (await page.locator("[data-testid=map]").getAttribute("title")) ?? "";
+    await page.mouse.click(cell.x, cell.y);
     await idle(page);
     const title = await page.locator("[data-testid=details] h2").textContent();
     const poolText = /^pool (0x[0-9a-f]+): (used|full|empty)/.exec(title ?? "");
     expect(poolText, title ?? "").not.toBeNull();
     const pool = Number(poolText![1]);
     const header = inspectPool(heap, pool);
+    expect(tip).toMatch(new RegExp(`^pool 0x${pool.toString(16)} · (empty|\\d+-byte blocks · ${counted(header.count)} of \\d+ in use)`));
     const cells = await page.locator("[data-testid=details] table tr").evaluateAll((rows) => rows.map((row) => [row.children[0]!.textContent, row.children[1]!.textContent]));
     expect(Object.fromEntries(cells)).toMatchObject({
       "ref.count": counted(header.count),
