@@ -7,7 +7,7 @@
  *   sample:     0        1           2        ...    samples
  *   footprint:  read     read        NaN (not replayed yet)
  */
-import { OP_CALLOC, OP_FREE, OP_REALLOC, type Trace, traceProfile } from "@tsmalloc/testkit/trace";
+import { type Trace, traceProfile } from "@tsmalloc/testkit/trace";
 
 /** How many points the plot gets at most, whatever the trace's length. */
 export const MAX_SAMPLES = 2048;
@@ -32,9 +32,9 @@ export class TraceSeries {
     this.length = trace.length;
     this.stride = Math.max(1, Math.ceil(trace.length / maxSamples));
     this.samples = Math.ceil(trace.length / this.stride);
-    this.liveBytes = liveBytesCurve(trace);
+    this.liveBytes = new Float64Array(trace.length + 1);
     this.footprint = new Float64Array(this.samples + 1).fill(Number.NaN);
-    const profile = traceProfile(trace);
+    const profile = traceProfile(trace, trace.length, this.liveBytes);
     this.peakLiveBytes = profile.peakLiveBytes;
     this.peakEvent = profile.peakEvent;
   }
@@ -56,29 +56,4 @@ export class TraceSeries {
     for (const value of this.footprint) if (value > max) max = value;
     return max;
   }
-}
-
-/** Live bytes after each prefix of the trace: entry k is after k events. */
-function liveBytesCurve(trace: Trace): Float64Array {
-  const curve = new Float64Array(trace.length + 1);
-  const bytes = new Float64Array(trace.ids);
-  let live = 0;
-  for (let event = 0; event < trace.length; event++) {
-    const op = trace.op[event]!;
-    const id = trace.id[event]!;
-    if (op === OP_FREE) {
-      live -= bytes[id]!;
-      bytes[id] = 0;
-    } else {
-      if (op === OP_REALLOC) {
-        live -= bytes[trace.arg[event]!]!;
-        bytes[trace.arg[event]!] = 0;
-      }
-      const n = op === OP_CALLOC ? trace.arg[event]! * trace.size[event]! : trace.size[event]!;
-      bytes[id] = n;
-      live += n;
-    }
-    curve[event + 1] = live;
-  }
-  return curve;
 }

@@ -27,9 +27,17 @@ export interface TraceProfile {
 /**
  * The live-bytes curve of a trace's first `limit` events: its peak and where it is, the counts
  * of each event kind, what is left at the end. (`c` asks NMEMB × SIZE bytes.)
+ *
+ * @param curve - when given, the curve itself is written there: `curve[k]` = live bytes after k
+ *   events, for k = 0..min(limit, length) (it must have room for that many + 1 entries)
+ * @throws RangeError when `curve` is too short
  */
-export function traceProfile(trace: Trace, limit: number = trace.length): TraceProfile {
+export function traceProfile(trace: Trace, limit: number = trace.length, curve?: Float64Array): TraceProfile {
   const end = Math.max(0, Math.min(limit, trace.length));
+  if (curve !== undefined) {
+    if (curve.length < end + 1) throw new RangeError(`traceProfile: curve has ${curve.length} entries, ${end + 1} needed`);
+    curve[0] = 0;
+  }
   const bytes = new Float64Array(trace.ids);
   const counts = [0, 0, 0, 0, 0];
   let live = 0;
@@ -57,6 +65,7 @@ export function traceProfile(trace: Trace, limit: number = trace.length): TraceP
       blocks++;
       requestedBytes += n;
     }
+    if (curve !== undefined) curve[event + 1] = live;
     // (the first event always sets it: a trace whose blocks are all empty peaks at 0 bytes after event 0)
     if (live > peakLiveBytes || peakEvent < 0) {
       peakLiveBytes = live;

@@ -43,6 +43,18 @@ describe("traceProfile", () => {
     });
   });
 
+  it("writes the live-bytes curve when given room for it, and refuses too little", () => {
+    const curve = new Float64Array(12).fill(-1);
+    expect(traceProfile(trace, trace.length, curve)).toEqual(traceProfile(trace));
+    expect([...curve]).toEqual([0, 100, 130, 130, 280, 250, 260, 280, 30, 46, 54, 46]);
+    const short = new Float64Array(5).fill(-1);
+    traceProfile(trace, 4, short);
+    expect([...short]).toEqual([0, 100, 130, 130, 280]);
+    const small = new Float64Array(11).fill(-1);
+    expect(() => traceProfile(trace, trace.length, small)).toThrow(new RangeError("traceProfile: curve has 11 entries, 12 needed"));
+    expect([...small]).toEqual(new Array(11).fill(-1));
+  });
+
   it("looks at the first `limit` events only", () => {
     expect(traceProfile(trace, 3)).toEqual({
       events: 3,
