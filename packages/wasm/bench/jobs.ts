@@ -1,0 +1,151 @@
+/*
+ * What one benchmark run does, in a fresh worker (bench/worker.ts): a C program on one
+ * allocator, or one probe of bench/calls.c. Every program runs first on a throw-away instance with
+ * small arguments (so that V8 has compiled the module's hot functions and the allocator's code),
+ * then is timed on a fresh instance from the call of `_start` to its return.
+ */
+import { readFileSync } from "node:fs";
+import { createRuntime, type Runtime } from "@tsmalloc/registry";
+import { instantiate, MinimalWasi, type TsmallocInstance, type WasmInstance, type WasmMemory } from "../src/index.ts";
+
+/** The module's own malloc, or a configuration of tsmalloc through imports. */
+export type Contender = "dlmalloc" | "default" | "malloc" | "pymalloc_debug";
+
+/** A C program run by one contender. */
+export interface ProgramJob {
+  readonly kind: "program";
+  /** The module with tsmalloc's shim, and the same program with dlmalloc inside. */
+  readonly modules: { readonly tsmalloc: string; readonly dlmalloc: string };
+  readonly contender: Contender;
+  readonly args: readonly string[];
+  readonly warmArgs: readonly string[];
+}
+
+/** A loop of bench/calls.c: nanoseconds per iteration. */
+export interface CallsJob {
+  readonly kind: "calls";
+  readonly modules: { readonly tsmalloc: string; readonly dlmalloc: string };
+  /** The loop, and who serves its malloc and free (`js` runs the same pairs from JavaScript). */
+  readonly probe: "import" | "local" | "pairs";
+  readonly contender: Contender | "js";
+  readonly iterations: number;
+  readonly size: number;
+}
+
+export type Job = ProgramJob | CallsJob;
+
+/** What a run reports. */
+export interface JobReply {
+  readonly ok: boolean;
+  /** Milliseconds of the timed run (programs), or nanoseconds per iteration (calls). */
+  readonly value?: number;
+  readonly error?: string;
+}
+
+interface WebAssemblyGlobal {
+  readonly WebAssembly: {
+    Module: new (bytes: Uint8Array) => object;
+    Instance: new (module: object, imports: object) => WasmInstance;
+  };
+}
+
+const wasm = (globalThis as unknown as WebAssemblyGlobal).WebAssembly;
+const discard = (): void => {};
+
+function now(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** A program on dlmalloc inside the module, under the same minimal WASI as the others. */
+function runOwnMalloc(module: object, args: readonly string[]): number {
+  const wasi = new MinimalWasi({ args: ["program", ...args], stdout: discard, stderr: discard });
+  const instance = new wasm.Instance(module, { wasi_snapshot_preview1: wasi.wasiImport, bench: { nothing: discard } });
+  const started = now();
+  const status = wasi.start(instance, instance.exports["memory"] as WasmMemory);
+  const elapsed = now() - started;
+  if (status !== 0) throw new Error(`the program exited with status ${status}`);
+  return elapsed;
+}
+
+async function onTsmalloc(bytes: Uint8Array, contender: Contender, args: readonly string[]): Promise<TsmallocInstance> {
+  return instantiate(bytes, {
+    allocator: contender,
+    wasi: { host: "minimal", args: ["program", ...args], stdout: discard, stderr: discard },
+    imports: { bench: { nothing: discard } },
+  });
+}
+
+async function runOnTsmalloc(bytes: Uint8Array, contender: Contender, args: readonly string[]): Promise<number> {
+  const instance = await onTsmalloc(bytes, contender, args);
+  const started = now();
+  const status = instance.start();
+  const elapsed = now() - started;
+  if (status !== 0) throw new Error(`the program exited with status ${status}`);
+  return elapsed;
+}
+
+async function runProgram(job: ProgramJob): Promise<number> {
+  if (job.contender === "dlmalloc") {
+    const module = new wasm.Module(readFileSync(job.modules.dlmalloc));
+    runOwnMalloc(module, job.warmArgs);
+    return runOwnMalloc(module, job.args);
+  }
+  const bytes = readFileSync(job.modules.tsmalloc);
+  await runOnTsmalloc(bytes, job.contender, job.warmArgs);
+  return runOnTsmalloc(bytes, job.contender, job.args);
+}
+
+/** JavaScript calling the runtime for the same pairs as calls.c's `pairs`. */
+function jsPairs(runtime: Runtime, n: number, size: number): number {
+  const live = new Float64Array(64);
+  let failed = 0;
+  for (let i = 0; i < n; i++) {
+    const slot = Math.imul(i, 2654435761) >>> 26;
+    runtime.memFree(live[slot]!);
+    const p = runtime.memMalloc(size);
+    live[slot] = p;
+    if (p === 0) failed++;
+  }
+  for (let slot = 0; slot < 64; slot++) runtime.memFree(live[slot]!);
+  return failed;
+}
+
+async function runCalls(job: CallsJob): Promise<number> {
+  const n = job.iterations;
+  if (job.contender === "js") {
+    const runtime = createRuntime({ allocator: "default" });
+    jsPairs(runtime, n >>> 3, job.size);
+    const started = now();
+    jsPairs(runtime, n, job.size);
+    return ((now() - started) * 1e6) / n;
+  }
+  let exports: Record<string, unknown>;
+  if (job.contender === "dlmalloc") {
+    const module = new wasm.Module(readFileSync(job.modules.dlmalloc));
+    const wasi = new MinimalWasi({ stdout: discard, stderr: discard });
+    const instance = new wasm.Instance(module, { wasi_snapshot_preview1: wasi.wasiImport, bench: { nothing: discard } });
+    wasi.initialize(instance, instance.exports["memory"] as WasmMemory);
+    exports = instance.exports;
+  } else {
+    const instance = await onTsmalloc(readFileSync(job.modules.tsmalloc), job.contender, []);
+    instance.initialize();
+    exports = instance.exports;
+  }
+  const loop =
+    job.probe === "pairs"
+      ? (count: number): void => void (exports["pairs"] as (n: number, size: number) => number)(count, job.size)
+      : (exports[job.probe === "import" ? "import_calls" : "local_calls"] as (n: number) => void);
+  loop(n >>> 3); // warm-up
+  const started = now();
+  loop(n);
+  return ((now() - started) * 1e6) / n;
+}
+
+/** Runs one job. */
+export async function runJob(job: Job): Promise<JobReply> {
+  try {
+    return { ok: true, value: job.kind === "program" ? await runProgram(job) : await runCalls(job) };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+  }
+}
