@@ -25,9 +25,13 @@ export interface ProgramJob {
 export interface CallsJob {
   readonly kind: "calls";
   readonly modules: { readonly tsmalloc: string; readonly dlmalloc: string };
-  /** The loop, and who serves its malloc and free (`js` runs the same pairs from JavaScript). */
+  /**
+   * The loop, and who serves its malloc and free: `js` runs the same pairs from JavaScript on
+   * tsmalloc `default`; `freelist` serves the module's pairs with a bare free list of 16-byte
+   * blocks in JavaScript (no allocator's work: what is left is the boundary's cost).
+   */
   readonly probe: "import" | "local" | "pairs";
-  readonly contender: Contender | "js";
+  readonly contender: Contender | "js" | "freelist";
   readonly iterations: number;
   readonly size: number;
 }
@@ -46,6 +50,7 @@ interface WebAssemblyGlobal {
   readonly WebAssembly: {
     Module: new (bytes: Uint8Array) => object;
     Instance: new (module: object, imports: object) => WasmInstance;
+    Memory: new (descriptor: { initial: number }) => WasmMemory;
   };
 }
 
@@ -110,6 +115,30 @@ function jsPairs(runtime: Runtime, n: number, size: number): number {
   return failed;
 }
 
+/**
+ * calls.c with the shim, its malloc and free served by a stack of freed 16-byte blocks and a bump
+ * pointer in JavaScript: the least an allocator behind the imports can cost.
+ */
+function freeListInstance(path: string): WasmInstance {
+  const module = new wasm.Module(readFileSync(path));
+  const memory = new wasm.Memory({ initial: 256 });
+  const freed = new Uint32Array(1024);
+  let top = 0;
+  let next = 4 << 20; // past the module's data and stack
+  const malloc = (): number => {
+    if (top > 0) return freed[--top]!;
+    next += 16;
+    return next - 16;
+  };
+  const free = (ptr: number): void => {
+    freed[top++] = ptr >>> 0;
+  };
+  const wasi = new MinimalWasi({ stdout: discard, stderr: discard });
+  const instance = new wasm.Instance(module, { env: { memory }, tsmalloc: { malloc, free, calloc: () => 0 }, wasi_snapshot_preview1: wasi.wasiImport, bench: { nothing: discard } });
+  wasi.initialize(instance, memory);
+  return instance;
+}
+
 async function runCalls(job: CallsJob): Promise<number> {
   const n = job.iterations;
   if (job.contender === "js") {
@@ -120,7 +149,9 @@ async function runCalls(job: CallsJob): Promise<number> {
     return ((now() - started) * 1e6) / n;
   }
   let exports: Record<string, unknown>;
-  if (job.contender === "dlmalloc") {
+  if (job.contender === "freelist") {
+    exports = freeListInstance(job.modules.tsmalloc).exports;
+  } else if (job.contender === "dlmalloc") {
     const module = new wasm.Module(readFileSync(job.modules.dlmalloc));
     const wasi = new MinimalWasi({ stdout: discard, stderr: discard });
     const instance = new wasm.Instance(module, { wasi_snapshot_preview1: wasi.wasiImport, bench: { nothing: discard } });

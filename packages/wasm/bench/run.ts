@@ -2,8 +2,10 @@
  * `pnpm bench` for @tsmalloc/wasm: the same C programs with wasi-libc's dlmalloc inside the
  * module, and on tsmalloc through imports (`default`: pymalloc over malloc; `malloc`; and
  * `pymalloc_debug`, the price of CPython's debug hooks), side by side; then what one call across
- * the boundary costs. Every run is a fresh worker; runs alternate between contenders; cells are
- * medians, with ratios to the module's own dlmalloc.
+ * the boundary costs. Every run is a fresh worker; runs alternate between contenders, one round
+ * of each after the other; cells are medians, and each ratio is the median over the rounds of the
+ * contender's time over the module's own dlmalloc's in the same round (on a shared machine the
+ * load drifts between rounds more than within one).
  *
  *   pnpm bench                    5 runs per cell (a few minutes)
  *   pnpm bench --runs 9           more runs
@@ -77,9 +79,13 @@ async function countCalls(module: string, args: readonly string[]): Promise<numb
   return hook.calls;
 }
 
-function cell(value: number, base: number | null): string {
-  const shown = value >= 100 ? value.toFixed(0) : value.toFixed(value >= 10 ? 1 : 2);
-  return base === null ? shown : `${shown} (${(value / base).toFixed(2)}×)`;
+function shown(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value.toFixed(value >= 10 ? 1 : 2);
+}
+
+/** The median of the round-by-round ratios of `values` to `base`. */
+function ratio(values: readonly number[], base: readonly number[]): number {
+  return median(values.map((v, i) => v / base[i]!))!;
 }
 
 // ---- the programs ----------------------------------------------------------------------------
@@ -96,11 +102,13 @@ const lines: string[] = [];
 lines.push(`| program | allocation calls | ${contenders.map((c) => (c === "dlmalloc" ? "dlmalloc in the module" : `tsmalloc ${c}`)).join(" | ")} | ${contenders.slice(1).map((c) => `added per call, ${c}`).join(" | ")} |`);
 lines.push(`|---|---:|${contenders.map(() => "---:").join("|")}|${contenders.slice(1).map(() => "---:").join("|")}|`);
 for (const [p, program] of programs.entries()) {
-  const medians = contenders.map((_, c) => median(programTimes[p * contenders.length + c]!)!);
+  const times = contenders.map((_, c) => programTimes[p * contenders.length + c]!);
+  const medians = times.map((t) => median(t)!);
   const count = await countCalls(exampleModule(program.example), program.args);
   const base = medians[0]!;
+  const cells = medians.map((m, c) => (c === 0 ? `${shown(m)} ms` : `${shown(m)} ms (${ratio(times[c]!, times[0]!).toFixed(2)}×)`));
   const added = medians.slice(1).map((m) => `${(((m - base) * 1e6) / count).toFixed(1)} ns`);
-  lines.push(`| ${program.name} | ${count.toLocaleString("en-US")} | ${medians.map((m, c) => `${cell(m, c === 0 ? null : base)} ms`).join(" | ")} | ${added.join(" | ")} |`);
+  lines.push(`| ${program.name} | ${count.toLocaleString("en-US")} | ${cells.join(" | ")} | ${added.join(" | ")} |`);
 }
 
 // ---- one call across the boundary ------------------------------------------------------------
@@ -110,13 +118,14 @@ const probes: readonly { readonly label: string; readonly job: CallsJob }[] = [
   { label: "a call to an empty import (wasm → JavaScript)", job: { kind: "calls", modules: calls, probe: "import", contender: "default", iterations, size: 16 } },
   { label: "a call to a function in the module (wasm → wasm, not inlined)", job: { kind: "calls", modules: calls, probe: "local", contender: "dlmalloc", iterations, size: 16 } },
   { label: "malloc + free of 16 B: dlmalloc in the module", job: { kind: "calls", modules: calls, probe: "pairs", contender: "dlmalloc", iterations, size: 16 } },
+  { label: "malloc + free of 16 B: a bare free list in JavaScript through imports (the boundary alone)", job: { kind: "calls", modules: calls, probe: "pairs", contender: "freelist", iterations, size: 16 } },
   { label: "malloc + free of 16 B: tsmalloc default through imports", job: { kind: "calls", modules: calls, probe: "pairs", contender: "default", iterations, size: 16 } },
   { label: "malloc + free of 16 B: tsmalloc default called from JavaScript", job: { kind: "calls", modules: calls, probe: "pairs", contender: "js", iterations, size: 16 } },
   { label: "malloc + free of 16 B: tsmalloc malloc through imports", job: { kind: "calls", modules: calls, probe: "pairs", contender: "malloc", iterations, size: 16 } },
 ];
 const probeTimes = await alternate(probes);
 lines.push("", "| one call | ns |", "|---|---:|");
-for (const [i, probe] of probes.entries()) lines.push(`| ${probe.label} | ${cell(median(probeTimes[i]!)!, null)} |`);
+for (const [i, probe] of probes.entries()) lines.push(`| ${probe.label} | ${shown(median(probeTimes[i]!)!)} |`);
 
 const loadAfter = loadavg();
 process.stdout.write(`\n${lines.join("\n")}\n\n`);

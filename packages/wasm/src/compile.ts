@@ -6,9 +6,10 @@
  */
 /// <reference types="node" />
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describeValue, ErrorCode, TsmallocError } from "@tsmalloc/memory";
 
@@ -16,10 +17,26 @@ import { describeValue, ErrorCode, TsmallocError } from "@tsmalloc/memory";
 export const TOOLCHAIN_ADVICE: string =
   "clang for wasm32-wasi is missing: run `bash scripts/ensure-wasm-toolchain.sh` in the tsmalloc repository, or `sudo apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32` (or set TSMALLOC_CLANG to a clang with a wasm32-wasi sysroot)";
 
-/** The shim's C file and header, shipped with the package. */
-export const SHIM_SOURCE: string = fileURLToPath(new URL("../c/tsmalloc-shim.c", import.meta.url));
-/** The folder of `tsmalloc.h`. */
-export const SHIM_INCLUDE: string = fileURLToPath(new URL("../c/", import.meta.url));
+/**
+ * The package's c/ folder: next to this module's folder, or (when this module was bundled into
+ * some other place, as a script bundled with esbuild is) found by resolving the package from the
+ * working directory.
+ */
+function shimFolder(): string {
+  const beside = fileURLToPath(new URL("../c/", import.meta.url));
+  if (existsSync(join(beside, "tsmalloc-shim.c"))) return beside;
+  try {
+    const manifest = createRequire(join(process.cwd(), "package.json")).resolve("@tsmalloc/wasm/package.json");
+    return join(dirname(manifest), "c/");
+  } catch {
+    return beside;
+  }
+}
+
+/** The folder of `tsmalloc.h` and `tsmalloc-shim.c`, shipped with the package. */
+export const SHIM_INCLUDE: string = shimFolder();
+/** The shim's C file. */
+export const SHIM_SOURCE: string = join(SHIM_INCLUDE, "tsmalloc-shim.c");
 
 /** The link flags a module needs to run on a tsmalloc heap. */
 export const LINK_FLAGS: readonly string[] = ["-Wl,--import-memory", "-Wl,--export=__heap_base"];
