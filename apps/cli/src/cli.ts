@@ -11,6 +11,7 @@ import type { CliIo } from "./io.ts";
 import { replayCommand, statsCommand } from "./replay-command.ts";
 import { VERSION } from "./version.ts";
 import { visualizeCommand } from "./visualize-command.ts";
+import { wasmCommand } from "./wasm-command.ts";
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
@@ -20,6 +21,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   bench: benchCommand,
   demo: demoCommand,
   visualize: (argv, io) => visualizeCommand(argv, io),
+  wasm: wasmCommand,
   help: helpCommand,
 };
 
@@ -44,7 +46,7 @@ async function helpCommand(argv: readonly string[], io: CliIo): Promise<number> 
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   try {
-    if (name === undefined) throw usageError("", "missing command: replay, stats, bench, demo, visualize or help");
+    if (name === undefined) throw usageError("", "missing command: replay, stats, bench, demo, visualize, wasm or help");
     if (name === "--help" || name === "-h") return await helpCommand([], io);
     if (name === "--version") {
       io.out(`${VERSION}\n`);
@@ -55,7 +57,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       throw usageError("", name.startsWith("-") ? `unknown option ${name} before the command` : `unknown command "${name}"; the commands are ${Object.keys(COMMANDS).join(", ")}`);
     }
     // `--help` anywhere after a command is that command's help, whatever else is on the line
-    if (command !== helpCommand && (rest.includes("--help") || rest.includes("-h"))) {
+    // (up to a `--`, after which the arguments are a program's: tsmalloc wasm prog.wasm -- --help)
+    const ours = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+    if (command !== helpCommand && (ours.includes("--help") || ours.includes("-h"))) {
       io.out(COMMAND_HELP[name]!);
       return ExitCode.Ok;
     }

@@ -14,6 +14,7 @@ Commands:
   bench [traces...]  benchmark the configurations against @thi.ng/malloc and new Uint8Array
   demo               the bundled py_compileall trace under TSMALLOC, then compared with malloc
   visualize          serve the visualizer page (pymalloc's arenas and pools, live) on a local port
+  wasm <prog.wasm>   run a C program compiled to WebAssembly (WASI) on a tsmalloc heap
   help [command]     this text, or a command's
 
 Options:
@@ -114,6 +115,29 @@ free list, and the debug hooks' report for an overflow you inject.
 Options:
   --port N           the port (default 4178; 0: any free port, printed at start)
   --host ADDRESS     the address to listen on (default 127.0.0.1: this machine only)
+`,
+  wasm: `Usage: tsmalloc wasm <prog.wasm> [options] [-- ARGS...]
+
+Runs a WASI program built with @tsmalloc/wasm's shim on a tsmalloc heap, under node:wasi:
+  clang --target=wasm32-wasi -O2 prog.c tsmalloc-shim.c -Wl,--import-memory -Wl,--export=__heap_base
+The program's malloc, calloc, realloc and free are served by the MEM domain of the configuration
+(PyMem_* and PyObject_* by their own); its data and stack lie below __heap_base, tsmalloc's heaps
+from the next 64 KiB page on. Its standard streams are the command's; ARGS are its arguments.
+Under a _debug configuration a heap overflow or a bad free stops the program with CPython's report.
+
+Options:
+${ALLOCATOR_OPTION}
+  --stats            after the program, print the statistics on stderr (pymalloc's table, the
+                     system malloc's figures)
+  --dir DIR          let the program open files under DIR (repeatable)
+  --env NAME=VALUE   set a variable in the program's environment, which is otherwise empty (repeatable)
+
+Environment:
+  TSMALLOCSTATS      print pymalloc's statistics on stderr at each new arena and at the end
+
+Exit status: the program's; 134 when the allocator stopped it (a debug hook's report, a free of
+what is not a live block) or it trapped (abort(), an access outside the memory), as abort() ends
+a C program; 2 for a file that cannot be read or a module that cannot run on a tsmalloc heap.
 `,
   help: `Usage: tsmalloc help [command]
 

@@ -187,6 +187,11 @@ function heapState(runtime: Runtime, baseline: number): HeapState {
   return { figures, malloc, pymalloc };
 }
 
+/** The statistics text of {@link statisticsOf} for the runtime as it is now (`tsmalloc wasm --stats`). */
+export function heapStatistics(runtime: Runtime): string {
+  return statisticsOf(runtime, heapState(runtime, 0)).text;
+}
+
 /**
  * `sys._debugmallocstats()`'s pymalloc part (when the configuration has pymalloc), then the
  * system malloc's figures (which CPython leaves to the C library).

@@ -12,6 +12,7 @@ const COMMANDS: readonly (readonly [string, string])[] = [
   ["stats", "Usage: tsmalloc stats [trace] [options]"],
   ["bench", "Usage: tsmalloc bench [traces...] [options]"],
   ["demo", "Usage: tsmalloc demo [options]"],
+  ["wasm", "Usage: tsmalloc wasm <prog.wasm> [options] [-- ARGS...]"],
   ["help", "Usage: tsmalloc help [command]"],
 ];
 

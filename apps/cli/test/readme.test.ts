@@ -21,7 +21,7 @@ const TIME_LINE = /^ {2}time {15}[\d.]+ ns\/event \([\d.]+ ms; .*\)$/;
 
 describe("README", () => {
   it("shows outputs to check", () => {
-    expect(shown.length).toBe(3);
+    expect(shown.length).toBe(5);
   });
 
   it.each(shown)("$ tsmalloc $command prints what the README shows", async ({ command, output }) => {
