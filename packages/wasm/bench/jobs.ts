@@ -5,8 +5,9 @@
  * then is timed on a fresh instance from the call of `_start` to its return.
  */
 import { readFileSync } from "node:fs";
+import { LinearMemory } from "@tsmalloc/memory";
 import { createRuntime, type Runtime } from "@tsmalloc/registry";
-import { instantiate, MinimalWasi, type TsmallocInstance, type WasmInstance, type WasmMemory } from "../src/index.ts";
+import { instantiate, MinimalWasi, readMemoryImport, type TsmallocInstance, type WasmInstance, type WasmMemory } from "../src/index.ts";
 
 /** The module's own malloc, or a configuration of tsmalloc through imports. */
 export type Contender = "dlmalloc" | "default" | "malloc" | "pymalloc_debug";
@@ -21,6 +22,14 @@ export interface ProgramJob {
   readonly warmArgs: readonly string[];
 }
 
+/**
+ * Other wirings of calls.c's malloc and free to tsmalloc `default`, to weigh the parts of the
+ * imports: `no-conversion` passes the signed i32 on as it comes (wrong for 2 GiB and more, fine
+ * for 16 bytes), `no-dispatch` calls the runtime's pymalloc itself instead of the MEM domain's
+ * entry point (wrong once a hook is installed).
+ */
+export type WiringVariant = "no-conversion" | "no-dispatch";
+
 /** A loop of bench/calls.c: nanoseconds per iteration. */
 export interface CallsJob {
   readonly kind: "calls";
@@ -31,7 +40,7 @@ export interface CallsJob {
    * blocks in JavaScript (no allocator's work: what is left is the boundary's cost).
    */
   readonly probe: "import" | "local" | "pairs";
-  readonly contender: Contender | "js" | "freelist";
+  readonly contender: Contender | "js" | "freelist" | WiringVariant;
   readonly iterations: number;
   readonly size: number;
 }
@@ -50,7 +59,7 @@ interface WebAssemblyGlobal {
   readonly WebAssembly: {
     Module: new (bytes: Uint8Array) => object;
     Instance: new (module: object, imports: object) => WasmInstance;
-    Memory: new (descriptor: { initial: number }) => WasmMemory;
+    Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
   };
 }
 
@@ -139,6 +148,23 @@ function freeListInstance(path: string): WasmInstance {
   return instance;
 }
 
+/** calls.c with the shim, its malloc and free wired to tsmalloc `default` as `variant` says. */
+function rewiredInstance(path: string, variant: WiringVariant): WasmInstance {
+  const bytes = readFileSync(path);
+  const pages = readMemoryImport(bytes)!.minimumPages;
+  const memory = new wasm.Memory({ initial: pages });
+  const runtime = createRuntime({ allocator: "default", memory: new LinearMemory({ wasmMemory: memory, base: pages * 65536, zeroed: true }) });
+  const pymalloc = runtime.pymallocHeap!;
+  const tsmalloc =
+    variant === "no-conversion"
+      ? { malloc: (size: number): number => runtime.memMalloc(size), free: (ptr: number): void => runtime.memFree(ptr) }
+      : { malloc: (size: number): number => pymalloc.malloc(size >>> 0), free: (ptr: number): void => pymalloc.free(ptr >>> 0) };
+  const wasi = new MinimalWasi({ stdout: discard, stderr: discard });
+  const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory }, tsmalloc, wasi_snapshot_preview1: wasi.wasiImport, bench: { nothing: discard } });
+  wasi.initialize(instance, memory);
+  return instance;
+}
+
 async function runCalls(job: CallsJob): Promise<number> {
   const n = job.iterations;
   if (job.contender === "js") {
@@ -151,6 +177,8 @@ async function runCalls(job: CallsJob): Promise<number> {
   let exports: Record<string, unknown>;
   if (job.contender === "freelist") {
     exports = freeListInstance(job.modules.tsmalloc).exports;
+  } else if (job.contender === "no-conversion" || job.contender === "no-dispatch") {
+    exports = rewiredInstance(job.modules.tsmalloc, job.contender).exports;
   } else if (job.contender === "dlmalloc") {
     const module = new wasm.Module(readFileSync(job.modules.dlmalloc));
     const wasi = new MinimalWasi({ stdout: discard, stderr: discard });

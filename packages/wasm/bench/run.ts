@@ -120,6 +120,8 @@ const probes: readonly { readonly label: string; readonly job: CallsJob }[] = [
   { label: "malloc + free of 16 B: dlmalloc in the module", job: { kind: "calls", modules: calls, probe: "pairs", contender: "dlmalloc", iterations, size: 16 } },
   { label: "malloc + free of 16 B: a bare free list in JavaScript through imports (the boundary alone)", job: { kind: "calls", modules: calls, probe: "pairs", contender: "freelist", iterations, size: 16 } },
   { label: "malloc + free of 16 B: tsmalloc default through imports", job: { kind: "calls", modules: calls, probe: "pairs", contender: "default", iterations, size: 16 } },
+  { label: "malloc + free of 16 B: tsmalloc default, imports without `>>> 0`", job: { kind: "calls", modules: calls, probe: "pairs", contender: "no-conversion", iterations, size: 16 } },
+  { label: "malloc + free of 16 B: tsmalloc default, imports calling pymalloc itself (no domain dispatch)", job: { kind: "calls", modules: calls, probe: "pairs", contender: "no-dispatch", iterations, size: 16 } },
   { label: "malloc + free of 16 B: tsmalloc default called from JavaScript", job: { kind: "calls", modules: calls, probe: "pairs", contender: "js", iterations, size: 16 } },
   { label: "malloc + free of 16 B: tsmalloc malloc through imports", job: { kind: "calls", modules: calls, probe: "pairs", contender: "malloc", iterations, size: 16 } },
 ];

@@ -6,10 +6,8 @@
  */
 import { ErrorCode, TsmallocError } from "@tsmalloc/memory";
 
-/** A compiled WebAssembly module (`WebAssembly.Module`). */
-export interface WasmModule {
-  readonly [Symbol.toStringTag]?: string;
-}
+/** A compiled WebAssembly module (`WebAssembly.Module`), opaque: only the WebAssembly API reads it. */
+export type WasmModule = object;
 
 /** What a module exports, by name: functions, globals, memories, tables. */
 export type WasmExports = Readonly<Record<string, unknown>>;
