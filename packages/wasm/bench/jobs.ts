@@ -2,7 +2,7 @@
  * What one benchmark run does, in a fresh worker (bench/worker.ts): a C program on one
  * allocator, or one probe of bench/calls.c. Every program runs first on a throw-away instance with
  * small arguments (so that V8 has compiled the module's hot functions and the allocator's code),
- * then is timed on a fresh instance from the call of `_start` to its return.
+ * then is timed on a fresh instance from the call of `_start` to its return, in CPU time.
  */
 import { readFileSync } from "node:fs";
 import { LinearMemory } from "@tsmalloc/memory";
@@ -50,7 +50,7 @@ export type Job = ProgramJob | CallsJob;
 /** What a run reports. */
 export interface JobReply {
   readonly ok: boolean;
-  /** Milliseconds of the timed run (programs), or nanoseconds per iteration (calls). */
+  /** CPU milliseconds of the timed run (programs), or CPU nanoseconds per iteration (calls). */
   readonly value?: number;
   readonly error?: string;
 }
@@ -66,8 +66,14 @@ interface WebAssemblyGlobal {
 const wasm = (globalThis as unknown as WebAssemblyGlobal).WebAssembly;
 const discard = (): void => {};
 
+/**
+ * Milliseconds of CPU time the process has used (user and system, all threads). Only the worker
+ * runs while it is timed, so this is the run's own work; on a shared machine it leaves out the
+ * time the scheduler gave to other processes, which wall time counts.
+ */
 function now(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /** A program on dlmalloc inside the module, under the same minimal WASI as the others. */

@@ -5,7 +5,9 @@
  * the boundary costs. Every run is a fresh worker; runs alternate between contenders, one round
  * of each after the other; cells are medians, and each ratio is the median over the rounds of the
  * contender's time over the module's own dlmalloc's in the same round (on a shared machine the
- * load drifts between rounds more than within one).
+ * load drifts between rounds more than within one). Times are the process's CPU time (user and
+ * system) during the timed part of a run: on a quiet machine the wall time, on a shared one the
+ * run's own work without the time the scheduler gave to others.
  *
  *   pnpm bench                    5 runs per cell (a few minutes)
  *   pnpm bench --runs 9           more runs
@@ -132,6 +134,6 @@ for (const [i, probe] of probes.entries()) lines.push(`| ${probe.label} | ${show
 const loadAfter = loadavg();
 process.stdout.write(`\n${lines.join("\n")}\n\n`);
 process.stdout.write(
-  `median of ${runs} run(s) per cell, each in a fresh worker, contenders alternating; ${((Date.now() - started) / 1000).toFixed(0)} s in all; ` +
+  `CPU time; median of ${runs} run(s) per cell, each in a fresh worker, contenders alternating; ${((Date.now() - started) / 1000).toFixed(0)} s in all; ` +
     `node ${process.version}, ${cpus().length} CPUs; load average ${loadBefore[0]!.toFixed(2)} before, ${loadAfter[0]!.toFixed(2)} after\n`,
 );
