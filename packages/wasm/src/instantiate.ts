@@ -332,5 +332,5 @@ export async function instantiate(source: ArrayBuffer | ArrayBufferView | WasmMo
   if (heapBase > runtime.memory.base) {
     throw incompatible(`the module's data and stack end at __heap_base = ${heapBase}, past tsmalloc's base ${runtime.memory.base}: its memory would overlap tsmalloc's header`);
   }
-  return new TsmallocInstance({ instance, runtime, wasmMemory, heapBase, domain, host });
+  return new TsmallocInstance({ instance, runtime, wasmMemory, heapBase, domain, host, ownsRuntime: options.runtime === undefined });
 }

@@ -14,6 +14,8 @@ export interface TsmallocInstanceParts {
   readonly heapBase: number;
   readonly domain: Domain;
   readonly host: WasiHost | null;
+  /** True when instantiate made the runtime: it is closed when the program ends. */
+  readonly ownsRuntime: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export class TsmallocInstance {
   /** The WASI the program runs under: `"node"`, `"minimal"`, or null for none. */
   readonly wasi: "node" | "minimal" | null;
   readonly #host: WasiHost | null;
+  readonly #ownsRuntime: boolean;
   #started = false;
 
   /** Use `instantiate()`. @internal */
@@ -51,11 +54,15 @@ export class TsmallocInstance {
     this.heapBase = parts.heapBase;
     this.domain = parts.domain;
     this.#host = parts.host;
+    this.#ownsRuntime = parts.ownsRuntime;
     this.wasi = parts.host?.kind ?? null;
   }
 
   /**
-   * Runs the program (its `_start` export, a WASI command's `main`), once.
+   * Runs the program (its `_start` export, a WASI command's `main`), once. When it ends, however
+   * it ends, a runtime that `instantiate` made is closed, as a process's end closes CPython's: with
+   * statistics on (`TSMALLOCSTATS`) its last table is printed. The heap stays as the program left
+   * it, for `runtime.debugMallocStats()`, `check()` and the rest.
    *
    * @returns the exit status: 0 when `main` returned 0, else what `main` returned or `exit()` was given
    * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` when the module has no `_start`
@@ -66,11 +73,15 @@ export class TsmallocInstance {
    */
   start(): number {
     const start = this.#entry("_start", "start", "it is not a command (a reactor exports _initialize: call initialize())");
-    if (this.#host === null) {
-      start();
-      return 0;
+    try {
+      if (this.#host === null) {
+        start();
+        return 0;
+      }
+      return this.#host.start(this.exports, this.wasmMemory);
+    } finally {
+      if (this.#ownsRuntime) this.runtime.close();
     }
-    return this.#host.start(this.exports, this.wasmMemory);
   }
 
   /**

@@ -109,19 +109,32 @@ describe("the runtime it makes", () => {
     expect((await instantiate(exampleBytes("binary-trees"), { wasi: quiet })).runtime.allocatorName()).toBe("pymalloc");
   });
 
-  it("prints pymalloc's statistics with TSMALLOCSTATS, or with runtimeOptions.stats", async () => {
+  it("prints pymalloc's statistics with TSMALLOCSTATS at each new arena and when the program ends, as PYTHONMALLOCSTATS does", async () => {
     delete process.env["TSMALLOC"];
     process.env["TSMALLOCSTATS"] = "1";
     const printed: string[] = [];
     const instance = await instantiate(exampleBytes("binary-trees"), { wasi: { ...quiet, args: ["bt", "6"] }, runtimeOptions: { statsOutput: (text) => printed.push(text) } });
+    expect(printed).toEqual([]);
     instance.start();
-    expect(printed.length).toBeGreaterThan(0);
-    expect(printed[0]).toContain("Small block threshold = 512, in 32 size classes.");
+    const arenas = instance.runtime.pymallocHeap!.stats().arenasAllocatedTotal;
+    expect(arenas).toBeGreaterThan(0);
+    expect(printed).toHaveLength(arenas + 1); // one at each new arena, the last at the end
+    expect(printed.at(-1)).toBe(instance.runtime.debugMallocStats());
     delete process.env["TSMALLOCSTATS"];
     const silent: string[] = [];
     const instance2 = await instantiate(exampleBytes("binary-trees"), { allocator: "default", runtimeOptions: { statsOutput: (text) => silent.push(text) }, wasi: { ...quiet, args: ["bt", "6"] } });
     instance2.start();
     expect(silent).toEqual([]);
+  });
+
+  it("leaves a runtime of one's own open when the program ends", async () => {
+    const printed: string[] = [];
+    const wasmMemory = new wasm.Memory({ initial: 2, maximum: 1024 });
+    const runtime = createRuntime({ stats: true, statsOutput: (text) => printed.push(text), memory: new LinearMemory({ wasmMemory, base: 2 * PAGE_SIZE, maximum: 1024 * PAGE_SIZE }) });
+    const instance = await instantiate(exampleBytes("binary-trees"), { runtime, wasi: { ...quiet, args: ["bt", "6"] } });
+    instance.start();
+    expect(runtime.printsStats).toBe(true);
+    expect(printed).toHaveLength(runtime.pymallocHeap!.stats().arenasAllocatedTotal);
   });
 
   it("makes a memory of the module's pages plus the header, growing to the maximum asked", async () => {
