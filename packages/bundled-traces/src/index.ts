@@ -1,0 +1,2 @@
+export { bundledTraceMeta, bundledTracePath, type TraceMeta, UnknownTraceError } from "./bundled-traces.ts";
+export { BUNDLED_TRACES, type BundledTrace, type BundledTraceInfo, isBundledTrace } from "./info.ts";
