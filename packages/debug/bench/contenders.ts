@@ -1,6 +1,6 @@
 /*
  * The contenders of the debug-hook benchmarks, each made fresh for every run (see
- * @tsmalloc/testkit's bench harness): a bare allocator, and the same allocator inside the hooks
+ * @tsmalloc/trace's bench harness): a bare allocator, and the same allocator inside the hooks
  * with each option that costs something.
  */
 import { withDebugHooks } from "@tsmalloc/debug";

@@ -1,6 +1,6 @@
 /*
  * The contenders of the malloc benchmarks, each made fresh for every run (see
- * @tsmalloc/testkit's bench harness): tsmalloc's Malloc, and what a JavaScript user would pick
+ * @tsmalloc/trace's bench harness): tsmalloc's Malloc, and what a JavaScript user would pick
  * otherwise: @thi.ng/malloc's MemPool on one large buffer, and a `new Uint8Array(size)` per block
  * that the garbage collector frees.
  */

@@ -1,6 +1,6 @@
 /*
  * The contenders of the pymalloc benchmarks, each made fresh for every run (see
- * @tsmalloc/testkit's bench harness): pymalloc over tsmalloc's Malloc (CPython's default
+ * @tsmalloc/trace's bench harness): pymalloc over tsmalloc's Malloc (CPython's default
  * configuration: pymalloc for small blocks, malloc for the rest), the same with pointer checks
  * off, Malloc alone, and what a JavaScript user would pick otherwise: @thi.ng/malloc's MemPool on
  * one large buffer, and a `new Uint8Array(size)` per block that the garbage collector frees.

@@ -1,49 +1,59 @@
-export {
-  type BenchCase,
-  type BenchCell,
-  type BenchOptions,
-  type BenchReply,
-  type BenchTarget,
-  type BenchWorkload,
-  benchTableRows,
-  type ContenderFactory,
-  formatBenchTable,
-  median,
-  runBenchmarks,
-  shareWorkload,
-} from "./bench.ts";
+/*
+ * The test kit's own part (the model of property tests, README examples, bench arguments,
+ * workers in tests), then what the repository's tests and benchmarks take from
+ * @tsmalloc/trace and @tsmalloc/bundled-traces, under the same names, so that a test imports
+ * its kit from one place.
+ */
+export { type BenchArgs, parseBenchArgs } from "./bench-args.ts";
+export { type ExampleRun, markedExamples, runExample } from "./example.ts";
 export { AllocatorModel, type ModelBlock } from "./model.ts";
-export { prng } from "./random.ts";
+export { firstMessage, runWorkers } from "./worker.ts";
+
+export { type BundledTrace, bundledTraceMeta, bundledTracePath, type TraceMeta } from "@tsmalloc/bundled-traces";
 export {
   findMismatch,
-  type MemoryBytes,
-  patternByte,
-  type ReplayAllocator,
-  ReplayMismatch,
-  type ReplayOptions,
-  type ReplayResult,
-  type ReplayTarget,
-  replayTimed,
-  replayVerified,
-} from "./replay.ts";
-export { readTrace, type ReadTraceOptions } from "./read-trace.ts";
-export { type TraceProfile, traceProfile } from "./profile.ts";
-export { type BundledTrace, bundledTraceMeta, bundledTracePath, loadTrace, type TraceMeta } from "./trace-file.ts";
-export {
   isGzip,
+  loadTrace,
   OP_CALLOC,
   OP_FREE,
   OP_MALLOC,
   OP_MEMALIGN,
   OP_REALLOC,
   parseTrace,
+  patternByte,
+  readTrace,
+  type ReadTraceOptions,
+  ReplayMismatch,
+  type ReplayOptions,
+  type ReplayResult,
+  type ReplayTarget,
+  replayVerified,
+  type TargetMemory,
+  TimedReplay,
   type Trace,
   TraceFormatError,
   traceName,
   TraceParser,
-} from "./trace.ts";
-export { firstMessage, runWorkers, startWorker } from "./worker.ts";
-export { ThingPoolTarget, TypedArraysTarget } from "./peers.ts";
-export { type BenchArgs, parseBenchArgs } from "./bench-args.ts";
-export { type Churn, type ChurnTarget, churn, largeChurn, runChurn, smallChurn } from "./workloads.ts";
-export { type ExampleRun, markedExamples, runExample } from "./example.ts";
+  type TraceProfile,
+  traceProfile,
+} from "@tsmalloc/trace";
+export {
+  type BenchCase,
+  type BenchCell,
+  type BenchOptions,
+  type BenchWorkload,
+  benchTableRows,
+  type Churn,
+  churn,
+  type ContenderFactory,
+  formatBenchTable,
+  largeChurn,
+  median,
+  prng,
+  runBenchmarks,
+  runChurn,
+  smallChurn,
+  startWorker,
+  ThingPoolTarget,
+  TypedArraysTarget,
+} from "@tsmalloc/trace/bench";

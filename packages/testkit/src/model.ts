@@ -4,7 +4,7 @@
  * overlap no live block, that calloc'd bytes are zero, and that contents survive until the block
  * is freed (and the kept prefix survives realloc).
  */
-import { findMismatch, type MemoryBytes } from "./replay.ts";
+import { findMismatch, type TargetMemory } from "@tsmalloc/trace";
 
 /** One live block of the model. */
 export interface ModelBlock {
@@ -19,13 +19,13 @@ export interface ModelBlock {
  * Error that says which one broke.
  */
 export class AllocatorModel {
-  readonly #memory: MemoryBytes;
+  readonly #memory: TargetMemory;
   readonly #alignment: number;
   readonly #blocks = new Map<number, ModelBlock>();
   #nextFill = 1;
 
   /** `alignment`: the alignment every block must have (16 for tsmalloc's allocators). */
-  constructor(memory: MemoryBytes, alignment = 16) {
+  constructor(memory: TargetMemory, alignment = 16) {
     this.#memory = memory;
     this.#alignment = alignment;
   }

@@ -7,26 +7,23 @@
  *
  * Workloads are built once and handed to workers in SharedArrayBuffers (no copies).
  */
-import { startWorker } from "./worker.ts";
+import type { Churn } from "./churn.ts";
+import { argumentError } from "./errors.ts";
+import { median } from "./median.ts";
+import type { ReplayTarget } from "./replay-target.ts";
 import type { Trace } from "./trace.ts";
-import type { Churn } from "./workloads.ts";
+import { startWorker } from "./worker.ts";
 
-/** What a contender module offers: `contenders[name](workload)` returns a fresh target. */
-export interface BenchTarget {
-  malloc(size: number): number;
-  calloc(nelem: number, elsize: number): number;
-  realloc(p: number, size: number): number;
-  free(p: number): void;
-  memalign?(alignment: number, size: number): number;
-}
-
-/** Makes a fresh target for one run; null when the contender cannot take this workload. */
-export type ContenderFactory = (workload: BenchWorkload) => BenchTarget | null;
+/**
+ * Makes a fresh target for one run; null when the contender cannot take this workload. A
+ * contender module exports `contenders: Record<string, ContenderFactory>`.
+ */
+export type ContenderFactory = (workload: BenchWorkload) => ReplayTarget | null;
 
 /** A benchmark workload. */
 export type BenchWorkload = { readonly kind: "churn"; readonly churn: Churn } | { readonly kind: "replay"; readonly trace: Trace };
 
-/** One row of the table. */
+/** One row of the table: a workload, and how each run treats it. */
 export interface BenchCase {
   readonly name: string;
   readonly workload: BenchWorkload;
@@ -59,7 +56,7 @@ export interface BenchOptions {
   readonly progress?: (message: string) => void;
 }
 
-/** One cell: a contender on a case. */
+/** One cell: a contender on a case, with every run's time. */
 export interface BenchCell {
   readonly case: string;
   readonly contender: string;
@@ -73,7 +70,7 @@ export interface BenchCell {
   readonly error?: string;
 }
 
-/** Message a bench worker posts back. */
+/** What a bench worker posts back for one run. */
 export interface BenchReply {
   readonly ok: boolean;
   readonly nanoseconds?: number;
@@ -83,6 +80,7 @@ export interface BenchReply {
   readonly error?: string;
 }
 
+/** A copy of `array` in a SharedArrayBuffer. */
 function share<T extends Uint8Array | Uint32Array | Float64Array>(array: T): T {
   const Type = array.constructor as new (buffer: SharedArrayBuffer) => T;
   const shared = new Type(new SharedArrayBuffer(array.byteLength));
@@ -98,14 +96,6 @@ export function shareWorkload(workload: BenchWorkload): BenchWorkload {
   }
   const t = workload.trace;
   return { kind: "replay", trace: { ...t, op: share(t.op), id: share(t.id), arg: share(t.arg), size: share(t.size) } };
-}
-
-/** The median of `values` (the mean of the middle two for an even count); null for none. */
-export function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** This module's sibling, as a source file in the monorepo or as a built one in `dist/`. */
@@ -131,10 +121,20 @@ function runOnce(options: BenchOptions, contender: string, workload: BenchWorklo
   });
 }
 
-/** Runs every contender on every case; see the module comment for the method. */
+/**
+ * Runs every contender on every case; see the module comment for the method. A contender that
+ * fails, overruns the budget or cannot take a workload is marked so in its cell, and not run
+ * again on that case.
+ * @returns one cell per case and contender, in that order
+ * @throws TraceError `ERR_TSMALLOC_TRACE_INVALID_ARGUMENT` when `module` is not a URL, or `runs`
+ *   or `budgetMs` is not a positive number
+ */
 export async function runBenchmarks(cases: readonly BenchCase[], options: BenchOptions): Promise<BenchCell[]> {
   const runs = options.runs ?? 5;
   const budgetMs = options.budgetMs ?? 30_000;
+  if (!(options.module instanceof URL)) throw argumentError("runBenchmarks", "module must be the URL of the contenders' module");
+  if (!Number.isInteger(runs) || runs < 1) throw argumentError("runBenchmarks", `runs must be a positive integer, got ${String(runs)}`);
+  if (!(budgetMs > 0)) throw argumentError("runBenchmarks", `budgetMs must be a positive number, got ${String(budgetMs)}`);
   const cells: BenchCell[] = [];
   for (const benchCase of cases) {
     const workload = shareWorkload(benchCase.workload);
@@ -176,35 +176,4 @@ export async function runBenchmarks(cases: readonly BenchCase[], options: BenchO
     }
   }
   return cells;
-}
-
-/**
- * The table of {@link formatBenchTable} as cells of text: a header row (`workload`, `unit`, then
- * the contenders), then one row per case. A cell reads `median (ratio×)`, with `[n NULL]` when
- * requests failed, or the contender's status (`over budget`, `unavailable`, `failed`).
- */
-export function benchTableRows(cells: readonly BenchCell[], cases: readonly BenchCase[], contenders: readonly string[]): string[][] {
-  const unit = (c: BenchCase): string => (c.workload.kind === "churn" ? "ns/pair" : "ns/event");
-  const rows = [["workload", "unit", ...contenders]];
-  for (const benchCase of cases) {
-    const row = cells.filter((c) => c.case === benchCase.name);
-    const base = row.find((c) => c.contender === contenders[0])?.median ?? null;
-    const columns = contenders.map((name) => {
-      const cell = row.find((c) => c.contender === name);
-      if (cell === undefined || cell.median === null) return cell?.status ?? "-";
-      const value = cell.median >= 100 ? cell.median.toFixed(0) : cell.median.toFixed(1);
-      const ratio = base === null ? "" : ` (${(cell.median / base).toFixed(2)}×)`;
-      return `${value}${ratio}${cell.failures > 0 ? ` [${cell.failures} NULL]` : ""}`;
-    });
-    rows.push([benchCase.name, unit(benchCase), ...columns]);
-  }
-  return rows;
-}
-
-/** Formats cells as a Markdown table: one row per case, one column per contender. */
-export function formatBenchTable(cells: readonly BenchCell[], cases: readonly BenchCase[], contenders: readonly string[]): string {
-  const [header, ...rows] = benchTableRows(cells, cases, contenders);
-  const lines = [`| ${header!.join(" | ")} |`, `|---|---|${contenders.map(() => "---:").join("|")}|`];
-  for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
-  return lines.join("\n");
 }

@@ -1,13 +1,13 @@
 /*
- * One benchmark run, in a worker of its own (see bench.ts). It warms the JIT up on a part of the
- * workload (a tenth, unless the case says otherwise) with a throw-away target, then times the
- * whole workload on a fresh target (after one untimed pass over it when the case asks for a warm
- * target).
+ * One benchmark run, in a worker of its own (see bench-harness.ts). It warms the JIT up on a part
+ * of the workload (a tenth, unless the case says otherwise) with a throw-away target, then times
+ * the whole workload on a fresh target (after one untimed pass over it when the case asks for a
+ * warm target).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { BenchReply, BenchWorkload, ContenderFactory } from "./bench.ts";
-import { replayTimed } from "./replay.ts";
-import { runChurn } from "./workloads.ts";
+import type { BenchReply, BenchWorkload, ContenderFactory } from "./bench-harness.ts";
+import { runChurn } from "./churn.ts";
+import { TimedReplay } from "./timed-replay.ts";
 
 interface Job {
   readonly module: string;
@@ -37,14 +37,11 @@ async function main(): Promise<BenchReply> {
       return { ok: true, nanoseconds: Number(process.hrtime.bigint() - start), units: pairs, failures };
     }
     const events = Math.floor(workload.trace.length * fraction);
-    const address = new Float64Array(workload.trace.ids);
-    if (warm) {
-      replayTimed(workload.trace, target, address, events);
-      // the blocks still live at the end of a trace stay allocated; forget them
-      address.fill(0);
-    }
+    // (the blocks still live at the end of the warm pass stay allocated; the timed pass forgets them)
+    if (warm) new TimedReplay(workload.trace, target).run(events);
+    const replay = new TimedReplay(workload.trace, target);
     const start = process.hrtime.bigint();
-    const failures = replayTimed(workload.trace, target, address, events);
+    const failures = replay.run(events);
     return { ok: true, nanoseconds: Number(process.hrtime.bigint() - start), units: events, failures };
   };
   const warmup = run(job.warmup, false);

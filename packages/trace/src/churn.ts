@@ -3,7 +3,9 @@
  * block of random size in its place. Sizes and slots are drawn up front, so that the timed loop
  * only allocates and frees.
  */
+import { argumentError } from "./errors.ts";
 import { prng } from "./random.ts";
+import type { ReplayTarget } from "./replay-target.ts";
 
 /** A churn workload: `live` slots, then `pairs` free+malloc steps. */
 export interface Churn {
@@ -16,8 +18,17 @@ export interface Churn {
   readonly slots: Uint32Array;
 }
 
-/** Draws a churn workload with sizes uniform in [minSize, maxSize]. */
-export function churn(name: string, minSize: number, maxSize: number, live: number, pairs: number, seed = 1): Churn {
+/**
+ * Draws a churn workload with sizes uniform in [minSize, maxSize], the same for the same seed.
+ * @throws TraceError `ERR_TSMALLOC_TRACE_INVALID_ARGUMENT` unless the sizes, `live` and `pairs`
+ *   are non-negative integers with minSize <= maxSize and at least one live slot
+ */
+export function churn(name: string, minSize: number, maxSize: number, live: number, pairs: number, seed: number = 1): Churn {
+  for (const [what, value] of [["minSize", minSize], ["maxSize", maxSize], ["live", live], ["pairs", pairs]] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) throw argumentError("churn", `${what} must be a non-negative integer, got ${String(value)}`);
+  }
+  if (minSize > maxSize) throw argumentError("churn", `minSize (${minSize}) is above maxSize (${maxSize})`);
+  if (live === 0) throw argumentError("churn", "live must be at least 1");
   const random = prng(seed);
   const sizes = new Uint32Array(live + pairs);
   const slots = new Uint32Array(live + pairs);
@@ -28,28 +39,23 @@ export function churn(name: string, minSize: number, maxSize: number, live: numb
   return { name, live, pairs, sizes, slots };
 }
 
-/** The small churn of the benchmarks: 8..512 B, 10,000 live blocks. */
-export function smallChurn(pairs = 200_000): Churn {
+/** The small churn of the benchmarks: 8..512 B, 10,000 live blocks, then `pairs` steps. */
+export function smallChurn(pairs: number = 200_000): Churn {
   return churn("churn 8..512 B, 10k live", 8, 512, 10_000, pairs, 7);
 }
 
-/** The large churn of the benchmarks: 16..64 KiB, 1,000 live blocks. */
-export function largeChurn(pairs = 50_000): Churn {
+/** The large churn of the benchmarks: 16..64 KiB, 1,000 live blocks, then `pairs` steps. */
+export function largeChurn(pairs: number = 50_000): Churn {
   return churn("churn 16..64 KiB, 1k live", 16 << 10, 64 << 10, 1_000, pairs, 11);
 }
 
-/** What a churn runs against: any allocator with address-returning malloc and free. */
-export interface ChurnTarget {
-  malloc(size: number): number;
-  free(p: number): void;
-}
-
 /**
- * Runs the first `pairs` steps of `work` through `target` (0 = failure, counted). `slots` is
- * scratch of at least `work.live` entries; live blocks are freed at the end.
+ * Runs the first `pairs` steps of `work` through `target` (its malloc and free; 0 = a failure,
+ * counted). `slots` is scratch of at least `work.live` entries, allocated once outside the timed
+ * region; the blocks live at the end are freed.
  * @returns the number of failed allocations
  */
-export function runChurn(work: Churn, target: ChurnTarget, slots: Float64Array, pairs: number = work.pairs): number {
+export function runChurn(work: Churn, target: ReplayTarget, slots: Float64Array, pairs: number = work.pairs): number {
   let failures = 0;
   const { live, sizes } = work;
   for (let i = 0; i < live; i++) {

@@ -1,16 +1,16 @@
 /*
  * What a JavaScript user would pick instead of tsmalloc, as benchmark contenders: @thi.ng/malloc's
  * MemPool on one large buffer, and a `new Uint8Array(size)` per block that the garbage collector
- * frees. Shared by every package's benchmarks.
+ * frees. `tsmalloc bench` and every package's benchmarks set them against tsmalloc.
  */
 import { MemPool } from "@thi.ng/malloc";
-import type { BenchTarget } from "./bench.ts";
+import type { ReplayTarget } from "./replay-target.ts";
 
 /** Bytes of the one buffer MemPool gets: enough for every workload's peak with room to spare. */
 const THING_POOL_BYTES = 1 << 30;
 
-/** @thi.ng/malloc's MemPool (16-byte aligned) behind the benchmark contract; size 0 asks for 1 byte. */
-export class ThingPoolTarget implements BenchTarget {
+/** @thi.ng/malloc's MemPool (16-byte aligned) on one 1 GiB ArrayBuffer, as a replay target; size 0 asks for 1 byte. */
+export class ThingPoolTarget implements ReplayTarget {
   readonly #pool = new MemPool({ size: THING_POOL_BYTES, align: 16 });
   malloc(size: number): number {
     return this.#pool.malloc(size === 0 ? 1 : size);
@@ -34,7 +34,7 @@ export class ThingPoolTarget implements BenchTarget {
  * One Uint8Array per block. The benchmark loops deal in numeric handles, so handles index a
  * table of arrays (with a free list of handles); "free" drops the array for the collector.
  */
-export class TypedArraysTarget implements BenchTarget {
+export class TypedArraysTarget implements ReplayTarget {
   readonly #blocks: (Uint8Array | null)[] = [null];
   readonly #freeHandles: number[] = [];
   #store(block: Uint8Array): number {

@@ -7,7 +7,8 @@ import { closeSync, createReadStream, openSync, readSync, statSync } from "node:
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import { isGzip, type Trace, traceName, TraceParser } from "./trace.ts";
+import { isGzip, type Trace, traceName } from "./trace.ts";
+import { TraceParser } from "./trace-parser.ts";
 
 /** Options of {@link readTrace}. */
 export interface ReadTraceOptions {
@@ -25,7 +26,7 @@ const TEXT_CHUNK_BYTES = 1 << 20;
 /**
  * Reads and parses a trace file, gzip-compressed or plain, as a stream.
  * @returns the parsed trace (named after the file, as {@link loadTrace} names it)
- * @throws TraceFormatError for a malformed line (with its number); the file system's error
+ * @throws TraceFormatError for a line that is not a valid event (with its number); the file system's error
  *   (`ENOENT`, `EISDIR`, ...) for a file that cannot be read; zlib's error for a damaged gzip file
  */
 export async function readTrace(path: string, options: ReadTraceOptions = {}): Promise<Trace> {

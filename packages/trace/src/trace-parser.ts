@@ -1,6 +1,6 @@
 /*
- * Allocation traces (format: ../../../shared/traces/README.md, copied into traces/README.md):
- * gzip-compressed text, one event per line, fields separated by one space.
+ * Reading the text format (README.md, "The format"): one event per line, fields separated by one
+ * space, numbers in decimal; empty lines and `#` comments are not events.
  *
  *   a ID SIZE             malloc(SIZE)                 -> block ID
  *   c ID NMEMB SIZE       calloc(NMEMB, SIZE)          -> block ID
@@ -8,64 +8,38 @@
  *   f ID                  free(ID)
  *   m ID ALIGN SIZE       posix_memalign(ALIGN, SIZE)  -> block ID
  *
- * A trace is parsed once into typed arrays (one entry per event), so that a replay reads numbers
- * and allocates nothing. This module uses no Node API (the visualizer parses traces in the
- * browser); reading files is trace-file.ts's and read-trace.ts's.
+ * The parser takes text in chunks, as they come out of a file or a gunzip stream, and parses
+ * each complete line as soon as it arrives; a line cut by the end of a chunk waits for the rest:
+ *
+ *   chunk k:   ...a 17 32\nf 9\nc 18 4 |        (the tail "c 18 4 " is carried)
+ *   chunk k+1: 8\nr 17 19 100\n...              ("c 18 4 " + "8\n" is parsed first)
+ *
+ * A line is read by a fast path that accepts only a well-formed event; anything else goes to
+ * line-diagnosis.ts, which names the field at fault. This module uses no Node API (the visualizer
+ * parses traces in the browser); reading files is read-trace.ts's and load-trace.ts's.
  */
+import { argumentError, TraceError, TraceErrorCode, TraceFormatError } from "./errors.ts";
+import { formProblem, quoteLine } from "./line-diagnosis.ts";
+import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, type Trace } from "./trace.ts";
+import { TraceBuilder } from "./trace-builder.ts";
 
-/** Event kinds of a parsed {@link Trace} (`op[i]`). */
-export const OP_MALLOC = 0;
-export const OP_CALLOC = 1;
-export const OP_REALLOC = 2;
-export const OP_FREE = 3;
-export const OP_MEMALIGN = 4;
-
-/** A parsed trace: event i is `op[i]` with operands `id[i]`, `arg[i]`, `size[i]`. */
-export interface Trace {
-  readonly name: string;
-  /** Number of events. */
-  readonly length: number;
-  /** One more than the largest block id. */
-  readonly ids: number;
-  /** OP_* of each event. */
-  readonly op: Uint8Array;
-  /** The block the event creates (a, c, r: the new id, m) or frees (f). */
-  readonly id: Uint32Array;
-  /** r: the old id; c: NMEMB; m: ALIGN; otherwise 0. */
-  readonly arg: Uint32Array;
-  /** Requested bytes (c: the element size). */
-  readonly size: Float64Array;
-}
-
-/** A malformed trace line. */
-export class TraceFormatError extends Error {
-  override readonly name = "TraceFormatError";
-  /** 1-based line number. */
-  readonly line: number;
-  /** What is wrong with the line (the message without `source:line: `). */
-  readonly reason: string;
-  constructor(source: string, line: number, why: string) {
-    super(`${source}:${line}: ${why}`);
-    this.line = line;
-    this.reason = why;
-  }
-}
-
-/** Whether `bytes` start with the gzip magic (1f 8b). */
-export function isGzip(bytes: Uint8Array): boolean {
-  return bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-/** The name a trace file's events go by: its base name without `.trace` / `.trace.gz` / `.gz`. */
-export function traceName(path: string): string {
-  const base = path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
-  return base.replace(/(\.trace)?(\.gz)?$/, "");
-}
+const SPACE = 0x20;
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+const RETURN = 0x0d;
+const HASH = 0x23;
+const ZERO = 0x30;
+const NINE = 0x39;
+/** Bytes of an event line at most ("c 4294967295 4294967295 9007199254740992" is 40): a longer one is refused before its end comes. */
+const MAX_EVENT_LINE = 256;
 
 /**
- * Parses trace text. Every `f` and `r` must name a live id and every new id must be unused, as
- * in the traces the project ships; a violation is a format error.
- * @throws TraceFormatError with the line number
+ * Parses trace text (a whole file's bytes, gunzipped). Every `f` and `r` must name a live id and
+ * every new id must not be live, as in the traces the project ships.
+ * @param name - what error messages call the trace (`name:line: why`) and the trace's name
+ * @param limit - keep only the first `limit` events
+ * @throws TraceFormatError at the first line that is not a valid event, naming the field and
+ *   quoting the line; TraceError `ERR_TSMALLOC_TRACE_INVALID_ARGUMENT` for a bad `limit`
  */
 export function parseTrace(bytes: Uint8Array, name: string, limit: number = Infinity): Trace {
   const parser = new TraceParser(name, limit);
@@ -73,81 +47,70 @@ export function parseTrace(bytes: Uint8Array, name: string, limit: number = Infi
   return parser.end();
 }
 
-const SPACE = 0x20;
-const NEWLINE = 0x0a;
-const RETURN = 0x0d;
-const ZERO = 0x30;
-const FIRST_CAPACITY = 1 << 16;
-
 /**
- * A trace parser that takes its text in chunks, as they come out of a file or a gunzip stream:
- * complete lines are parsed as soon as they arrive (into typed arrays that double as they fill),
- * a line cut by the end of a chunk waits for the rest. {@link parseTrace} is `push` once, `end`.
- *
- * ```
- *   chunk k:   ...a 17 32\nf 9\nc 18 4 |        (the tail "c 18 4 " is carried)
- *   chunk k+1: 8\nr 17 19 100\n...              ("c 18 4 " + "8\n" is parsed first)
- * ```
+ * A trace parser that takes its text in chunks (see the module comment). {@link parseTrace} is
+ * `push` once, then `end`.
  */
 export class TraceParser {
+  /** What error messages call the trace, and the trace's name. */
   readonly name: string;
   readonly #limit: number;
-  #op = new Uint8Array(FIRST_CAPACITY);
-  #id = new Uint32Array(FIRST_CAPACITY);
-  #arg = new Uint32Array(FIRST_CAPACITY);
-  #size = new Float64Array(FIRST_CAPACITY);
-  /** 1 for each live block id. */
-  #live = new Uint8Array(1024);
-  #events = 0;
-  #ids = 0;
+  readonly #builder: TraceBuilder;
+  /** Lines parsed, events among them, and where they part: see Trace.lineShifts. */
   #line = 0;
-  /** The start of a line whose end has not arrived yet. */
+  #skipped = 0;
+  #shiftedAt = 0;
+  readonly #shifts: number[] = [];
+  /** The start of a line whose end has not arrived yet (null: none, or a comment's, which is not kept). */
   #carry: Uint8Array | null = null;
+  #inComment = false;
   #ended = false;
 
   /**
    * @param name - what error messages call the trace (`name:line: why`)
    * @param limit - keep only the first `limit` events; the rest of the text is not looked at
+   * @throws TraceError `ERR_TSMALLOC_TRACE_INVALID_ARGUMENT` when `limit` is negative or NaN
    */
   constructor(name: string, limit: number = Infinity) {
-    if (!(limit >= 0)) throw new RangeError(`limit must be a non-negative number, got ${limit}`);
+    if (!(limit >= 0)) throw argumentError("TraceParser", `limit must be a non-negative number, got ${String(limit)}`);
     this.name = name;
     this.#limit = limit;
+    this.#builder = new TraceBuilder(name);
   }
 
   /** Events parsed so far. */
   get events(): number {
-    return this.#events;
+    return this.#builder.events;
   }
 
-  /** Lines parsed so far. */
+  /** Complete lines parsed so far (events, comments and empty lines). */
   get lines(): number {
     return this.#line;
   }
 
   /** True once `limit` events are parsed: later chunks are ignored. */
   get full(): boolean {
-    return this.#events >= this.#limit;
+    return this.#builder.events >= this.#limit;
   }
 
   /**
-   * Parses every complete line of `chunk` (with the carried start of the line before it).
-   * @throws TraceFormatError at the first malformed line; the parser is then unusable
+   * Parses every complete line of `chunk` (with the carried start of the line before it). The
+   * chunk is not kept: its buffer may be reused once this returns.
+   * @throws TraceFormatError at the first line that is not a valid event (the parser is then
+   *   unusable); TraceError `ERR_TSMALLOC_TRACE_STATE` after {@link TraceParser.end}
    */
   push(chunk: Uint8Array): void {
-    if (this.#ended) throw new Error("TraceParser: push() after end()");
+    if (this.#ended) throw new TraceError(TraceErrorCode.State, "TraceParser: push() after end()");
     if (this.full || chunk.length === 0) return;
     let start = 0;
-    const carry = this.#carry;
-    if (carry !== null) {
+    if (this.#inComment || this.#carry !== null) {
       const newline = chunk.indexOf(NEWLINE);
       if (newline < 0) {
-        this.#carry = concat(carry, chunk, chunk.length);
+        this.#extendCarry(chunk, chunk.length);
         return;
       }
-      this.#carry = null;
-      const line = concat(carry, chunk, newline + 1);
-      this.#parse(line, 0, line.length);
+      this.#extendCarry(chunk, newline + 1);
+      this.#finishCarriedLine();
       start = newline + 1;
     }
     const last = chunk.lastIndexOf(NEWLINE);
@@ -155,170 +118,171 @@ export class TraceParser {
       this.#parse(chunk, start, last + 1);
       start = last + 1;
     }
-    if (start < chunk.length && !this.full) this.#carry = chunk.slice(start);
+    if (start < chunk.length && !this.full) this.#startCarry(chunk.subarray(start));
   }
 
   /**
    * Parses the last line (which needs no newline) and returns the trace, its arrays trimmed to
    * the events.
-   * @throws TraceFormatError when the last line is malformed
+   * @throws TraceFormatError when the last line is not a valid event; TraceError
+   *   `ERR_TSMALLOC_TRACE_STATE` when called twice
    */
   end(): Trace {
-    if (this.#ended) throw new Error("TraceParser: end() called twice");
-    const carry = this.#carry;
-    if (carry !== null && !this.full) this.#parse(carry, 0, carry.length);
+    if (this.#ended) throw new TraceError(TraceErrorCode.State, "TraceParser: end() called twice");
+    if ((this.#carry !== null || this.#inComment) && !this.full) this.#finishCarriedLine();
     this.#carry = null;
+    this.#inComment = false;
     this.#ended = true;
-    const n = this.#events;
-    return {
-      name: this.name,
-      length: n,
-      ids: this.#ids,
-      op: this.#op.slice(0, n),
-      id: this.#id.slice(0, n),
-      arg: this.#arg.slice(0, n),
-      size: this.#size.slice(0, n),
-    };
+    return this.#builder.finish(new Float64Array(this.#shifts));
   }
 
-  #grow(): void {
-    const capacity = this.#op.length * 2;
-    const op = new Uint8Array(capacity);
-    const id = new Uint32Array(capacity);
-    const arg = new Uint32Array(capacity);
-    const size = new Float64Array(capacity);
-    op.set(this.#op);
-    id.set(this.#id);
-    arg.set(this.#arg);
-    size.set(this.#size);
-    this.#op = op;
-    this.#id = id;
-    this.#arg = arg;
-    this.#size = size;
-  }
-
-  /** Parses the lines in bytes[pos, end); each ends with a newline except possibly the last. */
-  #parse(bytes: Uint8Array, pos: number, end: number): void {
-    const limit = this.#limit;
-    let n = this.#events;
-    let line = this.#line;
-    let live = this.#live;
-    let ids = this.#ids;
-    let op = this.#op;
-    let id = this.#id;
-    let arg = this.#arg;
-    let size = this.#size;
-    const fail = (why: string): never => {
-      throw new TraceFormatError(this.name, line, why);
-    };
-    // reads one decimal field ending at a space or the end of the line
-    const field = (last: boolean): number => {
-      if (pos >= end || bytes[pos]! < ZERO || bytes[pos]! > ZERO + 9) fail("expected a decimal number");
-      let value = 0;
-      while (pos < end) {
-        const c = bytes[pos]!;
-        if (c < ZERO || c > ZERO + 9) break;
-        value = value * 10 + (c - ZERO);
-        pos++;
-      }
-      if (value > 2 ** 53) fail("number too large");
-      const c = bytes[pos];
-      if (last) {
-        if (c === RETURN && pos < end) pos++;
-        if (pos < end && bytes[pos] !== NEWLINE) fail("unexpected text after the last field");
-        pos++;
-      } else {
-        if (pos >= end || c !== SPACE) fail("expected one space between fields");
-        pos++;
-      }
-      return value;
-    };
-    const word = (value: number): number => (value < 2 ** 32 ? value : fail("number does not fit in 32 bits"));
-    const created = (value: number): void => {
-      if (value >= 2 ** 32) fail("block id too large");
-      if (value >= live.length) {
-        const grown = new Uint8Array(Math.max(value + 1, live.length * 2));
-        grown.set(live);
-        live = grown;
-        this.#live = live;
-      }
-      if (live[value] === 1) fail(`block id ${value} is already live`);
-      live[value] = 1;
-      if (value >= ids) ids = value + 1;
-    };
-    const ended = (value: number): void => {
-      if (value >= live.length || live[value] !== 1) fail(`block id ${value} is not live`);
-      live[value] = 0;
-    };
-    while (pos < end && n < limit) {
-      line++;
-      if (n === op.length) {
-        this.#grow();
-        op = this.#op;
-        id = this.#id;
-        arg = this.#arg;
-        size = this.#size;
-      }
-      const letter = bytes[pos]!;
-      if (letter === NEWLINE || (letter === RETURN && bytes[pos + 1] === NEWLINE)) fail("empty line");
-      if (pos + 1 >= end || bytes[pos + 1] !== SPACE) fail(`expected an event letter and a space, got ${JSON.stringify(String.fromCharCode(letter))}`);
-      pos += 2;
-      switch (letter) {
-        case 0x61: // a ID SIZE
-          op[n] = OP_MALLOC;
-          id[n] = field(false);
-          size[n] = field(true);
-          created(id[n]!);
-          break;
-        case 0x63: // c ID NMEMB SIZE
-          op[n] = OP_CALLOC;
-          id[n] = field(false);
-          arg[n] = word(field(false));
-          size[n] = field(true);
-          created(id[n]!);
-          break;
-        case 0x72: {
-          // r OLDID NEWID SIZE
-          op[n] = OP_REALLOC;
-          const old = field(false);
-          arg[n] = old;
-          id[n] = field(false);
-          size[n] = field(true);
-          ended(old);
-          created(id[n]!);
-          break;
-        }
-        case 0x66: // f ID
-          op[n] = OP_FREE;
-          id[n] = field(true);
-          ended(id[n]!);
-          break;
-        case 0x6d: // m ID ALIGN SIZE
-          op[n] = OP_MEMALIGN;
-          id[n] = field(false);
-          arg[n] = word(field(false));
-          size[n] = field(true);
-          created(id[n]!);
-          break;
-        default:
-          fail(`unknown event ${JSON.stringify(String.fromCharCode(letter))}`);
-      }
-      n++;
-      // keep the counts current, so that a failure in a later line leaves them true
-      this.#events = n;
-      this.#line = line;
-      this.#ids = ids;
+  /** Keeps the start of a line that goes on in the next chunk (a comment's bytes are not kept). */
+  #startCarry(tail: Uint8Array): void {
+    if (tail[0] === HASH) {
+      this.#inComment = true;
+      return;
     }
-    this.#events = n;
-    this.#line = line;
-    this.#ids = ids;
+    this.#carry = tail.slice();
+    if (this.#carry.length > MAX_EVENT_LINE) this.#refuseLongLine(this.#carry);
+  }
+
+  /** Adds the first `n` bytes of `chunk` to the carried line. */
+  #extendCarry(chunk: Uint8Array, n: number): void {
+    if (this.#inComment) return;
+    const carry = this.#carry!;
+    const joined = new Uint8Array(carry.length + n);
+    joined.set(carry);
+    joined.set(chunk.subarray(0, n), carry.length);
+    this.#carry = joined;
+    if (joined.length > MAX_EVENT_LINE + 2) this.#refuseLongLine(joined);
+  }
+
+  /** Parses the carried line, now complete (with its newline, or the last line of the text). */
+  #finishCarriedLine(): void {
+    if (this.#inComment) {
+      this.#inComment = false;
+      this.#line++;
+      this.#skipped++;
+      return;
+    }
+    const line = this.#carry!;
+    this.#carry = null;
+    this.#parse(line, 0, line.length);
+  }
+
+  /** An event line longer than any valid one, refused before its end arrives. */
+  #refuseLongLine(bytes: Uint8Array): never {
+    const text = new TextDecoder().decode(bytes.subarray(0, MAX_EVENT_LINE));
+    throw new TraceFormatError(this.name, this.#line + 1, `${quoteLine(text)}: a line of over ${MAX_EVENT_LINE} bytes that is not a comment (no event is that long)`);
+  }
+
+  /** Parses the lines in bytes[pos, end); each ends with a newline, except possibly the last. */
+  #parse(bytes: Uint8Array, pos: number, end: number): void {
+    const builder = this.#builder;
+    const limit = this.#limit;
+    while (pos < end && builder.events < limit) {
+      const newline = bytes.indexOf(NEWLINE, pos);
+      const lineEnd = newline < 0 || newline >= end ? end : newline;
+      // the line's text, without "\n" or "\r\n" (a lone "\r" ends the last line of a text)
+      const textEnd = lineEnd > pos && bytes[lineEnd - 1] === RETURN ? lineEnd - 1 : lineEnd;
+      const first = bytes[pos];
+      if (textEnd === pos || first === HASH || ((first === SPACE || first === TAB) && isBlank(bytes, pos, textEnd))) {
+        this.#skipped++;
+      } else {
+        if (this.#skipped !== this.#shiftedAt) {
+          this.#shifts.push(builder.events, this.#skipped);
+          this.#shiftedAt = this.#skipped;
+        }
+        // (counted once the event is in: a bad line leaves `lines` at the last good one)
+        this.#event(bytes, pos, textEnd, this.#line + 1);
+      }
+      this.#line++;
+      pos = lineEnd + 1;
+    }
+  }
+
+  /** Parses the event in bytes[pos, end) (the text of line `line`) and adds it. */
+  #event(bytes: Uint8Array, pos: number, end: number, line: number): void {
+    const letter = bytes[pos];
+    let op: number;
+    let fields: number;
+    switch (letter) {
+      case 0x61: // a ID SIZE
+        op = OP_MALLOC;
+        fields = 2;
+        break;
+      case 0x63: // c ID NMEMB SIZE
+        op = OP_CALLOC;
+        fields = 3;
+        break;
+      case 0x72: // r OLDID NEWID SIZE
+        op = OP_REALLOC;
+        fields = 3;
+        break;
+      case 0x66: // f ID
+        op = OP_FREE;
+        fields = 1;
+        break;
+      case 0x6d: // m ID ALIGN SIZE
+        op = OP_MEMALIGN;
+        fields = 3;
+        break;
+      default:
+        return this.#refuse(bytes, pos, end, line);
+    }
+    // the fields, each a space then digits; the last one ends the line
+    let first = 0;
+    let second = 0;
+    let third = 0;
+    let at = pos + 1;
+    for (let k = 0; k < fields; k++) {
+      if (at >= end || bytes[at] !== SPACE) return this.#refuse(bytes, pos, end, line);
+      const digits = at + 1;
+      at = digitsEnd(bytes, digits, end);
+      if (at === digits) return this.#refuse(bytes, pos, end, line);
+      const value = decimal(bytes, digits, at);
+      // (2^53 + 1 rounds to 2^53 in a double: the largest value is checked as text)
+      if (value > 2 ** 53 || (value === 2 ** 53 && lineText(bytes, digits, at).replace(/^0+/, "") !== "9007199254740992")) return this.#refuse(bytes, pos, end, line);
+      if (k === 0) first = value;
+      else if (k === 1) second = value;
+      else third = value;
+    }
+    if (at !== end) return this.#refuse(bytes, pos, end, line);
+    // operands as Trace keeps them: the created (or freed) id, the second operand, the size
+    let problem: string | null;
+    if (op === OP_MALLOC) problem = this.#builder.append(op, first, 0, second);
+    else if (op === OP_FREE) problem = this.#builder.append(op, first, 0, 0);
+    else if (op === OP_REALLOC) problem = this.#builder.append(op, second, first, third);
+    else problem = this.#builder.append(op, first, second, third);
+    if (problem !== null) throw new TraceFormatError(this.name, line, `${quoteLine(lineText(bytes, pos, end))}: ${problem}`);
+  }
+
+  /** Throws the TraceFormatError for line `line`, whose form the fast path refused. */
+  #refuse(bytes: Uint8Array, pos: number, end: number, line: number): never {
+    const text = lineText(bytes, pos, end);
+    throw new TraceFormatError(this.name, line, formProblem(text) ?? `${quoteLine(text)}: not an event`);
   }
 }
 
-/** `a` followed by the first `n` bytes of `b`, in a new array. */
-function concat(a: Uint8Array, b: Uint8Array, n: number): Uint8Array {
-  const joined = new Uint8Array(a.length + n);
-  joined.set(a);
-  joined.set(b.subarray(0, n), a.length);
-  return joined;
+/** True when bytes[pos, end) are all spaces and tabs. */
+function isBlank(bytes: Uint8Array, pos: number, end: number): boolean {
+  for (let i = pos; i < end; i++) if (bytes[i] !== SPACE && bytes[i] !== TAB) return false;
+  return true;
+}
+
+/** The index of the first byte at or after `pos` (before `end`) that is not a decimal digit. */
+function digitsEnd(bytes: Uint8Array, pos: number, end: number): number {
+  while (pos < end && bytes[pos]! >= ZERO && bytes[pos]! <= NINE) pos++;
+  return pos;
+}
+
+/** The value of the decimal digits bytes[pos, end): exact up to 2^53, at least 2^53 beyond. */
+function decimal(bytes: Uint8Array, pos: number, end: number): number {
+  let value = 0;
+  for (let i = pos; i < end; i++) value = value * 10 + (bytes[i]! - ZERO);
+  return value;
+}
+
+function lineText(bytes: Uint8Array, pos: number, end: number): string {
+  return new TextDecoder().decode(bytes.subarray(pos, end));
 }

@@ -1,4 +1,5 @@
-import { type BenchCase, type BenchCell, benchTableRows, churn, formatBenchTable, median, parseTrace, runBenchmarks } from "@tsmalloc/testkit";
+import { parseTrace } from "@tsmalloc/trace";
+import { type BenchCase, type BenchCell, benchTableRows, churn, formatBenchTable, median, runBenchmarks } from "@tsmalloc/trace/bench";
 import { describe, expect, it } from "vitest";
 
 const cases: BenchCase[] = [{ name: "tiny churn", workload: { kind: "churn", churn: churn("c", 8, 64, 10, 1000) } }];

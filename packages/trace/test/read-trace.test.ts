@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { type BundledTrace, bundledTracePath, loadTrace, OP_FREE, OP_MALLOC, readTrace, type Trace, TraceFormatError } from "@tsmalloc/testkit";
+import { type BundledTrace, bundledTracePath } from "@tsmalloc/bundled-traces";
+import { loadTrace, OP_FREE, OP_MALLOC, readTrace, type Trace, TraceFormatError } from "@tsmalloc/trace";
 import { describe, expect, it } from "vitest";
 
 const dir = mkdtempSync(join(tmpdir(), "tsmalloc-"));
@@ -123,7 +124,9 @@ describe("readTrace", () => {
     for (const path of [file("bad.trace", content), file("bad.trace.gz", gzipSync(content)), file("bad-early.trace", "a 0 1\nf 1\n")]) {
       const error = await rejection(readTrace(path));
       expect(error, path).toBeInstanceOf(TraceFormatError);
-      const expected = path.endsWith("bad-early.trace") ? { line: 2, reason: "block id 1 is not live" } : { line: 150_001, reason: "expected a decimal number" };
+      const expected = path.endsWith("bad-early.trace")
+        ? { line: 2, reason: '"f 1": ID 1 is not a live block (never allocated, or freed already)' }
+        : { line: 150_001, reason: '"a 0 bad": SIZE "bad" is not a decimal number' };
       expect(error).toMatchObject(expected);
     }
   });

@@ -1,8 +1,19 @@
-import { AllocatorModel, findMismatch, parseTrace, patternByte, ReplayMismatch, replayTimed, replayVerified, type ReplayAllocator, type ReplayTarget } from "@tsmalloc/testkit";
+import {
+  findMismatch,
+  isTraceError,
+  parseTrace,
+  patternByte,
+  ReplayMismatch,
+  type ReplayTarget,
+  replayVerified,
+  TimedReplay,
+  TraceErrorCode,
+  traceProfile,
+} from "@tsmalloc/trace";
 import { describe, expect, it } from "vitest";
 
 /** A bump allocator over a plain buffer; `overlap` makes it hand out overlapping blocks. */
-class Bump implements ReplayAllocator {
+class Bump implements ReplayTarget {
   readonly memory = { u8: new Uint8Array(1 << 20) };
   #top = 16;
   readonly #overlap: boolean;
@@ -33,49 +44,71 @@ class Bump implements ReplayAllocator {
   }
 }
 
-const trace = parseTrace(new TextEncoder().encode("a 0 40\nc 1 3 8\nr 0 2 100\na 3 16\nf 1\nf 2\n"), "t");
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const trace = parseTrace(text("a 0 40\nc 1 3 8\nr 0 2 100\na 3 16\nf 1\nf 2\n"), "t");
+
+/** What `run` throws (fails the test when it throws nothing). */
+function thrown(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a throw");
+}
 
 describe("replayVerified", () => {
   it("replays a trace through a correct allocator and reports its peak", () => {
     const bump = new Bump();
     const result = replayVerified(trace, bump, { release: true });
-    expect(result.events).toBe(6);
-    expect(result.peakLiveBytes).toBe(40 + 24 + 100 - 40 + 16);
-    expect(result.peakLiveBlocks).toBe(3);
-    expect(result.liveBlocks).toBe(1);
-    expect(result.failures).toBe(0);
+    expect(result).toEqual({ events: 6, peakLiveBytes: 40 + 24 + 100 - 40 + 16, peakLiveBlocks: 3, peakFootprint: 0, failures: 0, failedEvents: [], liveBlocks: 1, liveBytes: 16 });
     expect(bump.freed).toBe(3);
   });
 
-  it("catches an allocator that hands out overlapping blocks, with the event number", () => {
-    expect(() => replayVerified(trace, new Bump(true))).toThrow(ReplayMismatch);
-    try {
-      replayVerified(trace, new Bump(true));
-    } catch (e) {
-      expect((e as ReplayMismatch).event).toBe(2);
-      expect((e as ReplayMismatch).message).toMatch(/^event 2: /);
-    }
+  it("catches an allocator that hands out overlapping blocks, with the event number (from 1)", () => {
+    const error = thrown(() => replayVerified(trace, new Bump(true)));
+    expect(error).toBeInstanceOf(ReplayMismatch);
+    expect(error).toMatchObject({ event: 3, atEnd: false, code: TraceErrorCode.ReplayMismatch });
+    expect((error as ReplayMismatch).message).toMatch(/^event 3: block 0 at 0x10 \(40 bytes\) was overwritten at \+16: 0x02 instead of 0x01$/);
+  });
+
+  it("reports damage found after the last event as such", () => {
+    const bump = new Bump();
+    const damaged = { ...bump, memory: bump.memory, malloc: (size: number) => bump.malloc(size), calloc: (n: number, s: number) => bump.calloc(n, s), realloc: (p: number, s: number) => bump.realloc(p, s), free: () => (bump.memory.u8[16 + 200] = 0) };
+    // block 3 (16 bytes, allocated at event 4) is overwritten by the frees that follow
+    const error = thrown(() => replayVerified(trace, damaged));
+    expect(error).toMatchObject({ event: 6, atEnd: true });
+    expect((error as ReplayMismatch).message).toMatch(/^after event 6 \(the end of the replay\): block 3 at 0xd0/);
   });
 
   it("requires 16-byte alignment unless told another", () => {
-    expect(() => replayVerified(trace, new Bump(false, 8))).toThrow(/event 1: block 1 at 0x38 is not 16-byte aligned/);
+    expect(() => replayVerified(trace, new Bump(false, 8))).toThrow(/^event 2: block 1 at 0x38 is not 16-byte aligned$/);
     expect(replayVerified(trace, new Bump(false, 8), { alignment: 8 }).failures).toBe(0);
   });
 
-  it("calls the checkpoint every N events and at the end", () => {
+  it("calls the checkpoint after every N events, with the number of events applied, and at the end", () => {
     const seen: number[] = [];
     replayVerified(trace, new Bump(), { every: 2, checkpoint: (e) => seen.push(e) });
-    expect(seen).toEqual([1, 3, 5, 6]);
+    expect(seen).toEqual([2, 4, 6, 6]);
+    const four: number[] = [];
+    replayVerified(trace, new Bump(), { every: 4, checkpoint: (e) => four.push(e), limit: 5 });
+    expect(four).toEqual([4, 5]);
   });
-});
 
-describe("replayTimed", () => {
-  it("runs every event and counts NULL returns", () => {
+  it("lists the events whose request returned NULL, and counts only the blocks it got", () => {
     const bump = new Bump();
-    expect(replayTimed(trace, bump, new Float64Array(trace.ids))).toBe(0);
-    expect(bump.freed).toBe(2);
-    const failing = { malloc: () => 0, calloc: () => 0, realloc: () => 0, free: () => undefined };
-    expect(replayTimed(trace, failing, new Float64Array(trace.ids))).toBe(4);
+    const refusing: ReplayTarget = { memory: bump.memory, malloc: (size) => (size === 100 ? 0 : bump.malloc(size)), calloc: (n, s) => bump.calloc(n, s), realloc: (p, s) => (s === 100 ? 0 : bump.realloc(p, s)), free: () => undefined };
+    // event 3 (r 0 2 100) is refused: block 0 goes on as block 2, 40 bytes
+    const result = replayVerified(trace, refusing);
+    expect(result).toMatchObject({ failures: 1, failedEvents: [3], peakLiveBytes: 40 + 24 + 16, liveBlocks: 1, liveBytes: 16 });
+    expect(traceProfile(trace, { failed: result.failedEvents })).toMatchObject({ peakLiveBytes: result.peakLiveBytes, liveAtEndBlocks: 1, liveAtEndBytes: 16 });
+  });
+
+  it("refuses a target without memory, or that is no allocator", () => {
+    const { malloc, calloc, realloc, free } = new Bump();
+    expect(isTraceError(thrown(() => replayVerified(trace, { malloc, calloc, realloc, free })), TraceErrorCode.InvalidArgument)).toBe(true);
+    expect(isTraceError(thrown(() => replayVerified(trace, {} as ReplayTarget)), TraceErrorCode.InvalidArgument)).toBe(true);
+    expect(isTraceError(thrown(() => replayVerified(trace, new Bump(), { limit: -1 })), TraceErrorCode.InvalidArgument)).toBe(true);
   });
 });
 
@@ -113,10 +146,7 @@ class Recorder implements ReplayTarget {
 }
 
 // every kind, a failed malloc whose block is then realloc'd (a malloc) and one that is freed (no call)
-const everyKind = parseTrace(
-  new TextEncoder().encode("a 0 16\na 1 999\nc 2 4 8\nr 0 3 32\nr 1 4 24\nm 5 64 10\nf 2\nf 3\na 6 999\nf 6\nf 4\nr 5 7 999\nf 7\n"),
-  "every kind",
-);
+const everyKind = parseTrace(text("a 0 16\na 1 999\nc 2 4 8\nr 0 3 32\nr 1 4 24\nm 5 64 10\nf 2\nf 3\na 6 999\nf 6\nf 4\nr 5 7 999\nf 7\n"), "every kind");
 
 /** `target`'s calls, where call number `nth` (1-based) throws `error`. */
 function throwingOn<T extends ReplayTarget>(target: T, nth: number, error: unknown): T & { calls: number } {
@@ -132,33 +162,28 @@ function throwingOn<T extends ReplayTarget>(target: T, nth: number, error: unkno
   return counted;
 }
 
-/** What `run` throws (fails the test when it throws nothing). */
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a throw");
-}
-
 /** Checks that `error` is the ReplayMismatch for `cause` thrown at `event`. */
-function expectThrownAt(error: unknown, event: number, cause: unknown, what: string): void {
+function expectThrownAt(error: unknown, event: number, cause: unknown, what: string, atEnd: boolean = false): void {
   expect(error).toBeInstanceOf(ReplayMismatch);
   const mismatch = error as ReplayMismatch;
   expect(mismatch.event).toBe(event);
+  expect(mismatch.atEnd).toBe(atEnd);
   expect(mismatch.reason.startsWith("the allocator threw ")).toBe(true);
   expect(mismatch.reason).toContain(what);
-  expect(mismatch.message).toBe(`event ${event}: ${mismatch.reason}`);
+  expect(mismatch.message).toBe(`${atEnd ? `after event ${event} (the end of the replay)` : `event ${event}`}: ${mismatch.reason}`);
   expect(mismatch.cause).toBe(cause);
 }
 
-describe("replayTimed in pieces", () => {
+describe("TimedReplay", () => {
   const one = new Recorder();
-  const failures = replayTimed(everyKind, one, new Float64Array(everyKind.ids));
+  const reference = new TimedReplay(everyKind, one);
+  const failures = reference.run();
 
-  it("makes the calls the trace asks for (the reference)", () => {
+  it("makes the calls the trace asks for, and lists the events whose request returned NULL", () => {
     expect(failures).toBe(3);
+    expect(reference.failures).toBe(3);
+    expect(reference.failedEvents).toEqual([2, 9, 12]);
+    expect(reference.applied).toBe(everyKind.length);
     expect(one.calls).toEqual([
       "malloc(16) = 32",
       "malloc(999) = 0",
@@ -175,64 +200,89 @@ describe("replayTimed in pieces", () => {
     ]);
   });
 
-  it("makes the same calls for [0, k) then [k, n), for every k", () => {
+  it("makes the same calls run(k) then run(), for every k", () => {
     for (let k = 0; k <= everyKind.length; k++) {
       const pieces = new Recorder();
-      const address = new Float64Array(everyKind.ids);
-      const first = replayTimed(everyKind, pieces, address, k);
-      const second = replayTimed(everyKind, pieces, address, everyKind.length, k);
+      const replay = new TimedReplay(everyKind, pieces);
+      const first = replay.run(k);
+      expect(replay.applied).toBe(k);
+      const second = replay.run();
       expect(pieces.calls, `cut at ${k}`).toEqual(one.calls);
       expect(first + second, `cut at ${k}`).toBe(failures);
+      expect(replay.failedEvents).toEqual([2, 9, 12]);
     }
   });
 
-  it("replays only [start, limit) and nothing when start >= limit", () => {
-    const address = new Float64Array(everyKind.ids);
+  it("applies nothing for an event at or before the one it stands after", () => {
     const recorder = new Recorder();
-    replayTimed(everyKind, recorder, address, 3);
+    const replay = new TimedReplay(everyKind, recorder);
+    replay.run(5);
     const before = recorder.calls.length;
-    replayTimed(everyKind, recorder, address, 5, 3);
-    expect(recorder.calls.slice(before)).toEqual(["realloc(32, 32) = 64", "malloc(24) = 80"]);
-    replayTimed(everyKind, recorder, address, 5, 5);
-    expect(recorder.calls.length).toBe(before + 2);
+    expect(replay.run(3)).toBe(0);
+    expect(replay.run(5)).toBe(0);
+    expect(recorder.calls.length).toBe(before);
+    expect(replay.applied).toBe(5);
+  });
+
+  it("knows each live block's address", () => {
+    const replay = new TimedReplay(everyKind, new Recorder());
+    replay.run(4);
+    expect([0, 1, 2, 3].map((id) => replay.addressOf(id))).toEqual([0, 0, 48, 64]);
+    for (const id of [-1, 1.5, NaN, 100]) expect(replay.addressOf(id)).toBe(0);
+  });
+
+  it("refuses a bad `until` and a target that is no allocator", () => {
+    const replay = new TimedReplay(everyKind, new Recorder());
+    for (const until of [-1, 1.5, NaN, everyKind.length + 1]) expect(isTraceError(thrown(() => replay.run(until)), TraceErrorCode.InvalidArgument), String(until)).toBe(true);
+    expect(isTraceError(thrown(() => new TimedReplay(everyKind, { malloc: () => 0 } as unknown as ReplayTarget)), TraceErrorCode.InvalidArgument)).toBe(true);
+  });
+
+  it("reports an m event for a target without memalign as a mismatch at that event", () => {
+    const bump = new Bump();
+    const replay = new TimedReplay(everyKind, { malloc: (n) => bump.malloc(n), calloc: (k, n) => bump.calloc(k, n), realloc: (p, n) => bump.realloc(p, n), free: () => bump.free() });
+    expect(thrown(() => replay.run())).toMatchObject({ event: 6, reason: "an m event, and the target has no memalign" });
+    expect(replay.applied).toBe(5);
   });
 });
 
 describe("an allocator that throws", () => {
-  // trace: a, c, r, a, f, f: call N is event N - 1
+  // trace: a, c, r, a, f, f: call N is event N
   for (let nth = 1; nth <= 6; nth++) {
-    it(`is reported as a ReplayMismatch at event ${nth - 1} by replayTimed and replayVerified`, () => {
+    it(`is reported as a ReplayMismatch at event ${nth} by TimedReplay and replayVerified`, () => {
       const error = new RangeError(`boom on call ${nth}`);
       const timed = throwingOn(new Bump(), nth, error);
-      expectThrownAt(thrown(() => replayTimed(trace, timed, new Float64Array(trace.ids))), nth - 1, error, `RangeError: boom on call ${nth}`);
+      const replay = new TimedReplay(trace, timed);
+      expectThrownAt(thrown(() => replay.run()), nth, error, `RangeError: boom on call ${nth}`);
       expect(timed.calls).toBe(nth);
+      expect(replay.applied).toBe(nth - 1);
       const verified = throwingOn(new Bump(), nth, error);
-      expectThrownAt(thrown(() => replayVerified(trace, verified)), nth - 1, error, `RangeError: boom on call ${nth}`);
+      expectThrownAt(thrown(() => replayVerified(trace, verified)), nth, error, `RangeError: boom on call ${nth}`);
       expect(verified.calls).toBe(nth);
     });
   }
 
   it("keeps the event of the piece a cut replay is in", () => {
     const error = new Error("late");
-    const address = new Float64Array(trace.ids);
-    replayTimed(trace, new Bump(), address, 3);
-    expectThrownAt(thrown(() => replayTimed(trace, throwingOn(new Bump(), 2, error), address, trace.length, 3)), 4, error, "Error: late");
+    const target = throwingOn(new Bump(), 5, error);
+    const replay = new TimedReplay(trace, target);
+    replay.run(3);
+    expectThrownAt(thrown(() => replay.run()), 5, error, "Error: late");
   });
 
-  it("reports a throw while releasing the blocks live at the end as event `limit`", () => {
+  it("reports a throw while releasing the blocks live at the end as after the last event", () => {
     // trace: a, c, r, a, f, f; one block is live at the end, so call 7 is its release
     const error = new Error("release");
-    expectThrownAt(thrown(() => replayVerified(trace, throwingOn(new Bump(), 7, error), { release: true })), trace.length, error, "Error: release");
+    expectThrownAt(thrown(() => replayVerified(trace, throwingOn(new Bump(), 7, error), { release: true })), trace.length, error, "Error: release", true);
   });
 
   it("reports a thrown non-Error as it is", () => {
-    expectThrownAt(thrown(() => replayTimed(trace, throwingOn(new Bump(), 2, "oops"), new Float64Array(trace.ids))), 1, "oops", "the allocator threw oops");
-    expectThrownAt(thrown(() => replayVerified(trace, throwingOn(new Bump(), 2, "oops"))), 1, "oops", "the allocator threw oops");
+    expectThrownAt(thrown(() => new TimedReplay(trace, throwingOn(new Bump(), 2, "oops")).run()), 2, "oops", "the allocator threw oops");
+    expectThrownAt(thrown(() => replayVerified(trace, throwingOn(new Bump(), 2, "oops"))), 2, "oops", "the allocator threw oops");
   });
 
   it("passes a ReplayMismatch it throws through unchanged", () => {
     const inner = new ReplayMismatch(42, "inner check failed");
-    expect(thrown(() => replayTimed(trace, throwingOn(new Bump(), 3, inner), new Float64Array(trace.ids)))).toBe(inner);
+    expect(thrown(() => new TimedReplay(trace, throwingOn(new Bump(), 3, inner)).run())).toBe(inner);
     expect(thrown(() => replayVerified(trace, throwingOn(new Bump(), 3, inner)))).toBe(inner);
     expect(inner.event).toBe(42);
     expect(inner.reason).toBe("inner check failed");
@@ -247,26 +297,26 @@ describe("an allocator that throws", () => {
 });
 
 describe("replayVerified probe", () => {
-  const mallocs = parseTrace(new TextEncoder().encode(Array.from({ length: 10 }, (_, i) => `a ${i} 16\n`).join("")), "mallocs");
+  const mallocs = parseTrace(text(Array.from({ length: 10 }, (_, i) => `a ${i} 16\n`).join("")), "mallocs");
 
   /** The probe calls for `options`, each with the allocator's call count at that moment. */
-  function probes(options: { probeAt?: number; limit?: number }): [number, number][] {
+  function probes(options: { probeAfter?: number; limit?: number }): [number, number][] {
     const bump = throwingOn(new Bump(), 0, null); // call 0 never comes: it only counts
     const seen: [number, number][] = [];
     replayVerified(mallocs, bump, { ...options, probe: (event) => seen.push([event, bump.calls]) });
     return seen;
   }
 
-  it("is called once, right after event probeAt", () => {
-    for (const at of [0, 4, 9]) expect(probes({ probeAt: at }), `probeAt ${at}`).toEqual([[at, at + 1]]);
+  it("is called once, right after event probeAfter (the events up to it applied)", () => {
+    for (const after of [1, 5, 10]) expect(probes({ probeAfter: after }), `probeAfter ${after}`).toEqual([[after, after]]);
   });
 
-  it("is not called when probeAt is beyond the replay or not given", () => {
-    expect(probes({ probeAt: 10 })).toEqual([]);
-    expect(probes({ probeAt: 100 })).toEqual([]);
-    expect(probes({ probeAt: 7, limit: 5 })).toEqual([]);
+  it("is not called when probeAfter is beyond the replay, 0 or not given", () => {
+    expect(probes({ probeAfter: 11 })).toEqual([]);
+    expect(probes({ probeAfter: 0 })).toEqual([]);
+    expect(probes({ probeAfter: 8, limit: 5 })).toEqual([]);
     expect(probes({})).toEqual([]);
-    expect(probes({ probeAt: 3, limit: 5 })).toEqual([[3, 4]]);
+    expect(probes({ probeAfter: 4, limit: 5 })).toEqual([[4, 4]]);
   });
 });
 
@@ -296,45 +346,5 @@ describe("findMismatch / patternByte", () => {
       expect(patternByte(id)).toBeLessThan(256);
       expect(patternByte(id)).not.toBe(patternByte(id + 1));
     }
-  });
-});
-
-describe("AllocatorModel", () => {
-  it("accepts disjoint aligned blocks and checks contents on free", () => {
-    const memory = { u8: new Uint8Array(4096) };
-    const model = new AllocatorModel(memory);
-    model.allocated(16, 10);
-    model.allocated(32, 16, false);
-    expect(model.size).toBe(2);
-    model.freed(16);
-    expect(model.size).toBe(1);
-    memory.u8[40] = 0xff;
-    expect(() => model.freed(32)).toThrow(/overwritten at \+8/);
-  });
-
-  it("refuses overlap, misalignment, leaving the memory and dirty calloc blocks", () => {
-    const memory = { u8: new Uint8Array(4096) };
-    const model = new AllocatorModel(memory);
-    model.allocated(64, 32);
-    expect(() => model.allocated(80, 16)).toThrow(/overlaps/);
-    expect(() => model.allocated(8, 16)).toThrow(/aligned/);
-    expect(() => model.allocated(4080, 32)).toThrow(/leaves the memory/);
-    memory.u8[200] = 1;
-    expect(() => model.allocated(192, 16, true)).toThrow(/not zero/);
-    model.allocated(0, 16); // 0 is a failed allocation: ignored
-    expect(model.size).toBe(1);
-  });
-
-  it("checks the kept prefix on realloc and the old block on a failed realloc", () => {
-    const memory = { u8: new Uint8Array(4096) };
-    const model = new AllocatorModel(memory);
-    model.allocated(64, 32);
-    memory.u8.copyWithin(256, 64, 96);
-    model.reallocated(64, 256, 64);
-    expect(model.get(256)?.size).toBe(64);
-    model.reallocated(256, 0, 1000);
-    expect(model.get(256)).toBeDefined();
-    model.allocated(512, 16);
-    expect(() => model.reallocated(512, 1024, 16)).toThrow(/lost its contents/);
   });
 });

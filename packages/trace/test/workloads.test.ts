@@ -1,4 +1,5 @@
-import { churn, largeChurn, prng, runChurn, smallChurn } from "@tsmalloc/testkit";
+import { isTraceError, TraceErrorCode } from "@tsmalloc/trace";
+import { churn, largeChurn, prng, runChurn, smallChurn } from "@tsmalloc/trace/bench";
 import { describe, expect, it } from "vitest";
 
 describe("prng", () => {
@@ -28,6 +29,26 @@ describe("churn", () => {
     expect(churn("w", 8, 512, 100, 1000, 3).sizes).toEqual(w.sizes);
   });
 
+  it("refuses sizes, counts and seeds it cannot draw from", () => {
+    const bad: [number, number, number, number][] = [
+      [-1, 8, 10, 10],
+      [16, 8, 10, 10],
+      [8, 16, 0, 10],
+      [8, 16, 10, -5],
+      [8, 16, 1.5, 10],
+      [8, NaN, 10, 10],
+    ];
+    for (const [min, max, live, pairs] of bad) {
+      let error: unknown;
+      try {
+        churn("bad", min, max, live, pairs);
+      } catch (e) {
+        error = e;
+      }
+      expect(isTraceError(error, TraceErrorCode.InvalidArgument), `${min} ${max} ${live} ${pairs}`).toBe(true);
+    }
+  });
+
   it("has the benchmark shapes", () => {
     expect(smallChurn(10).live).toBe(10_000);
     expect(largeChurn(10).live).toBe(1_000);
@@ -38,6 +59,8 @@ describe("churn", () => {
     const live = new Set<number>();
     let next = 16;
     const target = {
+      calloc: () => 0,
+      realloc: () => 0,
       malloc: (size: number) => {
         if (size > 400) return 0;
         live.add(next);

@@ -1,0 +1,21 @@
+/*
+ * `@tsmalloc/trace/bench` (Node): the benchmark harness of `tsmalloc bench` and of every
+ * package's `pnpm bench`. Each run in a fresh worker, contenders alternating, medians and ratios
+ * in one table; the synthetic churns; the peers a JavaScript user would pick instead.
+ */
+export {
+  type BenchCase,
+  type BenchCell,
+  type BenchOptions,
+  type BenchReply,
+  type BenchWorkload,
+  type ContenderFactory,
+  runBenchmarks,
+  shareWorkload,
+} from "./bench-harness.ts";
+export { benchTableRows, formatBenchTable } from "./bench-table.ts";
+export { type Churn, churn, largeChurn, runChurn, smallChurn } from "./churn.ts";
+export { median } from "./median.ts";
+export { ThingPoolTarget, TypedArraysTarget } from "./peers.ts";
+export { prng } from "./random.ts";
+export { startWorker } from "./worker.ts";

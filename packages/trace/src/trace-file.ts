@@ -1,0 +1,76 @@
+/*
+ * Writing a trace file (Node only): a TraceWriter whose chunks go through gzip (for a name that
+ * ends with .gz, unless told otherwise) into a file. The file is opened at once, so that a path
+ * that cannot be written is refused before any event; the writes are buffered by the streams,
+ * and close() waits until everything is on the disk.
+ */
+import { createWriteStream, openSync, type WriteStream } from "node:fs";
+import { finished } from "node:stream/promises";
+import { createGzip, type Gzip } from "node:zlib";
+import { argumentError } from "./errors.ts";
+import { TraceWriter } from "./trace-writer.ts";
+
+/** Options of {@link createTraceFile}. */
+export interface TraceFileOptions {
+  /** gzip-compress the file. @defaultValue true when the path ends with `.gz` */
+  readonly gzip?: boolean;
+}
+
+/** A {@link TraceWriter} into a file: write the events, then `await close()`. */
+export class TraceFileWriter extends TraceWriter {
+  /** The path as given. */
+  readonly path: string;
+  /** Whether the file is gzip-compressed. */
+  readonly gzip: boolean;
+  readonly #file: WriteStream;
+  readonly #gzip: Gzip | null;
+  #closing: Promise<number> | null = null;
+
+  /** Use {@link createTraceFile}. */
+  constructor(path: string, file: WriteStream, gzip: Gzip | null) {
+    const sink = gzip ?? file;
+    super((text) => void sink.write(text));
+    if (gzip !== null) gzip.pipe(file);
+    // an error (a full disk) is what close() rejects with, not an unhandled 'error' event
+    file.on("error", ignore);
+    gzip?.on("error", ignore);
+    this.path = path;
+    this.gzip = gzip !== null;
+    this.#file = file;
+    this.#gzip = gzip;
+  }
+
+  /**
+   * Ends the trace (as {@link TraceWriter.end}) and waits until the file is written and closed.
+   * Calling it again gives the same promise.
+   * @returns the number of events written
+   * @throws (rejects with) the file system's error when the file could not be written
+   */
+  close(): Promise<number> {
+    this.#closing ??= (async () => {
+      const events = this.end();
+      if (this.#gzip !== null) this.#gzip.end();
+      else this.#file.end();
+      await finished(this.#file);
+      return events;
+    })();
+    return this.#closing;
+  }
+}
+
+/**
+ * Creates (or truncates) the file at `path` and returns a writer into it.
+ * @throws TraceError `ERR_TSMALLOC_TRACE_INVALID_ARGUMENT` for a path that is not a non-empty
+ *   string or options that are not as documented; the file system's error (`ENOENT`, `EACCES`,
+ *   `EISDIR`, …) when the file cannot be created
+ */
+export function createTraceFile(path: string, options: TraceFileOptions = {}): TraceFileWriter {
+  if (typeof path !== "string" || path === "") throw argumentError("createTraceFile", "path must be a non-empty string");
+  if (typeof options !== "object" || options === null) throw argumentError("createTraceFile", "options must be an object");
+  if (options.gzip !== undefined && typeof options.gzip !== "boolean") throw argumentError("createTraceFile", "gzip must be a boolean");
+  const gzip = options.gzip ?? path.endsWith(".gz");
+  const file = createWriteStream(path, { fd: openSync(path, "w") });
+  return new TraceFileWriter(path, file, gzip ? createGzip() : null);
+}
+
+function ignore(): void {}
