@@ -1,14 +1,16 @@
 /*
  * `tsmalloc bench [traces...]`: the configurations against each other and against what a
  * JavaScript user would pick instead, on real traces and two synthetic churns. The runs go
- * through testkit's harness: a fresh worker per run, contenders alternating, medians and ratios
+ * through @tsmalloc/trace's harness: a fresh worker per run, contenders alternating, medians and ratios
  * to the first column, a time budget per run.
  */
-import { type BenchCase, benchTableRows, type BenchCell, bundledTracePath, formatBenchTable, largeChurn, runBenchmarks, smallChurn } from "@tsmalloc/testkit";
+import { bundledTracePath } from "@tsmalloc/bundled-traces";
+import { formatCount } from "@tsmalloc/trace";
+import { type BenchCase, benchTableRows, type BenchCell, formatBenchTable, largeChurn, runBenchmarks, smallChurn } from "@tsmalloc/trace/bench";
 import { type OptionSpec, parseCommandLine, seconds, wholeNumber } from "./args.ts";
 import { CONTENDER_NAMES, DEFAULT_CONTENDERS } from "./contenders.ts";
 import { ExitCode, usageError } from "./errors.ts";
-import { count, textTable } from "./format.ts";
+import { textTable } from "./format.ts";
 import type { CliIo } from "./io.ts";
 import { loadTraceFile } from "./load.ts";
 
@@ -56,7 +58,7 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
   const cases: BenchCase[] = [];
   for (const path of tracePaths) {
     const { trace } = await loadTraceFile(path, io, quick ? QUICK_EVENTS : Infinity);
-    cases.push({ name: `replay ${trace.name} (${count(trace.length)} events)`, workload: { kind: "replay", trace }, warmup: 1 });
+    cases.push({ name: `replay ${trace.name} (${formatCount(trace.length)} events)`, workload: { kind: "replay", trace }, warmup: 1 });
   }
   cases.push({ name: "churn 8..512 B, 10,000 live", workload: { kind: "churn", churn: smallChurn(quick ? 20_000 : 200_000) }, warmup: 1 });
   cases.push({ name: "churn 16..64 KiB, 1,000 live", workload: { kind: "churn", churn: largeChurn(quick ? 5_000 : 50_000) }, warmup: 1 });

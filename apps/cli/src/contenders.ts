@@ -1,10 +1,12 @@
 /*
  * The allocators `tsmalloc bench` can set against each other. The benchmark harness imports this
- * module in every worker and calls `contenders[name](workload)` for a fresh target per run.
+ * module in every worker and calls `contenders[name](workload)` for a fresh target per run: a
+ * configuration's MEM domain on a fresh runtime, or one of the peers a JavaScript user would pick.
  */
-import { ALLOCATOR_CONFIGS, createRuntime } from "@tsmalloc/registry";
-import { type ContenderFactory, ThingPoolTarget, TypedArraysTarget } from "@tsmalloc/testkit";
-import { MemDomainTarget } from "./mem-domain-target.ts";
+import { ALLOCATOR_CONFIGS, createRuntime, Domain } from "@tsmalloc/registry";
+import { domainTarget } from "@tsmalloc/trace";
+import { type ContenderFactory, ThingPoolTarget, TypedArraysTarget } from "@tsmalloc/trace/bench";
+import { MEM_ALIGNMENT } from "./load.ts";
 
 /** The peers a JavaScript user would pick instead, by the name `--allocators` takes. */
 export const PEER_NAMES: readonly string[] = ["thi.ng/malloc", "uint8array"];
@@ -16,7 +18,7 @@ export const DEFAULT_CONTENDERS: readonly string[] = ["default", "malloc", "pyma
 export const CONTENDER_NAMES: readonly string[] = [...ALLOCATOR_CONFIGS, ...PEER_NAMES];
 
 const configurations: Record<string, ContenderFactory> = Object.fromEntries(
-  ALLOCATOR_CONFIGS.map((config) => [config, (): MemDomainTarget => new MemDomainTarget(createRuntime({ allocator: config }))]),
+  ALLOCATOR_CONFIGS.map((config) => [config, () => domainTarget(createRuntime({ allocator: config }), Domain.MEM, { alignment: MEM_ALIGNMENT })]),
 );
 
 /** A fresh target of each contender, by name: what the bench workers call. */

@@ -4,14 +4,16 @@
  * from TSMALLOC, its summary and pymalloc's statistics at the trace's peak, then the same trace
  * under malloc beside it: time (fresh workers, alternating) and footprint.
  */
-import { bundledTracePath, runBenchmarks, traceProfile } from "@tsmalloc/testkit";
+import { bundledTracePath } from "@tsmalloc/bundled-traces";
+import { formatBytes, formatCount, formatNanoseconds, formatRatio, traceProfile } from "@tsmalloc/trace";
+import { runBenchmarks } from "@tsmalloc/trace/bench";
 import { allocatorConfig, parseCommandLine, positionals } from "./args.ts";
 import { CONTENDERS_MODULE } from "./bench-command.ts";
 import { ExitCode } from "./errors.ts";
-import { bytes, count, nanoseconds, textTable } from "./format.ts";
+import { textTable } from "./format.ts";
 import type { CliIo } from "./io.ts";
 import { loadTraceFile } from "./load.ts";
-import { footprintRatio, formatSummary, ratioText } from "./report.ts";
+import { footprintRatio, formatSummary } from "./report.ts";
 import { replayTrace, type ReplaySettings } from "./replay-run.ts";
 
 /** Timed runs of each configuration in the comparison. */
@@ -35,8 +37,8 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
   const profile = traceProfile(loaded.trace);
   const settings: ReplaySettings = { config, module: null, verify: false, runs: 3, statsAt: "peak" };
   const outcome = replayTrace(loaded.trace, profile, settings);
-  io.out(formatSummary(loaded, profile, settings, outcome));
-  io.out(`\nStatistics at the peak of live bytes (after event ${count(profile.peakEvent)}), as sys._debugmallocstats() prints them:\n\n`);
+  io.out(formatSummary(loaded, settings, outcome));
+  io.out(`\nStatistics at the peak of live bytes (after event ${formatCount(outcome.profile.peakEvent)}), as sys._debugmallocstats() prints them:\n\n`);
   io.out(outcome.statistics.text);
 
   const otherOutcome = replayTrace(loaded.trace, profile, { ...settings, config: other, runs: 1 });
@@ -49,16 +51,16 @@ export async function demoCommand(argv: readonly string[], io: CliIo): Promise<n
   const time = (name: string): number | null => cells.find((c) => c.contender === name)?.median ?? null;
   const mine = time(config);
   const theirs = time(other);
-  const ratio = (a: number | null, b: number | null): string => (a === null || b === null || b === 0 ? "" : `${(a / b).toFixed(2)}×`);
-  const shown = (ns: number | null): string => (ns === null ? "failed" : nanoseconds(ns));
+  const ratio = (a: number | null, b: number | null): string => formatRatio(a === null || b === null || b === 0 ? null : a / b);
+  const shown = (ns: number | null): string => (ns === null ? "failed" : formatNanoseconds(ns));
   io.out(`\nCompared with ${other} on the same trace (time: median of ${COMPARISON_RUNS} runs each, in fresh\nworkers after an untimed replay to compile the code, alternating):\n\n`);
   io.out(
     `${textTable(
       [
         ["", config, other, `${other} / ${config}`],
         ["ns/event", shown(mine), shown(theirs), ratio(theirs, mine)],
-        ["footprint at peak", bytes(outcome.atPeak.footprint), bytes(otherOutcome.atPeak.footprint), ratio(otherOutcome.atPeak.footprint, outcome.atPeak.footprint)],
-        ["footprint / live bytes", ratioText(footprintRatio(outcome, profile)), ratioText(footprintRatio(otherOutcome, profile)), ""],
+        ["footprint at peak", formatBytes(outcome.atPeak.footprint), formatBytes(otherOutcome.atPeak.footprint), ratio(otherOutcome.atPeak.footprint, outcome.atPeak.footprint)],
+        ["footprint / live bytes", formatRatio(footprintRatio(outcome)), formatRatio(footprintRatio(otherOutcome)), ""],
       ],
       1,
     )}\n`,

@@ -27,7 +27,8 @@ Environment:
 
 Exit codes: 0 done, 1 the replay found a fault (--verify, or the allocator threw), 2 bad input,
 70 an internal error (a bug in tsmalloc: please report it with the output).
-Trace format: one event per line, gzip-compressed or plain (see the README):
+Trace format: one event per line, gzip-compressed or plain; # comments and empty lines are
+not events (see the README). Events are numbered from 1: "after event N" is N events applied.
   a ID SIZE | c ID NMEMB SIZE | r OLDID NEWID SIZE | f ID | m ID ALIGN SIZE
 `;
 

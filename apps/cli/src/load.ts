@@ -4,11 +4,17 @@
  * its number.
  */
 import { basename } from "node:path";
-import { OP_MEMALIGN, readTrace, type Trace, TraceFormatError } from "@tsmalloc/testkit";
+import { OP_MEMALIGN, readTrace, type Trace, TraceFormatError, traceLine } from "@tsmalloc/trace";
 import { CliError, messageOf } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 import { ProgressBar } from "./progress.ts";
-import { MEM_ALIGNMENT } from "./mem-domain-target.ts";
+
+/**
+ * The alignment of every block the MEM domain hands out, in every configuration: pymalloc's
+ * `ALIGNMENT`, the system malloc's, and the debug hooks' 16-byte header keeps it. A trace's `m`
+ * event asking for no more is a plain `PyMem_Malloc`; a larger one is refused when the trace is read.
+ */
+export const MEM_ALIGNMENT = 16;
 
 /** A trace read from a file. */
 export interface LoadedTrace {
@@ -29,8 +35,8 @@ const FILE_ERRORS: Readonly<Record<string, string>> = {
 
 /**
  * Reads and parses the trace at `path`, the first `limit` events of it.
- * @throws CliError (exit 2) when the file cannot be read, is not valid gzip, has a malformed line
- *   (`path:LINE: why`), has no events, or asks for an alignment the MEM domain does not give
+ * @throws CliError (exit 2) when the file cannot be read, is not valid gzip, has a line that is not
+ *   an event (`path:LINE: why`), has no events, or asks for an alignment the MEM domain does not give
  */
 export async function loadTraceFile(path: string, io: CliIo, limit: number = Infinity): Promise<LoadedTrace> {
   const progress = new ProgressBar(io, `reading ${basename(path)}`);
@@ -47,7 +53,7 @@ export async function loadTraceFile(path: string, io: CliIo, limit: number = Inf
   if (trace.length === 0) throw new CliError(`${path}: the trace has no events`);
   for (let event = 0; event < trace.length; event++) {
     if (trace.op[event] === OP_MEMALIGN && trace.arg[event]! > MEM_ALIGNMENT) {
-      throw new CliError(`${path}:${event + 1}: an alignment of ${trace.arg[event]} bytes; the MEM domain aligns blocks to ${MEM_ALIGNMENT} bytes, as PyMem_Malloc does, and has no aligned allocation`);
+      throw new CliError(`${path}:${traceLine(trace, event + 1)}: an alignment of ${trace.arg[event]} bytes; the MEM domain aligns blocks to ${MEM_ALIGNMENT} bytes, as PyMem_Malloc does, and has no aligned allocation`);
     }
   }
   return { trace, path, parseMs };

@@ -2,7 +2,8 @@
  * `tsmalloc replay <trace>` and `tsmalloc stats [trace]`: read the trace, replay it through the
  * MEM domain of the configuration asked for, print the summary or the statistics.
  */
-import { bundledTracePath, traceProfile } from "@tsmalloc/testkit";
+import { bundledTracePath } from "@tsmalloc/bundled-traces";
+import { traceProfile } from "@tsmalloc/trace";
 import { allocatorConfig, type OptionSpec, parseCommandLine, positionals, statsPoint, wholeNumber } from "./args.ts";
 import { loadAllocatorModule } from "./allocator-module.ts";
 import { ExitCode } from "./errors.ts";
@@ -42,13 +43,12 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
   const limit = limitOf(command, values);
   const settings = await settingsOf(command, values, io, { verify, runs });
   const loaded = await loadTraceFile(path!, io, limit);
-  const profile = traceProfile(loaded.trace);
-  const outcome = replayTrace(loaded.trace, profile, settings);
+  const outcome = replayTrace(loaded.trace, traceProfile(loaded.trace), settings);
   if (values.json === true) {
-    io.out(`${JSON.stringify(summaryJson(loaded, profile, settings, outcome, values.stats === true), null, 2)}\n`);
+    io.out(`${JSON.stringify(summaryJson(loaded, settings, outcome, values.stats === true), null, 2)}\n`);
     return ExitCode.Ok;
   }
-  io.out(formatSummary(loaded, profile, settings, outcome));
+  io.out(formatSummary(loaded, settings, outcome));
   if (values.stats === true) io.out(`\nstatistics at the ${settings.statsAt === "end" ? "end of the trace" : "peak of live bytes"}:\n\n${outcome.statistics.text}`);
   return ExitCode.Ok;
 }
@@ -61,8 +61,7 @@ export async function statsCommand(argv: readonly string[], io: CliIo): Promise<
   const limit = limitOf(command, values);
   const settings = await settingsOf(command, values, io, { verify: false, runs: 1 });
   const loaded = await loadTraceFile(path, io, limit);
-  const profile = traceProfile(loaded.trace);
-  const outcome = replayTrace(loaded.trace, profile, settings);
+  const outcome = replayTrace(loaded.trace, traceProfile(loaded.trace), settings);
   if (values.json === true) {
     io.out(`${JSON.stringify({ trace: loaded.trace.name, events: loaded.trace.length, allocator: settings.config, statisticsAt: settings.statsAt, ...statisticsJson(outcome) }, null, 2)}\n`);
   } else {

@@ -1,21 +1,40 @@
 /*
  * One replay of a trace through a runtime's MEM domain, and what it shows:
  *
- *   events  0 ............ peakEvent ............................. n-1
- *           |--- timed ---|  look at the heap  |------ timed ------|  look again
+ *   events  1 ............ peak | peak+1 ............................. n
+ *           |--- timed ---------|  look at the heap  |------ timed ---|  look again
  *
- * The trace's live bytes peak after event `peakEvent` (worked out from the events alone), so the
+ * The trace's live bytes peak after event `peak` (worked out from the events alone), so the
  * replay runs in two timed pieces with an untimed look at the heap in between: the footprint
  * there is what the allocators needed to hold the program's peak. With --verify the replay fills
- * and checks every block instead (testkit's replayVerified), and the heaps are checked at the end.
+ * and checks every block instead (@tsmalloc/trace's replayVerified), and the heaps are checked at
+ * the end.
+ *
+ * A request the allocator refuses (NULL) is not a live block. The first replay tells which
+ * events those are; the figures are then worked out again without them, and when that moves the
+ * peak, the next replay (or one more, untimed) looks at the heap at the new peak. The allocators
+ * are deterministic, so every replay on a fresh runtime refuses the same requests.
  */
 import { LinearMemory } from "@tsmalloc/memory";
-import { type AllocatorConfig, createRuntime, type Runtime } from "@tsmalloc/registry";
-import { median, ReplayMismatch, replayTimed, replayVerified, type Trace, type TraceProfile } from "@tsmalloc/testkit";
+import { type AllocatorConfig, createRuntime, Domain, type Runtime } from "@tsmalloc/registry";
+import {
+  domainTarget,
+  formatBytes,
+  formatCount,
+  formatCounted,
+  formatExactBytes,
+  ReplayMismatch,
+  replayVerified,
+  TimedReplay,
+  type Trace,
+  traceLine,
+  type TraceProfile,
+  traceProfile,
+} from "@tsmalloc/trace";
+import { median } from "@tsmalloc/trace/bench";
 import { type AllocatorModule, installAllocatorModule } from "./allocator-module.ts";
 import { CliError, ExitCode } from "./errors.ts";
-import { bytes, count, counted, exactBytes } from "./format.ts";
-import { MEM_ALIGNMENT, MemDomainTarget } from "./mem-domain-target.ts";
+import { MEM_ALIGNMENT } from "./load.ts";
 
 /** When the statistics are taken. */
 export type StatsPoint = "end" | "peak";
@@ -54,17 +73,24 @@ export interface ArenaTotals {
 
 /** What one replay (or the median of several) found. */
 export interface ReplayOutcome {
-  /** ns per event of every run. */
+  /** ns per event of every timed run. */
   readonly runs: readonly number[];
   readonly nsPerEvent: number;
   readonly replayMs: number;
+  /**
+   * The trace's figures as the replay held them: the trace's profile, worked out again without
+   * the requests that returned NULL (the same as the events' own profile when none did).
+   */
+  readonly profile: TraceProfile;
   /** What `allocatorName()` says after the setup (null for a `--module` allocator). */
   readonly allocatorName: string | null;
+  /** The heaps after event `profile.peakEvent`, and after the last one. */
   readonly atPeak: HeapFigures;
   readonly atEnd: HeapFigures;
   readonly arenas: ArenaTotals | null;
-  /** Requests that returned NULL. */
+  /** Requests that returned NULL, and their events (from 1). */
   readonly failures: number;
+  readonly failedEvents: readonly number[];
   /** The statistics, taken where `statsAt` says. */
   readonly statistics: Statistics;
 }
@@ -78,32 +104,40 @@ export interface Statistics {
   readonly malloc: ReturnType<Runtime["mallocHeap"]["stats"]>;
 }
 
+/** One replay's findings. */
+type Run = Omit<ReplayOutcome, "runs" | "nsPerEvent" | "replayMs" | "profile" | "failures"> & { readonly ms: number };
+
 /**
- * Replays `trace` `settings.runs` times, each on a fresh runtime over a fresh memory.
+ * Replays `trace` `settings.runs` times, each on a fresh runtime over a fresh memory; `profile`
+ * is the trace's own (`traceProfile(trace)`), which says where the peak is.
  * @throws CliError with exit code 1 when the replay goes wrong (a block's contents or alignment,
  *   the allocator threw, the heaps fail their check); exit code 2 when a `--module` is refused
  */
 export function replayTrace(trace: Trace, profile: TraceProfile, settings: ReplaySettings): ReplayOutcome {
   const runs: number[] = [];
   const times: number[] = [];
-  let last: Omit<ReplayOutcome, "runs" | "nsPerEvent" | "replayMs"> | null = null;
+  let held = profile;
+  let last: Run | null = null;
   for (let run = 0; run < settings.runs; run++) {
-    const { ms, ...outcome } = replayOnce(trace, profile, settings);
-    times.push(ms);
-    runs.push((ms * 1e6) / trace.length);
-    last = outcome;
+    last = replayOnce(trace, held.peakEvent, settings);
+    times.push(last.ms);
+    runs.push((last.ms * 1e6) / trace.length);
+    if (run === 0 && last.failedEvents.length > 0) held = traceProfile(trace, { failed: last.failedEvents });
   }
-  return { runs, nsPerEvent: median(runs)!, replayMs: median(times)!, ...last! };
+  // the NULLs moved the peak after the last run had looked: one more replay, untimed, to look there
+  if (held.peakEvent !== profile.peakEvent && settings.runs === 1) last = replayOnce(trace, held.peakEvent, settings);
+  const { ms: _ms, ...outcome } = last!;
+  return { runs, nsPerEvent: median(runs)!, replayMs: median(times)!, profile: held, failures: outcome.failedEvents.length, ...outcome };
 }
 
-function replayOnce(trace: Trace, profile: TraceProfile, settings: ReplaySettings): Omit<ReplayOutcome, "runs" | "nsPerEvent" | "replayMs"> & { ms: number } {
+/** One replay on a fresh runtime, with a look at the heaps after event `lookAfter`. */
+function replayOnce(trace: Trace, lookAfter: number, settings: ReplaySettings): Run {
   const memory = new LinearMemory();
   const baseline = memory.stats().mappedBytes;
   const runtime = createRuntime({ memory, allocator: settings.config });
   if (settings.module !== null) installAllocatorModule(settings.module, runtime);
   const allocatorName = runtime.allocatorName();
-  const target = new MemDomainTarget(runtime);
-  const peak = profile.peakEvent;
+  const target = domainTarget(runtime, Domain.MEM, { alignment: MEM_ALIGNMENT });
   let atPeak: HeapFigures | null = null;
   let statistics: Statistics | null = null;
   const look = (): void => {
@@ -112,28 +146,26 @@ function replayOnce(trace: Trace, profile: TraceProfile, settings: ReplaySetting
     if (settings.statsAt === "peak") statistics = statisticsOf(runtime, state);
   };
   let ms: number;
-  let failures: number;
+  let failedEvents: readonly number[];
   try {
     if (settings.verify) {
       const started = performance.now();
-      const result = replayVerified(trace, target, { probeAt: peak, probe: look, alignment: MEM_ALIGNMENT });
+      const result = replayVerified(trace, target, { probeAfter: lookAfter, probe: look, alignment: MEM_ALIGNMENT });
       ms = performance.now() - started;
-      failures = result.failures;
+      failedEvents = result.failedEvents;
     } else {
-      const address = new Float64Array(trace.ids);
+      const replay = new TimedReplay(trace, target);
       const t0 = performance.now();
-      failures = replayTimed(trace, target, address, peak + 1, 0);
+      replay.run(lookAfter);
       const t1 = performance.now();
       look();
       const t2 = performance.now();
-      failures += replayTimed(trace, target, address, trace.length, peak + 1);
+      replay.run();
       ms = t1 - t0 + (performance.now() - t2);
+      failedEvents = replay.failedEvents;
     }
   } catch (error) {
-    if (error instanceof ReplayMismatch) {
-      const headline = `replay failed at event ${count(error.event)} (line ${count(error.event + 1)} of ${trace.name}): ${error.reason.split("\n", 1)[0]}`;
-      throw new CliError(headline, ExitCode.ReplayFailed, { cause: error, details: reportOf(error.cause) });
-    }
+    if (error instanceof ReplayMismatch) throw replayFailure(trace, error);
     throw error;
   }
   if (settings.verify) {
@@ -152,18 +184,20 @@ function replayOnce(trace: Trace, profile: TraceProfile, settings: ReplaySetting
     atPeak: atPeak ?? end.figures,
     atEnd: end.figures,
     arenas: pymalloc === null ? null : { highwater: pymalloc.arenasHighwaterMark, allocated: pymalloc.arenasAllocatedTotal, reclaimed: pymalloc.arenasReclaimed },
-    failures,
+    failedEvents,
     statistics: statistics ?? statisticsOf(runtime, end),
   };
 }
 
 /**
- * The corruption report a debug hook's error carries (`DebugCorruptionError#report`, CPython's
- * dump of the block), to print below the one-line message; "" for any other error.
+ * The replay's fault as the command reports it: the event (from 1) and its line in the file, the
+ * reason's first line, and the debug hooks' report (`DebugCorruptionError#report`, CPython's dump
+ * of the block) below it when the allocator threw one.
  */
-function reportOf(error: unknown): string {
-  const report = (error as { report?: unknown } | null | undefined)?.report;
-  return typeof report === "string" ? `\n${report}` : "";
+function replayFailure(trace: Trace, error: ReplayMismatch): CliError {
+  const where = error.atEnd ? `after event ${formatCount(error.event)}, the last` : `at event ${formatCount(error.event)} (line ${formatCount(traceLine(trace, error.event))} of ${trace.name})`;
+  const report = (error.cause as { report?: unknown } | null | undefined)?.report;
+  return new CliError(`replay failed ${where}: ${error.reason.split("\n", 1)[0]}`, ExitCode.ReplayFailed, { cause: error, details: typeof report === "string" ? `\n${report}` : "" });
 }
 
 /** The heaps at one moment: their statistics (one walk of each) and the figures taken from them. */
@@ -202,10 +236,10 @@ function statisticsOf(runtime: Runtime, state: HeapState): Statistics {
   const lines = [
     pymalloc === "" ? `pymalloc is not in this configuration (${runtime.config}): the system malloc serves every domain.\n` : pymalloc,
     runtime.pymallocHeap === null ? "system malloc (every domain):" : "system malloc (the RAW domain, with pymalloc's requests over 512 bytes):",
-    `  ${counted(m.allocatedBlocks, "block")} in use, ${exactBytes(m.allocatedBytes)} usable`,
-    `  ${counted(m.segments, "segment")} of ${bytes(m.segmentBytes)} in all: ${counted(m.freeBlocks, "free block")}, ${exactBytes(m.freeBytes)} free, the largest ${exactBytes(m.largestFreeBlock)}`,
-    `  ${counted(m.largeBlocks, "large block")} in regions of their own, ${exactBytes(m.largeBytes)}`,
-    `  ${exactBytes(m.mappedBytes)} mapped, ${count(m.overheadBytes)} B of them headers and rounding`,
+    `  ${formatCounted(m.allocatedBlocks, "block")} in use, ${formatExactBytes(m.allocatedBytes)} usable`,
+    `  ${formatCounted(m.segments, "segment")} of ${formatBytes(m.segmentBytes)} in all: ${formatCounted(m.freeBlocks, "free block")}, ${formatExactBytes(m.freeBytes)} free, the largest ${formatExactBytes(m.largestFreeBlock)}`,
+    `  ${formatCounted(m.largeBlocks, "large block")} in regions of their own, ${formatExactBytes(m.largeBytes)}`,
+    `  ${formatExactBytes(m.mappedBytes)} mapped, ${formatCount(m.overheadBytes)} B of them headers and rounding`,
   ];
   return { text: `${lines.join("\n")}\n`, pymalloc: state.pymalloc, malloc: m };
 }

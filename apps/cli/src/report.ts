@@ -1,23 +1,19 @@
 /*
  * What `tsmalloc replay` prints: a summary of the replay, as text (label / value lines) or as one
- * JSON object with the same figures.
+ * JSON object with the same figures. The trace's figures are the replay's (outcome.profile): a
+ * request that returned NULL is not a live block.
  */
-import type { TraceProfile } from "@tsmalloc/testkit";
-import { count, counted, exactBytes, fields, milliseconds, nanoseconds } from "./format.ts";
+import { formatCount, formatCounted, formatExactBytes, formatMilliseconds, formatNanoseconds, formatRatio } from "@tsmalloc/trace";
+import { fields } from "./format.ts";
 import type { LoadedTrace } from "./load.ts";
 import type { ReplayOutcome, ReplaySettings } from "./replay-run.ts";
 
 /**
  * The footprint at the peak over the live bytes at the peak (the allocators' overhead); null when
- * nothing is live at the peak (a trace of zero-size blocks).
+ * nothing is live at the peak (a trace of zero-size blocks, or of requests that all returned NULL).
  */
-export function footprintRatio(outcome: ReplayOutcome, profile: TraceProfile): number | null {
-  return profile.peakLiveBytes === 0 ? null : outcome.atPeak.footprint / profile.peakLiveBytes;
-}
-
-/** The ratio as text: `"1.20×"`, or `"-"` when there is none. */
-export function ratioText(ratio: number | null): string {
-  return ratio === null ? "-" : `${ratio.toFixed(2)}×`;
+export function footprintRatio(outcome: ReplayOutcome): number | null {
+  return outcome.profile.peakLiveBytes === 0 ? null : outcome.atPeak.footprint / outcome.profile.peakLiveBytes;
 }
 
 /** The configuration's name as the summary shows it, with what `allocatorName()` says. */
@@ -27,37 +23,46 @@ export function configurationLabel(settings: ReplaySettings, outcome: ReplayOutc
 }
 
 /** The summary as label / value lines. */
-export function formatSummary(loaded: LoadedTrace, profile: TraceProfile, settings: ReplaySettings, outcome: ReplayOutcome): string {
+export function formatSummary(loaded: LoadedTrace, settings: ReplaySettings, outcome: ReplayOutcome): string {
   const runs = settings.runs === 1 ? "1 run" : `median of ${settings.runs} runs in this process, each on a fresh runtime`;
   const checks = settings.verify ? ", fills and checks included" : "";
   const peak = outcome.atPeak;
+  const profile = outcome.profile;
   const entries: [string, string][] = [
-    ["time", `${nanoseconds(outcome.nsPerEvent)} ns/event (${milliseconds(outcome.replayMs)} ms; ${runs}${checks}; reading took ${milliseconds(loaded.parseMs)} ms, not counted)`],
-    ["peak live bytes", `${exactBytes(profile.peakLiveBytes)} in ${counted(profile.blocksAtPeak, "block")}, after event ${count(profile.peakEvent)}`],
-    ["footprint at peak", `${exactBytes(peak.footprint)} mapped: ${ratioText(footprintRatio(outcome, profile))} the live bytes`],
+    ["time", `${formatNanoseconds(outcome.nsPerEvent)} ns/event (${formatMilliseconds(outcome.replayMs)} ms; ${runs}${checks}; reading took ${formatMilliseconds(loaded.parseMs)} ms, not counted)`],
+    ["peak live bytes", `${formatExactBytes(profile.peakLiveBytes)} in ${formatCounted(profile.blocksAtPeak, "block")}, after event ${formatCount(profile.peakEvent)}`],
+    ["footprint at peak", `${formatExactBytes(peak.footprint)} mapped: ${formatRatio(footprintRatio(outcome))} the live bytes`],
   ];
   if (peak.pymallocArenas !== null && outcome.arenas !== null) {
     const a = outcome.arenas;
-    entries.push(["pymalloc at peak", `${counted(peak.pymallocArenas, "arena")}, ${counted(peak.pymallocPools ?? 0, "pool")} in use`]);
-    entries.push(["pymalloc arenas", `${count(a.highwater)} at most, ${count(a.allocated)} allocated in all, ${count(a.reclaimed)} given back`]);
+    entries.push(["pymalloc at peak", `${formatCounted(peak.pymallocArenas, "arena")}, ${formatCounted(peak.pymallocPools ?? 0, "pool")} in use`]);
+    entries.push(["pymalloc arenas", `${formatCount(a.highwater)} at most, ${formatCount(a.allocated)} allocated in all, ${formatCount(a.reclaimed)} given back`]);
   } else {
     entries.push(["pymalloc", "not in this configuration"]);
   }
-  entries.push(["malloc at peak", `${counted(peak.mallocSegments, "segment")}, ${counted(peak.mallocLargeBlocks, "large block")}: ${exactBytes(peak.mallocMappedBytes)}`]);
-  entries.push(["at the end", `${counted(profile.liveAtEndBlocks, "block")} never freed, ${exactBytes(profile.liveAtEndBytes)}; footprint ${exactBytes(outcome.atEnd.footprint)}`]);
-  entries.push(["NULL returns", count(outcome.failures)]);
+  entries.push(["malloc at peak", `${formatCounted(peak.mallocSegments, "segment")}, ${formatCounted(peak.mallocLargeBlocks, "large block")}: ${formatExactBytes(peak.mallocMappedBytes)}`]);
+  entries.push(["at the end", `${formatCounted(profile.liveAtEndBlocks, "block")} never freed, ${formatExactBytes(profile.liveAtEndBytes)}; footprint ${formatExactBytes(outcome.atEnd.footprint)}`]);
+  entries.push(["NULL returns", outcome.failures === 0 ? "0" : `${formatCount(outcome.failures)} (${nullEvents(outcome.failedEvents)}): not live blocks`]);
   entries.push([
     "verified",
     settings.verify
       ? `yes: every block's bytes checked before its free or realloc and at the end, calloc zeroes, alignment to 16; heaps checked`
       : "no (--verify checks every block)",
   ]);
-  const title = `${loaded.trace.name}: ${count(loaded.trace.length)} events replayed through MEM under ${configurationLabel(settings, outcome)}`;
+  const title = `${loaded.trace.name}: ${formatCounted(loaded.trace.length, "event")} replayed through MEM under ${configurationLabel(settings, outcome)}`;
   return `${title}\n${fields(entries)}\n`;
 }
 
-/** The summary as a JSON-ready object. */
-export function summaryJson(loaded: LoadedTrace, profile: TraceProfile, settings: ReplaySettings, outcome: ReplayOutcome, withStatistics: boolean): Record<string, unknown> {
+/** The events whose request returned NULL, the first three of them: `event 1`, `events 4, 9, 12 and 3 more`. */
+function nullEvents(events: readonly number[]): string {
+  const shown = events.slice(0, 3).map(formatCount).join(", ");
+  const more = events.length > 3 ? ` and ${formatCount(events.length - 3)} more` : "";
+  return `${events.length === 1 ? "event" : "events"} ${shown}${more}`;
+}
+
+/** The summary as a JSON-ready object (events numbered from 1, as everywhere). */
+export function summaryJson(loaded: LoadedTrace, settings: ReplaySettings, outcome: ReplayOutcome, withStatistics: boolean): Record<string, unknown> {
+  const profile = outcome.profile;
   return {
     trace: loaded.trace.name,
     path: loaded.path,
@@ -75,13 +80,14 @@ export function summaryJson(loaded: LoadedTrace, profile: TraceProfile, settings
     blocksAtPeak: profile.blocksAtPeak,
     peakLiveBlocks: profile.peakLiveBlocks,
     footprintAtPeak: outcome.atPeak.footprint,
-    footprintRatio: footprintRatio(outcome, profile),
+    footprintRatio: footprintRatio(outcome),
     atPeak: outcome.atPeak,
     atEnd: outcome.atEnd,
     arenas: outcome.arenas,
     liveAtEndBlocks: profile.liveAtEndBlocks,
     liveAtEndBytes: profile.liveAtEndBytes,
     failures: outcome.failures,
+    failedEvents: outcome.failedEvents,
     ...(withStatistics ? { statisticsAt: settings.statsAt, statistics: statisticsJson(outcome) } : {}),
   };
 }

@@ -18,7 +18,7 @@ describe("tsmalloc demo", () => {
     expect(text.startsWith("tsmalloc demo: CPython's allocators on a real program's allocations\n")).toBe(true);
     expect(text).toContain("under TSMALLOC=default.\n");
     expect(text).toContain('\npy_compileall: 995,232 events replayed through MEM under "default" (allocatorName() = pymalloc)\n');
-    expect(text).toContain("\n  peak live bytes    11,323,148 B (10.8 MiB) in 74,793 blocks, after event 251,312\n");
+    expect(text).toContain("\n  peak live bytes    11,323,148 B (10.8 MiB) in 74,793 blocks, after event 251,313\n");
     expect(text).toContain("\nStatistics at the peak of live bytes");
     expect(text).toContain("\nSmall block threshold = 512, in 32 size classes.\n");
     expect(text).toContain("\n# arenas highwater mark ");

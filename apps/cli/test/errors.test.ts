@@ -21,6 +21,9 @@ const garbage = temp.writePlain("garbage.trace.gz", Buffer.concat([Buffer.from([
 const empty = temp.writePlain("empty.trace", "");
 const emptyGz = temp.writeGzip("empty.trace.gz", "");
 const wideAlignment = temp.writePlain("wide-alignment.trace", "a 0 16\nm 1 64 32\n");
+// by hand: comments and empty lines are not events, but they are lines
+const handWritten = temp.writePlain("hand.trace", "# three events\n\na 0 16\n\n# then the bad one\nr 0 1\n");
+const wideAlignmentLater = temp.writePlain("wide-alignment-later.trace", "# a comment first\na 0 16\nm 1 64 32\n");
 
 const CONFIGS = "default, debug, malloc, malloc_debug, pymalloc, pymalloc_debug";
 
@@ -30,18 +33,20 @@ type ErrorCase = readonly [string, readonly string[], Readonly<Record<string, st
 const TRACE_ERRORS: readonly ErrorCase[] = [
   ["a missing file", ["replay", temp.file("missing.trace")], {}, `tsmalloc: cannot read ${temp.file("missing.trace")}: no such file`],
   ["a directory", ["replay", temp.path], {}, `tsmalloc: cannot read ${temp.path}: is a directory`],
-  ["a malformed line", ["replay", badLine], {}, `tsmalloc: ${badLine}:2: expected a decimal number`],
-  ["a malformed line, gzip", ["replay", badLineGz], {}, `tsmalloc: ${badLineGz}:2: expected a decimal number`],
-  ["a malformed line far into a gzip file", ["replay", badLater], {}, new RegExp(`^tsmalloc: ${escape(badLater)}:10002: unknown event "q"$`)],
-  ["a malformed line, to stats", ["stats", badLine], {}, `tsmalloc: ${badLine}:2: expected a decimal number`],
-  ["a malformed line, to bench", ["bench", badLine, "--quick"], {}, `tsmalloc: ${badLine}:2: expected a decimal number`],
-  ["a free of an id never allocated", ["replay", neverAllocated], {}, `tsmalloc: ${neverAllocated}:2: block id 5 is not live`],
-  ["an id allocated twice", ["replay", reused], {}, `tsmalloc: ${reused}:2: block id 0 is already live`],
+  ["a malformed line", ["replay", badLine], {}, `tsmalloc: ${badLine}:2: "a 1 x": SIZE "x" is not a decimal number`],
+  ["a malformed line, gzip", ["replay", badLineGz], {}, `tsmalloc: ${badLineGz}:2: "a 1 x": SIZE "x" is not a decimal number`],
+  ["a malformed line far into a gzip file", ["replay", badLater], {}, `tsmalloc: ${badLater}:10002: "q 1": unknown event "q" (the events are a, c, r, f and m; # starts a comment)`],
+  ["a malformed line, to stats", ["stats", badLine], {}, `tsmalloc: ${badLine}:2: "a 1 x": SIZE "x" is not a decimal number`],
+  ["a malformed line, to bench", ["bench", badLine, "--quick"], {}, `tsmalloc: ${badLine}:2: "a 1 x": SIZE "x" is not a decimal number`],
+  ["a missing field after comments and empty lines", ["replay", handWritten], {}, `tsmalloc: ${handWritten}:6: "r 0 1": SIZE is missing (r OLDID NEWID SIZE)`],
+  ["a free of an id never allocated", ["replay", neverAllocated], {}, `tsmalloc: ${neverAllocated}:2: "f 5": ID 5 is not a live block (never allocated, or freed already)`],
+  ["an id allocated twice", ["replay", reused], {}, `tsmalloc: ${reused}:2: "a 0 16": ID 0 is already a live block`],
   ["a cut-off gzip file", ["replay", cutOff], {}, new RegExp(`^tsmalloc: ${escape(cutOff)}: not a valid gzip file \\(.+\\)$`)],
   ["gzip's magic, then garbage", ["replay", garbage], {}, new RegExp(`^tsmalloc: ${escape(garbage)}: not a valid gzip file \\(.+\\)$`)],
   ["an empty file", ["replay", empty], {}, `tsmalloc: ${empty}: the trace has no events`],
   ["an empty gzip file", ["replay", emptyGz], {}, `tsmalloc: ${emptyGz}: the trace has no events`],
   ["an alignment above 16", ["replay", wideAlignment], {}, new RegExp(`^tsmalloc: ${escape(wideAlignment)}:2: an alignment of 64 bytes; the MEM domain aligns blocks to 16 bytes`)],
+  ["an alignment above 16, on line 3", ["replay", wideAlignmentLater], {}, new RegExp(`^tsmalloc: ${escape(wideAlignmentLater)}:3: an alignment of 64 bytes`)],
 ];
 
 const OPTION_ERRORS: readonly ErrorCase[] = [

@@ -160,7 +160,7 @@ describe("replay of the full bundled py_compileall, as text", () => {
     expect(meta.peak_live_bytes).toBe(11_323_148);
     const lines = expectOk(atEnd).split("\n");
     expect(lines[0]).toBe('py_compileall: 995,232 events replayed through MEM under "default" (allocatorName() = pymalloc)');
-    expect(lines).toContain("  peak live bytes    11,323,148 B (10.8 MiB) in 74,793 blocks, after event 251,312");
+    expect(lines).toContain("  peak live bytes    11,323,148 B (10.8 MiB) in 74,793 blocks, after event 251,313");
     expect(lines).toContain("  NULL returns       0");
     expect(lines).toContain("  verified           no (--verify checks every block)");
     expect(lines.find((l) => l.startsWith("  time "))).toMatch(/^ {2}time {15}\d+(\.\d)? ns\/event \(\d+(\.\d)? ms; median of 3 runs in this process/);
@@ -234,6 +234,31 @@ describe("replay --verify on clean replays", () => {
   });
 });
 
+describe("a request that returns NULL is not a live block (issue 16)", () => {
+  const big = temp.writePlain("big.trace", "a 1 3000000000\n");
+  // the refused request is the trace's peak; without it, the peak is the 600 bytes after event 4,
+  // when pymalloc's one pool is empty again (after event 2 it holds the 100 bytes)
+  const moved = temp.writePlain("moved.trace", "a 0 100\na 1 3000000000\nf 0\na 2 600\n");
+
+  it("the text summary: no live bytes, no block never freed, no ratio, the NULL named", async () => {
+    const lines = expectOk(await runCli(["replay", big])).split("\n");
+    expect(lines[0]).toBe('big: 1 event replayed through MEM under "default" (allocatorName() = pymalloc)');
+    expect(lines).toContain("  peak live bytes    0 B in 0 blocks, after event 1");
+    expect(lines.find((l) => l.startsWith("  footprint at peak "))).toMatch(/ mapped: - the live bytes$/);
+    expect(lines.find((l) => l.startsWith("  at the end "))).toMatch(/^ {2}at the end {9}0 blocks never freed, 0 B; footprint /);
+    expect(lines).toContain("  NULL returns       1 (event 1): not live blocks");
+  });
+
+  it.each([[[]], [["--verify"]], [["--runs", "2"]]])("the JSON (%j), and the heap looked at after the peak of what the replay held", async (args) => {
+    const one = jsonOf<ReplayJson & { failedEvents: number[] }>(await runCli(["replay", big, "--json", ...args]));
+    expect(one).toMatchObject({ failures: 1, failedEvents: [1], peakLiveBytes: 0, blocksAtPeak: 0, liveAtEndBlocks: 0, liveAtEndBytes: 0, footprintRatio: null });
+    const json = jsonOf<ReplayJson & { failedEvents: number[] }>(await runCli(["replay", moved, "--json", ...args]));
+    expect(json).toMatchObject({ failures: 1, failedEvents: [2], peakLiveBytes: 600, peakEvent: 4, blocksAtPeak: 1, peakLiveBlocks: 1, liveAtEndBlocks: 1, liveAtEndBytes: 600 });
+    // looked at after event 4: the 600 bytes are the system malloc's, pymalloc has no pool in use
+    expect(json.atPeak.pymallocPools).toBe(0);
+  });
+});
+
 describe("replay --verify catches a broken allocator", () => {
   const OVERLAPPING = "test/fixtures/overlapping-allocator.mjs";
   const twoBlocks = temp.writePlain("two-blocks.trace", "a 0 24\na 1 24\nf 0\nf 1\n");
@@ -241,7 +266,13 @@ describe("replay --verify catches a broken allocator", () => {
   it("the second malloc overlapping the first: exit 1, one line naming the event, the line and the bytes", async () => {
     const run = await runCli(["replay", twoBlocks, "--module", OVERLAPPING, "--verify"], { env: { OVERLAP_EVERY: "2" } });
     const line = expectFailure(run, 1);
-    expect(line).toMatch(/^tsmalloc: replay failed at event 2 \(line 3 of two-blocks\): block 0 at 0x[0-9a-f]+ \(24 bytes\) was overwritten at \+0: 0x02 instead of 0x01$/);
+    expect(line).toMatch(/^tsmalloc: replay failed at event 3 \(line 3 of two-blocks\): block 0 at 0x[0-9a-f]+ \(24 bytes\) was overwritten at \+0: 0x02 instead of 0x01$/);
+  });
+
+  it("names the event's line in a file with comments and empty lines", async () => {
+    const commented = temp.writePlain("commented.trace", "# two blocks, by hand\n\na 0 24\na 1 24\n\n# the first is checked here\nf 0\nf 1\n");
+    const line = expectFailure(await runCli(["replay", commented, "--module", OVERLAPPING, "--verify"], { env: { OVERLAP_EVERY: "2" } }), 1);
+    expect(line).toMatch(/^tsmalloc: replay failed at event 3 \(line 7 of commented\): block 0 at /);
   });
 
   it("without --verify the same replay ends well: the fault goes unseen", async () => {
@@ -255,7 +286,7 @@ describe("replay --verify catches a broken allocator", () => {
     expect(line).toMatch(/^tsmalloc: replay failed at event [\d,]+ \(line [\d,]+ of py_compileall\): block \d+ at 0x[0-9a-f]+ \(\d+ bytes\) was overwritten at \+\d+: /);
     // the event is in the trace, and the line is the event's
     const [, event, line1] = /event ([\d,]+) \(line ([\d,]+)/.exec(line)!.map((s) => Number(s.replaceAll(",", "")));
-    expect(line1).toBe(event! + 1);
+    expect(line1).toBe(event);
     expect(event).toBeGreaterThanOrEqual(1000);
   });
 
@@ -279,7 +310,7 @@ describe("replay --verify catches a broken allocator", () => {
       };\n`,
     );
     const line = expectFailure(await runCli(["replay", small, "--module", module, "--runs", "1", ...args]), 1);
-    expect(line).toBe(`tsmalloc: replay failed at event 2 (line 3 of ${smallName}): the allocator threw Error: malloc exploded`);
+    expect(line).toBe(`tsmalloc: replay failed at event 3 (line 3 of ${smallName}): the allocator threw Error: malloc exploded`);
   });
 });
 

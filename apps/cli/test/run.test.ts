@@ -90,7 +90,7 @@ describe("run: exit codes", () => {
     vi.stubEnv("OVERLAP_EVERY", "2");
     const io = captureIo();
     expect(await run(["replay", tiny, "--verify", "--module", OVERLAPPING_ALLOCATOR], io)).toBe(1);
-    expect(io.stderr).toMatch(/^tsmalloc: replay failed at event 2 \(line 3 of tiny\): block 0 at 0x[0-9a-f]+ \(24 bytes\) was overwritten at \+0: 0x0?2 instead of 0x0?1\n$/);
+    expect(io.stderr).toMatch(/^tsmalloc: replay failed at event 3 \(line 3 of tiny\): block 0 at 0x[0-9a-f]+ \(24 bytes\) was overwritten at \+0: 0x0?2 instead of 0x0?1\n$/);
     expect(io.stdout).toBe("");
   });
 
