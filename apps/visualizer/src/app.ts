@@ -7,14 +7,14 @@
  * at that moment (pymalloc's inspect functions, stats(), the debug hooks' report).
  */
 import { blocksPerPool, classSize, formatStats, inspectArenaObject, inspectPool, type Pymalloc } from "@tsmalloc/pymalloc";
+import { formatAddress as hex } from "@tsmalloc/memory";
 import { ALLOCATOR_CONFIGS, type AllocatorConfig, isAllocatorConfig } from "@tsmalloc/registry";
-import { OP_FREE, type Trace } from "@tsmalloc/testkit/trace";
+import { formatBytes as bytes, formatCount as count, formatCounted as counted, OP_FREE, type Trace } from "@tsmalloc/trace/browser";
 import { ArenaHistory, arenaRows, describeRows, isCarved, poolAddress } from "./arena-map.ts";
 import { ArenaPainter, type MapHit } from "./arena-painter.ts";
-import { BUNDLED_TRACES, bundledTrace } from "./bundled-traces.ts";
+import { bundledTrace, PAGE_TRACES } from "./bundled-traces.ts";
 import { arenaDetails, type DetailRow, poolDetails } from "./details.ts";
 import { describeEvent } from "./events.ts";
-import { bytes, count, hex } from "./format.ts";
 import { mallocStatsText, pymallocStatsText } from "./heap-text.ts";
 import { Plot } from "./plot.ts";
 import { ReplaySession } from "./replay-session.ts";
@@ -124,16 +124,16 @@ class App {
 
   start(): void {
     const ui = this.#ui;
-    for (const entry of BUNDLED_TRACES) ui.traceSelect.add(new Option(`${entry.name}: ${entry.description}`, entry.name));
+    for (const entry of PAGE_TRACES) ui.traceSelect.add(new Option(`${entry.name}: ${entry.description}`, entry.name));
     for (const config of ALLOCATOR_CONFIGS) ui.configSelect.add(new Option(config, config));
     const params = new URLSearchParams(this.#location.search);
     const config = params.get("config") ?? "default";
     ui.configSelect.value = isAllocatorConfig(config) ? config : "default";
     const notices: string[] = [];
     if (!isAllocatorConfig(config)) notices.push(`?config=${config} is not a configuration (${ALLOCATOR_CONFIGS.join(", ")}): using default`);
-    const traceName = params.get("trace") ?? BUNDLED_TRACES[0]!.name;
-    const entry = bundledTrace(traceName) ?? BUNDLED_TRACES[0]!;
-    if (entry.name !== traceName) notices.push(`?trace=${traceName} is not a bundled trace (${BUNDLED_TRACES.map((t) => t.name).join(", ")}): using ${entry.name}`);
+    const traceName = params.get("trace") ?? PAGE_TRACES[0]!.name;
+    const entry = bundledTrace(traceName) ?? PAGE_TRACES[0]!;
+    if (entry.name !== traceName) notices.push(`?trace=${traceName} is not a bundled trace (${PAGE_TRACES.map((t) => t.name).join(", ")}): using ${entry.name}`);
     this.#addressNotice = notices.join("; ");
     ui.traceSelect.value = entry.name;
     const event = params.get("event");
@@ -157,7 +157,7 @@ class App {
     ui.stepBack.addEventListener("click", () => this.#seek(Math.max(0, (this.#session?.cursor ?? 0) - 1)));
     ui.step.addEventListener("click", () => this.#stepForward());
     ui.play.addEventListener("click", () => this.#togglePlay());
-    ui.toPeak.addEventListener("click", () => this.#seek((this.#session?.series.peakEvent ?? -1) + 1));
+    ui.toPeak.addEventListener("click", () => this.#seek(this.#session?.series.peakEvent ?? 0));
     ui.toEnd.addEventListener("click", () => this.#seek(this.#session?.length ?? 0));
     ui.scrub.addEventListener("input", () => this.#seek(Number(ui.scrub.value)));
     ui.map.addEventListener("click", (event) => {
@@ -246,10 +246,10 @@ class App {
     this.#useSession(session);
     this.#ui.scrub.max = String(trace.length);
     this.#ui.blockId.value = "";
-    const peak = session.series.peakEvent + 1;
+    const peak = session.series.peakEvent;
     const requested = at === "peak" ? peak : Number(at);
     const target = Number.isInteger(requested) && requested >= 0 ? Math.min(requested, trace.length) : 0;
-    this.#setStatus(`${trace.name}: ${count(trace.length)} events, ${count(trace.ids)} blocks; live bytes peak at ${bytes(session.series.peakLiveBytes)} after event ${count(peak)}`);
+    this.#setStatus(`${trace.name}: ${counted(trace.length, "event")}, ${counted(trace.ids, "block")}; live bytes peak at ${bytes(session.series.peakLiveBytes)} after event ${count(peak)}`);
     if (this.#addressNotice !== "") {
       this.#setStatus(`${this.#addressNotice}. ${this.#ui.status.textContent}`, true);
       this.#addressNotice = "";
@@ -356,9 +356,9 @@ class App {
 
     ui.play.textContent = this.#playing ? "⏸ pause" : "▶ play";
     ui.scrub.value = String(this.#goal ?? cursor);
-    ui.position.textContent = `${count(cursor)} of ${count(session.length)} events`;
-    ui.lastEvent.textContent = cursor === 0 ? "(none)" : `#${count(cursor - 1)}  ${describeEvent(session.trace, cursor - 1)}${this.#resultOf(session, cursor - 1)}`;
-    ui.nextEvent.textContent = session.atEnd ? "(end of the trace)" : `#${count(cursor)}  ${describeEvent(session.trace, cursor)}`;
+    ui.position.textContent = `${count(cursor)} of ${counted(session.length, "event")}`;
+    ui.lastEvent.textContent = cursor === 0 ? "(none)" : `event ${count(cursor)}  ${describeEvent(session.trace, cursor)}${this.#resultOf(session, cursor)}`;
+    ui.nextEvent.textContent = session.atEnd ? "(end of the trace)" : `event ${count(cursor + 1)}  ${describeEvent(session.trace, cursor + 1)}`;
 
     const stats = heap === null ? null : heap.stats();
     ui.arenaCount.textContent = stats === null ? "–" : String(stats.arenasAllocatedCurrent);
@@ -391,11 +391,11 @@ class App {
     this.#doc.body.dataset["drawMs"] = (performance.now() - started).toFixed(2);
   }
 
-  /** " -> 0x…" for an event whose block is still live, for the "last" line. */
+  /** " = 0x…" for event `event` (from 1) when its block is still live, for the "last" line. */
   #resultOf(session: ReplaySession, event: number): string {
     const trace = session.trace;
-    if (trace.op[event] === OP_FREE) return "";
-    const address = session.addressOf(trace.id[event]!);
+    if (trace.op[event - 1] === OP_FREE) return "";
+    const address = session.addressOf(trace.id[event - 1]!);
     return address === 0 ? "" : ` = ${hex(address)}`;
   }
 
@@ -474,7 +474,7 @@ class App {
       const injection = session.injectOverflow(Number(this.#ui.blockId.value === "" ? Number.NaN : this.#ui.blockId.value), Number(this.#ui.overflowBytes.value));
       const next = session.nextRelease();
       const when = next !== null && next.id === injection.id ? `the trace frees it at event ${count(next.event)}: play on, or free it now` : "free it now, or play on until the trace frees it";
-      this.#debugMessage(`Wrote ${injection.bytes} byte${injection.bytes === 1 ? "" : "s"} of 'x' at ${hex(injection.address + injection.size)}, just past the ${count(injection.size)} bytes of block #${injection.id} at ${hex(injection.address)}: ${when}.`, false);
+      this.#debugMessage(`Wrote ${counted(injection.bytes, "byte")} of 'x' at ${hex(injection.address + injection.size)}, just past the ${count(injection.size)} bytes of block #${injection.id} at ${hex(injection.address)}: ${when}.`, false);
     } catch (error) {
       this.#debugMessage(error instanceof Error ? error.message : String(error), true);
     }
@@ -506,7 +506,7 @@ class App {
     ui.blockInfo.textContent = Number.isNaN(id)
       ? "Choose a live block: type its id, or take the next one the trace frees."
       : address === 0
-        ? `#${ui.blockId.value} is not a live block after ${count(session.cursor)} events.`
+        ? `#${ui.blockId.value} is not a live block after event ${count(session.cursor)}.`
         : `block #${id}: ${count(session.requestedSize(id))} bytes at ${hex(address)}`;
     ui.inject.disabled = session.injection !== null || session.fault !== null || address === 0;
     ui.freeNow.disabled = session.injection === null || session.fault !== null;

@@ -1,9 +1,11 @@
 /*
- * The traces the page offers without a file: the two the project ships (recorded from real
- * programs, see packages/testkit/traces/README.md). Vite copies them into the build's assets.
+ * The traces the page offers without a file: the two the project ships (@tsmalloc/bundled-traces,
+ * recorded from real programs). Vite copies them into the build's assets.
  */
-import gccCc1WraptUrl from "@tsmalloc/testkit/traces/gcc_cc1_wrapt.trace.gz?url";
-import pyCompileallUrl from "@tsmalloc/testkit/traces/py_compileall.trace.gz?url";
+import { BUNDLED_TRACES } from "@tsmalloc/bundled-traces/info";
+import gccCc1WraptUrl from "@tsmalloc/bundled-traces/traces/gcc_cc1_wrapt.trace.gz?url";
+import pyCompileallUrl from "@tsmalloc/bundled-traces/traces/py_compileall.trace.gz?url";
+import { formatCounted } from "@tsmalloc/trace/browser";
 
 /** A trace the page can load by name. */
 export interface BundledTraceEntry {
@@ -12,13 +14,16 @@ export interface BundledTraceEntry {
   readonly description: string;
 }
 
+const URLS: Readonly<Record<string, string>> = { py_compileall: pyCompileallUrl, gcc_cc1_wrapt: gccCc1WraptUrl };
+
 /** The bundled traces, the default first. */
-export const BUNDLED_TRACES: readonly BundledTraceEntry[] = [
-  { name: "py_compileall", url: pyCompileallUrl, description: "python3 -m compileall over CPython's json, email and http packages: 995,232 events" },
-  { name: "gcc_cc1_wrapt", url: gccCc1WraptUrl, description: "gcc 12's cc1 compiling a 4,000-line C file: 1,451,043 events" },
-];
+export const PAGE_TRACES: readonly BundledTraceEntry[] = BUNDLED_TRACES.map(({ name, program, events }) => ({
+  name,
+  url: URLS[name]!,
+  description: `${program}: ${formatCounted(events, "event")}`,
+}));
 
 /** The bundled trace called `name`, or undefined. */
 export function bundledTrace(name: string): BundledTraceEntry | undefined {
-  return BUNDLED_TRACES.find((entry) => entry.name === name);
+  return PAGE_TRACES.find((entry) => entry.name === name);
 }

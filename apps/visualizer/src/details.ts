@@ -2,6 +2,7 @@
  * What the side panel shows for a clicked pool or arena: the structure's fields as CPython names
  * them, decoded from the memory at the moment of drawing, and what they mean.
  */
+import { formatAddress as hex } from "@tsmalloc/memory";
 import {
   blocksPerPool,
   classSize,
@@ -13,8 +14,8 @@ import {
   usableArenaOrder,
   usedpoolsHeader,
 } from "@tsmalloc/pymalloc";
+import { formatCount as count } from "@tsmalloc/trace/browser";
 import { POOL_STATE_NAMES, poolState } from "./arena-map.ts";
-import { count, hex } from "./format.ts";
 
 /** One line of a details table: a field's name, its value, and a note on it ("" for none). */
 export interface DetailRow {

@@ -1,15 +1,17 @@
-import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, type Trace } from "@tsmalloc/testkit/trace";
+import { OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, type Trace } from "@tsmalloc/trace/browser";
 
 /**
- * Event `event` of `trace` as its line in the trace file and as the call it stands for:
- * `a 17 32  malloc(32) -> #17`. Returns "" for an index outside the trace.
+ * Event `event` (numbered from 1) of `trace` as its line in the trace file and as the call it
+ * stands for: `a 17 32  malloc(32) -> #17` (`#17` is block 17). Returns "" for a number outside
+ * the trace.
  */
 export function describeEvent(trace: Trace, event: number): string {
-  if (!Number.isInteger(event) || event < 0 || event >= trace.length) return "";
-  const id = trace.id[event]!;
-  const arg = trace.arg[event]!;
-  const size = trace.size[event]!;
-  switch (trace.op[event]) {
+  if (!Number.isInteger(event) || event < 1 || event > trace.length) return "";
+  const i = event - 1;
+  const id = trace.id[i]!;
+  const arg = trace.arg[i]!;
+  const size = trace.size[i]!;
+  switch (trace.op[i]) {
     case OP_MALLOC:
       return `a ${id} ${size}  malloc(${size}) -> #${id}`;
     case OP_CALLOC:

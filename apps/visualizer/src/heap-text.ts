@@ -1,5 +1,5 @@
 import type { Runtime } from "@tsmalloc/registry";
-import { count, counted } from "./format.ts";
+import { formatCount as count, formatCounted as counted } from "@tsmalloc/trace/browser";
 
 /**
  * The statistics the page shows: pymalloc's table exactly as `sys._debugmallocstats()` prints it

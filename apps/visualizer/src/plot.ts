@@ -9,7 +9,7 @@
  *         └────────────┆───────▶ events
  *                    cursor
  */
-import { bytes, count } from "./format.ts";
+import { formatBytes as bytes, formatCounted as counted } from "@tsmalloc/trace/browser";
 import type { TraceSeries } from "./trace-series.ts";
 
 /** Margins of the plot area inside the canvas (CSS pixels). */
@@ -60,7 +60,7 @@ export class Plot {
     }
     ctx.textBaseline = "top";
     ctx.fillText("0", LEFT, TOP + plotHeight + 6);
-    const end = `${count(series.length)} events`;
+    const end = counted(series.length, "event");
     ctx.fillText(end, LEFT + plotWidth - ctx.measureText(end).width, TOP + plotHeight + 6);
 
     ctx.lineWidth = 1.5;
@@ -89,10 +89,10 @@ export class Plot {
     ctx.stroke();
     ctx.lineWidth = 1;
 
-    if (series.peakEvent >= 0) {
+    if (series.peakEvent > 0) {
       ctx.fillStyle = LIVE_COLOR;
       ctx.beginPath();
-      ctx.arc(x(series.peakEvent + 1), y(series.peakLiveBytes), 3, 0, 2 * Math.PI);
+      ctx.arc(x(series.peakEvent), y(series.peakLiveBytes), 3, 0, 2 * Math.PI);
       ctx.fill();
     }
     ctx.strokeStyle = "#000";

@@ -1,8 +1,9 @@
 /*
  * One trace replayed through one allocator configuration, an event at a time or many at once,
- * through the MEM domain of a real runtime (`runtime.memMalloc` and friends, the traced program's
- * malloc becoming PyMem_Malloc). Nothing here draws: the page reads the heaps straight from the
- * runtime's memory whenever `version` has moved.
+ * through the MEM domain of a real runtime (@tsmalloc/trace's TimedReplay on domainTarget(runtime,
+ * MEM): `runtime.memMalloc` and friends, the traced program's malloc becoming PyMem_Malloc).
+ * Nothing here draws: the page reads the heaps straight from the runtime's memory whenever
+ * `version` has moved. Events are numbered from 1: the cursor N means "after event N".
  *
  * Going back in time is a fresh runtime replayed forward to the event asked for: the allocators
  * are deterministic, so the heap after k events is the same every time (the debug hooks' serial
@@ -10,8 +11,8 @@
  */
 import { DebugCorruptionError, HEADER_BYTES, TRAILER_BYTES } from "@tsmalloc/debug";
 import { formatAddress, LinearMemory } from "@tsmalloc/memory";
-import { type AllocatorConfig, createRuntime, type Runtime } from "@tsmalloc/registry";
-import { OP_CALLOC, OP_FREE, OP_REALLOC, ReplayMismatch, type ReplayTarget, replayTimed, type Trace } from "@tsmalloc/testkit/trace";
+import { type AllocatorConfig, createRuntime, Domain, type Runtime } from "@tsmalloc/registry";
+import { domainTarget, OP_CALLOC, OP_FREE, OP_REALLOC, ReplayMismatch, TimedReplay, type Trace } from "@tsmalloc/trace/browser";
 import { describeEvent } from "./events.ts";
 import { TraceSeries } from "./trace-series.ts";
 
@@ -20,7 +21,10 @@ export const OVERFLOW_BYTE = 0x78;
 
 /** A replay that stopped because the allocator threw (the debug hooks found a damaged block). */
 export interface ReplayFault {
-  /** The event that was refused (the events before it were applied), or the cursor for a free from the panel. */
+  /**
+   * The event (from 1) that was refused (the events before it were applied), or, for a free from
+   * the panel, the event the replay stood after.
+   */
   readonly event: number;
   /** Where it happened, for the headline: the event's text or "PyMem_Free from the panel". */
   readonly during: string;
@@ -46,7 +50,7 @@ export interface Injection {
 /** A block the trace frees or reallocates next: where to inject an overflow that the replay will catch. */
 export interface UpcomingRelease {
   readonly id: number;
-  /** The event that frees (`f`) or moves (`r`) it. */
+  /** The event (from 1) that frees (`f`) or moves (`r`) it. */
   readonly event: number;
 }
 
@@ -62,16 +66,11 @@ export class ReplaySession {
   version = 0;
   /** Moves on every {@link reset}: a fresh runtime, so anything remembered about the old one is void. */
   generation = 0;
-  /** Requests that returned NULL so far. */
-  failures = 0;
   fault: ReplayFault | null = null;
   injection: Injection | null = null;
   #runtime: Runtime;
-  #target: ReplayTarget;
+  #replay: TimedReplay;
   #baseline = 0;
-  #cursor = 0;
-  /** Block id -> data pointer of the live blocks (0 for none): the replay's scratch table. */
-  readonly #address: Float64Array;
 
   /**
    * @param series - the trace's series, to share with an earlier session of the same trace (its
@@ -83,9 +82,9 @@ export class ReplaySession {
     this.config = config;
     this.series = series;
     this.series.footprint.fill(Number.NaN);
-    this.#address = new Float64Array(trace.ids);
+    this.series.forgetFailures();
     this.#runtime = this.#freshRuntime();
-    this.#target = memDomainOf(this.#runtime);
+    this.#replay = new TimedReplay(trace, domainTarget(this.#runtime, Domain.MEM));
     this.debugHooks = this.#runtime.allocatorName()?.endsWith("_debug") === true;
     this.series.record(0, this.footprint());
   }
@@ -95,9 +94,14 @@ export class ReplaySession {
     return this.#runtime;
   }
 
-  /** Events applied so far: the replay stands after event `cursor - 1`. */
+  /** Events applied so far: the replay stands after event `cursor`. */
   get cursor(): number {
-    return this.#cursor;
+    return this.#replay.applied;
+  }
+
+  /** Requests that returned NULL so far: their blocks are not live. */
+  get failures(): number {
+    return this.#replay.failures;
   }
 
   get length(): number {
@@ -106,7 +110,7 @@ export class ReplaySession {
 
   /** True when every event has been applied. */
   get atEnd(): boolean {
-    return this.#cursor === this.trace.length;
+    return this.#replay.applied === this.trace.length;
   }
 
   /** Bytes the allocators have mapped from the memory, the memory's own header not counted. */
@@ -116,16 +120,13 @@ export class ReplaySession {
 
   /** The data pointer of block `id` now, 0 when it is not live (or its request returned NULL). */
   addressOf(id: number): number {
-    return Number.isInteger(id) && id >= 0 && id < this.#address.length ? this.#address[id]! : 0;
+    return this.#replay.addressOf(id);
   }
 
   /** Back to before the first event: a fresh memory and runtime; the fault and injection are gone. */
   reset(): void {
     this.#runtime = this.#freshRuntime();
-    this.#target = memDomainOf(this.#runtime);
-    this.#address.fill(0);
-    this.#cursor = 0;
-    this.failures = 0;
+    this.#replay = new TimedReplay(this.trace, domainTarget(this.#runtime, Domain.MEM));
     this.fault = null;
     this.injection = null;
     this.generation++;
@@ -135,33 +136,34 @@ export class ReplaySession {
   /**
    * Applies up to `maxEvents` events; stops early at the end of the trace or when the allocator
    * throws, which becomes {@link fault} (the refused event is not applied). Does nothing while
-   * there is a fault.
+   * there is a fault. Requests that return NULL are told to the series, whose live bytes then
+   * leave their blocks out.
    * @returns the number of events applied
    * @throws RangeError for a negative or fractional `maxEvents`
    */
   advance(maxEvents: number): number {
     checkMaxEvents("advance", maxEvents);
-    const start = this.#cursor;
+    const replay = this.#replay;
+    const start = replay.applied;
     const faultedBefore = this.fault !== null;
     const goal = Math.min(this.trace.length, start + maxEvents);
     const stride = this.series.stride;
-    while (this.#cursor < goal && this.fault === null) {
+    while (replay.applied < goal && this.fault === null) {
       // stop at every sample point to read the footprint there
-      const end = Math.min(goal, (Math.floor(this.#cursor / stride) + 1) * stride);
+      const end = Math.min(goal, (Math.floor(replay.applied / stride) + 1) * stride);
       try {
-        this.failures += replayTimed(this.trace, this.#target, this.#address, end, this.#cursor);
-        this.#cursor = end;
+        replay.run(end);
       } catch (error) {
         if (!(error instanceof ReplayMismatch)) throw error;
-        this.#cursor = error.event;
         this.fault = faultOf(error.event, describeEvent(this.trace, error.event), error.cause);
         break;
       }
-      this.series.record(this.#cursor, this.footprint());
+      this.series.record(replay.applied, this.footprint());
     }
+    this.series.noteFailures(replay.failedEvents);
     this.#forgetInjectionIfGone();
-    if (this.#cursor !== start || (this.fault !== null && !faultedBefore)) this.version++;
-    return this.#cursor - start;
+    if (replay.applied !== start || (this.fault !== null && !faultedBefore)) this.version++;
+    return replay.applied - start;
   }
 
   /**
@@ -174,9 +176,9 @@ export class ReplaySession {
   seek(events: number, maxEvents: number = Infinity): boolean {
     checkMaxEvents("seek", maxEvents);
     if (!Number.isInteger(events) || events < 0 || events > this.trace.length) throw new RangeError(`seek: events must be an integer in [0, ${this.trace.length}], got ${events}`);
-    if (events < this.#cursor || (this.fault !== null && events !== this.#cursor)) this.reset();
-    this.advance(Math.min(maxEvents, events - this.#cursor));
-    return this.#cursor === events || this.fault !== null;
+    if (events < this.cursor || (this.fault !== null && events !== this.cursor)) this.reset();
+    this.advance(Math.min(maxEvents, events - this.cursor));
+    return this.cursor === events || this.fault !== null;
   }
 
   /**
@@ -189,7 +191,7 @@ export class ReplaySession {
     if (address === 0) return 0;
     if (this.debugHooks) return recordedSize(this.#runtime.memory.u8, address);
     const { op, size, arg } = this.trace;
-    for (let event = this.#cursor - 1; event >= 0; event--) {
+    for (let event = this.cursor - 1; event >= 0; event--) {
       if (this.trace.id[event] !== id || op[event] === OP_FREE) continue;
       return op[event] === OP_CALLOC ? arg[event]! * size[event]! : size[event]!;
     }
@@ -197,15 +199,15 @@ export class ReplaySession {
   }
 
   /**
-   * The first block the trace frees or reallocates from the cursor on, among blocks that are live
+   * The first block the trace frees or reallocates after the cursor, among blocks that are live
    * (a block the replay never got, because its request returned NULL, is skipped).
-   * @returns null when no event from the cursor on releases a live block
+   * @returns null when no event after the cursor releases a live block
    */
   nextRelease(): UpcomingRelease | null {
     const { op, id, arg } = this.trace;
-    for (let event = this.#cursor; event < this.trace.length; event++) {
-      const target = op[event] === OP_FREE ? id[event]! : op[event] === OP_REALLOC ? arg[event]! : -1;
-      if (target >= 0 && this.#address[target] !== 0) return { id: target, event };
+    for (let i = this.cursor; i < this.trace.length; i++) {
+      const target = op[i] === OP_FREE ? id[i]! : op[i] === OP_REALLOC ? arg[i]! : -1;
+      if (target >= 0 && this.addressOf(target) !== 0) return { id: target, event: i + 1 };
     }
     return null;
   }
@@ -225,10 +227,10 @@ export class ReplaySession {
     if (this.injection !== null) throw new Error(`injectOverflow: block ${this.injection.id} already carries an overflow`);
     if (!Number.isInteger(bytes) || bytes < 1 || bytes > TRAILER_BYTES) throw new RangeError(`injectOverflow: bytes must be an integer in [1, ${TRAILER_BYTES}], got ${bytes}`);
     const address = this.addressOf(id);
-    if (address === 0) throw new RangeError(`injectOverflow: ${JSON.stringify(id)} is not a live block id after ${this.#cursor} events`);
+    if (address === 0) throw new RangeError(`injectOverflow: ${JSON.stringify(id)} is not a live block id after event ${this.cursor}`);
     const size = this.requestedSize(id);
     this.#runtime.memory.u8.fill(OVERFLOW_BYTE, address + size, address + size + bytes);
-    this.injection = { id, address, size, bytes, event: this.#cursor };
+    this.injection = { id, address, size, bytes, event: this.cursor };
     this.version++;
     return this.injection;
   }
@@ -246,15 +248,14 @@ export class ReplaySession {
     try {
       this.#runtime.memFree(injection.address);
     } catch (error) {
-      this.fault = faultOf(this.#cursor, `PyMem_Free(${formatAddress(injection.address)}) from the panel (block ${injection.id})`, error);
+      this.fault = faultOf(this.cursor, `PyMem_Free(${formatAddress(injection.address)}) from the panel (block ${injection.id})`, error);
       this.version++;
       return this.fault;
     }
-    // (the hooks always see an overflow: this is only reached if the guard bytes were put back)
-    this.#address[injection.id] = 0;
-    this.injection = null;
-    this.version++;
-    throw new Error(`freeInjectedNow: the hooks freed block ${injection.id} without complaint`);
+    // (the hooks always see an overflow: this is only reached if the guard bytes were put back;
+    // the block is gone while the replay still holds it, so the replay starts over)
+    this.reset();
+    throw new Error(`freeInjectedNow: the hooks freed block ${injection.id} without complaint; the replay starts over`);
   }
 
   #freshRuntime(): Runtime {
@@ -266,19 +267,8 @@ export class ReplaySession {
   /** An injected block the trace has freed or moved no longer carries the overflow. */
   #forgetInjectionIfGone(): void {
     const injection = this.injection;
-    if (injection !== null && this.#address[injection.id] !== injection.address) this.injection = null;
+    if (injection !== null && this.addressOf(injection.id) !== injection.address) this.injection = null;
   }
-}
-
-/** The runtime's MEM domain as the replay's target (`m` with an alignment up to 16 is a plain malloc: MEM aligns that far). */
-function memDomainOf(runtime: Runtime): ReplayTarget {
-  return {
-    malloc: (size) => runtime.memMalloc(size),
-    calloc: (nelem, elsize) => runtime.memCalloc(nelem, elsize),
-    realloc: (p, size) => runtime.memRealloc(p, size),
-    free: (p) => runtime.memFree(p),
-    memalign: (alignment, size) => (alignment <= 16 ? runtime.memMalloc(size) : 0),
-  };
 }
 
 /** @throws RangeError unless `maxEvents` is a non-negative integer or Infinity */

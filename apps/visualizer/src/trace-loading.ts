@@ -1,10 +1,10 @@
 /*
  * Traces into the page: the bundled ones (fetched from the build's assets) and files the user
  * picks. The bytes are streamed through the browser's gunzip (DecompressionStream) when they
- * start with the gzip magic, and into testkit's TraceParser chunk by chunk, so that a large
+ * start with the gzip magic, and into @tsmalloc/trace's TraceParser chunk by chunk, so that a large
  * trace is never held as one string.
  */
-import { isGzip, type Trace, TraceFormatError, traceName, TraceParser } from "@tsmalloc/testkit/trace";
+import { isGzip, type Trace, TraceFormatError, traceName, TraceParser } from "@tsmalloc/trace/browser";
 
 /** Called as the compressed (or plain) bytes are read: read so far, total. */
 export type LoadProgress = (read: number, total: number) => void;

@@ -13,7 +13,7 @@ import { gzipSync } from "node:zlib";
 import { DebugCorruptionError } from "@tsmalloc/debug";
 import { inspectPool, usableArenaOrder } from "@tsmalloc/pymalloc";
 import type { AllocatorConfig } from "@tsmalloc/registry";
-import { bundledTracePath, loadTrace, OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, parseTrace, type Trace } from "@tsmalloc/testkit";
+import { bundledTracePath, loadTrace, OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, parseTrace, type Trace, traceProfile } from "@tsmalloc/testkit";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CELL_GAP, CELL_HEIGHT, CELL_WIDTH, HEADING_HEIGHT, LABEL_WIDTH } from "../src/arena-painter.ts";
@@ -165,7 +165,8 @@ describe("the visualizer in Chromium", () => {
     expect(expected).toContain("*** OUCH");
     expect(await textOf(page, "report")).toBe(expected);
     expect(await textOf(page, "position")).toBe(`${counted(releaseEvent)} of ${counted(SHORT_EVENTS)} events`);
-    expect(await textOf(page, "fault")).toContain(`The replay stopped at event ${counted(releaseEvent)}`);
+    // (releaseEvent is an index: the refused event is number releaseEvent + 1, after the releaseEvent before it)
+    expect(await textOf(page, "fault")).toContain(`The replay stopped at event ${counted(releaseEvent + 1)}`);
     await page.screenshot({ path: join(RESULTS_DIR, "visualizer-debug-report.png"), fullPage: true });
 
     // stepping back leaves the fault behind: a fresh replay, no overflow
@@ -217,7 +218,7 @@ describe("the visualizer in Chromium", () => {
     expect(await page.inputValue("[data-testid=config-select]")).toBe("debug");
     await page.fill("[data-testid=block-id]", "999999999");
     await idle(page);
-    expect(await textOf(page, "block-info")).toBe("#999999999 is not a live block after 0 events.");
+    expect(await textOf(page, "block-info")).toBe("#999999999 is not a live block after event 0.");
     expect(await page.locator("[data-testid=inject]").isDisabled()).toBe(true);
     expect(scriptErrors(page)).toEqual([]);
     await page.close();
@@ -312,7 +313,7 @@ describe("the visualizer in Chromium", () => {
     writeFileSync(path, "a 0 16\nx 1\n");
     await page.setInputFiles("#trace-file", path);
     await idle(page);
-    expect(await textOf(page, "status")).toBe('bad.trace:2: unknown event "x"');
+    expect(await textOf(page, "status")).toBe('bad.trace:2: "x 1": unknown event "x" (the events are a, c, r, f and m; # starts a comment)');
     expect(await page.locator("[data-testid=status]").getAttribute("class")).toContain("error");
     expect(await textOf(page, "position")).toBe(`0 of ${counted(SHORT_EVENTS)} events`);
     const broken = join(scratch, "broken.trace.gz");
@@ -323,13 +324,32 @@ describe("the visualizer in Chromium", () => {
     await page.close();
   });
 
+  it("reads a file written by hand, comments and all, and counts a NULL return as no live block (issue 16)", async () => {
+    const page = await openShortTrace("default");
+    const path = join(scratch, "big.trace");
+    writeFileSync(path, "# one request too large for any memory\n\na 1 3000000000\n");
+    await page.setInputFiles("#trace-file", path);
+    await idle(page);
+    expect(await textOf(page, "status")).toBe("big: 1 event, 2 blocks; live bytes peak at 3000000000 B after event 1".replace("3000000000 B", "2.79 GiB"));
+    // the file opens before its first event; step over it
+    await page.click("[data-testid=step]");
+    await idle(page);
+    expect(await textOf(page, "position")).toBe("1 of 1 event");
+    expect(await textOf(page, "failures")).toBe("1");
+    expect(await textOf(page, "live-bytes")).toBe("0 B");
+    expect(await textOf(page, "last-event")).toBe("event 1  a 1 3000000000  malloc(3000000000) -> #1");
+    expect(scriptErrors(page)).toEqual([]);
+    await page.close();
+  });
+
   it("answers the keys: → and ← step, End and Home jump, space plays and pauses", async () => {
     const page = await openShortTrace("default");
     const position = async (): Promise<string> => (await textOf(page, "position")).split(" of ")[0]!;
     await page.keyboard.press("ArrowRight");
     await idle(page);
     expect(await position()).toBe("1");
-    expect(await textOf(page, "last-event")).toMatch(/^#0 {2}[acrfm] /);
+    expect(await textOf(page, "last-event")).toMatch(/^event 1 {2}[acrfm] /);
+    expect(await textOf(page, "next-event")).toMatch(/^event 2 {2}[acrfm] /);
     await page.keyboard.press("ArrowRight");
     await page.keyboard.press("ArrowLeft");
     await idle(page);
@@ -365,6 +385,9 @@ describe("the visualizer in Chromium", () => {
     // the peak: live bytes are highest after this many events
     const peakText = (await textOf(page, "status")).match(/after event ([\d,]+)$/)?.[1] ?? "";
     const peak = Number(peakText.replaceAll(",", ""));
+    // one numbering: the page's "after event N" and ?event=N are traceProfile's peakEvent, as `tsmalloc replay` prints it
+    expect(peak).toBe(traceProfile(trace).peakEvent);
+    expect(peak).toBe(251_313);
     expect(await textOf(page, "position")).toBe(`${peakText} of 995,232 events`);
     reference.advanceTo(peak);
     expect(await textOf(page, "arena-count")).toBe(String(reference.runtime.pymallocHeap!.stats().arenasAllocatedCurrent));

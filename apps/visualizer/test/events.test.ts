@@ -7,36 +7,37 @@ import { compileallPrefix, traceOf } from "./helpers.ts";
 describe("describeEvent", () => {
   const trace = traceOf(["a 17 32", "c 18 4 8", "r 17 19 100", "f 18", "m 20 64 256", "a 0 3000000000", "r 19 19 0", "c 21 0 16"]);
 
+  // events are numbered from 1
   it.each([
-    [0, "a 17 32  malloc(32) -> #17"],
-    [1, "c 18 4 8  calloc(4, 8) -> #18"],
-    [2, "r 17 19 100  realloc(#17, 100) -> #19"],
-    [3, "f 18  free(#18)"],
-    [4, "m 20 64 256  posix_memalign(64, 256) -> #20"],
-    [5, "a 0 3000000000  malloc(3000000000) -> #0"],
-    [6, "r 19 19 0  realloc(#19, 0) -> #19"],
-    [7, "c 21 0 16  calloc(0, 16) -> #21"],
+    [1, "a 17 32  malloc(32) -> #17"],
+    [2, "c 18 4 8  calloc(4, 8) -> #18"],
+    [3, "r 17 19 100  realloc(#17, 100) -> #19"],
+    [4, "f 18  free(#18)"],
+    [5, "m 20 64 256  posix_memalign(64, 256) -> #20"],
+    [6, "a 0 3000000000  malloc(3000000000) -> #0"],
+    [7, "r 19 19 0  realloc(#19, 0) -> #19"],
+    [8, "c 21 0 16  calloc(0, 16) -> #21"],
   ])("event %d: %s", (event, text) => {
     expect(describeEvent(trace, event)).toBe(text);
   });
 
-  it.each([-1, 8, 1.5, Number.NaN, Number.POSITIVE_INFINITY, -0.5])("%d is no event: empty text", (event) => {
+  it.each([-1, 0, 9, 1.5, Number.NaN, Number.POSITIVE_INFINITY, -0.5])("%d is no event: empty text", (event) => {
     expect(describeEvent(trace, event)).toBe("");
   });
 
   it("an unknown op: empty text", () => {
     const odd: Trace = { ...trace, op: Uint8Array.from([OP_MALLOC, 9, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, 5, 255]) };
-    expect(describeEvent(odd, 1)).toBe("");
-    expect(describeEvent(odd, 6)).toBe("");
+    expect(describeEvent(odd, 2)).toBe("");
     expect(describeEvent(odd, 7)).toBe("");
-    expect(describeEvent(odd, 0)).toBe("a 17 32  malloc(32) -> #17");
+    expect(describeEvent(odd, 8)).toBe("");
+    expect(describeEvent(odd, 1)).toBe("a 17 32  malloc(32) -> #17");
   });
 
   it("the line part of every description parses back to the same events (5,000 of py_compileall)", () => {
     const real = compileallPrefix(20_000);
     const n = 5_000;
     const lines: string[] = [];
-    for (let event = 0; event < n; event++) {
+    for (let event = 1; event <= n; event++) {
       const text = describeEvent(real, event);
       const [line, call] = text.split("  ");
       expect(call, text).toMatch(/^(malloc|calloc|realloc|free|posix_memalign)\(/);

@@ -25,10 +25,10 @@ export function traceOf(lines: readonly string[], name: string = "test"): Trace 
   return parseTrace(new TextEncoder().encode(`${lines.join("\n")}\n`), name);
 }
 
-/** The block event `event` frees (f) or moves away (r), or -1 for an event that releases none. */
-export function releasedBy(trace: Trace, event: number): number {
-  const op = trace.op[event];
-  return op === OP_FREE ? trace.id[event]! : op === OP_REALLOC ? trace.arg[event]! : -1;
+/** The block the event at index `index` (event `index + 1`) frees (f) or moves away (r), or -1 for one that releases none. */
+export function releasedBy(trace: Trace, index: number): number {
+  const op = trace.op[index];
+  return op === OP_FREE ? trace.id[index]! : op === OP_REALLOC ? trace.arg[index]! : -1;
 }
 
 /**

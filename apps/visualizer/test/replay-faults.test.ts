@@ -52,24 +52,25 @@ function overflowedReference(config: AllocatorConfig, cursor: number, id: number
 }
 
 /**
- * Applies events from the reference's cursor up to `event` (which releases block `id`), then
+ * Applies the events before event `event` (numbered from 1; it releases block `id`), then
  * releases the block by hand as that event would.
  */
 function releaseByHand(reference: Reference, event: number, id: number): DebugCorruptionError {
-  reference.advanceTo(event);
+  reference.advanceTo(event - 1);
   const p = reference.address[id]!;
-  return corruption(() => (trace.op[event] === OP_FREE ? reference.runtime.memFree(p) : reference.runtime.memRealloc(p, trace.size[event]!)));
+  const index = event - 1;
+  return corruption(() => (trace.op[index] === OP_FREE ? reference.runtime.memFree(p) : reference.runtime.memRealloc(p, trace.size[index]!)));
 }
 
-/** A cursor whose next release is event `event` (an `r` of a block), a few events before it. */
+/** A cursor whose next release is event `event` (from 1: an `r` of a block), a few events before it. */
 function cursorBeforeRealloc(from: number): { cursor: number; event: number; id: number } {
-  for (let event = from; event < trace.length; event++) {
-    if (trace.op[event] !== OP_REALLOC) continue;
-    const id = trace.arg[event]!;
+  for (let index = from; index < trace.length; index++) {
+    if (trace.op[index] !== OP_REALLOC) continue;
+    const id = trace.arg[index]!;
     // after the block is made and after the last release before the realloc
-    let start = event - 1;
+    let start = index - 1;
     while (start >= 0 && releasedBy(trace, start) < 0 && !(trace.id[start] === id && trace.op[start] !== OP_FREE)) start--;
-    if (event - (start + 1) >= 3) return { cursor: start + 1, event, id };
+    if (index - (start + 1) >= 3) return { cursor: start + 1, event: index + 1, id };
   }
   throw new Error("no realloc with room before it");
 }
@@ -83,7 +84,7 @@ describe.each(DEBUG_CONFIGS)("%s", (config) => {
     expect(session.failures).toBe(0);
     const release = session.nextRelease()!;
     expect(release).not.toBeNull();
-    expect(trace.op[release.event]).toBe(OP_FREE);
+    expect(trace.op[release.event - 1]).toBe(OP_FREE);
     const { id, event } = release;
     const reference = referenceAt(trace, config, cursor);
     const p = reference.address[id]!;
@@ -104,10 +105,10 @@ describe.each(DEBUG_CONFIGS)("%s", (config) => {
     expect(OVERFLOW_BYTE).toBe(0x78);
     expect(session.nextRelease()).toEqual(release);
 
-    // play on: the replay stops at the free, which is not applied
+    // play on: the replay stops at the free, which is not applied (it stands after the event before)
     const applied = session.advance(Number.POSITIVE_INFINITY);
-    expect(applied).toBe(event - cursor);
-    expect(session.cursor).toBe(event);
+    expect(applied).toBe(event - 1 - cursor);
+    expect(session.cursor).toBe(event - 1);
     const fault = session.fault!;
     expect(fault).not.toBeNull();
     expect(fault.event).toBe(event);
@@ -126,19 +127,19 @@ describe.each(DEBUG_CONFIGS)("%s", (config) => {
     const atFault = session.runtime.memory.u8.slice();
     expect(session.advance(10)).toBe(0);
     expect(session.advance(Number.POSITIVE_INFINITY)).toBe(0);
-    expect(session.seek(event)).toBe(true);
-    expect(session.cursor).toBe(event);
+    expect(session.seek(event - 1)).toBe(true);
+    expect(session.cursor).toBe(event - 1);
     expect(session.fault).toBe(fault);
     expect(session.freeInjectedNow()).toBe(fault);
     expect(firstDifference(session.runtime.memory.u8, atFault)).toBe(-1);
 
     // back one event: a fresh replay, no fault, no overflow
     const generation = session.generation;
-    expect(session.seek(event - 1)).toBe(true);
+    expect(session.seek(event - 2)).toBe(true);
     expect(session.generation).toBe(generation + 1);
     expect(session.fault).toBeNull();
     expect(session.injection).toBeNull();
-    expectSameState(session, referenceAt(trace, config, event - 1), "back after the fault");
+    expectSameState(session, referenceAt(trace, config, event - 2), "back after the fault");
     // and the free goes through this time
     expect(session.advance(2)).toBe(2);
     expect(session.fault).toBeNull();
@@ -150,11 +151,11 @@ describe.each(DEBUG_CONFIGS)("%s", (config) => {
     session.seek(6_000);
     const { id, event } = session.nextRelease()!;
     session.injectOverflow(id);
-    session.seek(event);
+    session.seek(event - 1);
     expect(session.fault).toBeNull();
     const version = session.version;
     expect(session.advance(1)).toBe(0);
-    expect(session.cursor).toBe(event);
+    expect(session.cursor).toBe(event - 1);
     expect(session.fault?.event).toBe(event);
     expect(session.version).toBeGreaterThan(version);
   });
@@ -166,7 +167,7 @@ describe.each(DEBUG_CONFIGS)("%s", (config) => {
     session.injectOverflow(release.id, TRAILER_BYTES);
     expect(session.seek(release.event + 100)).toBe(true);
     expect(session.fault?.event).toBe(release.event);
-    expect(session.cursor).toBe(release.event);
+    expect(session.cursor).toBe(release.event - 1);
     const generation = session.generation;
     expect(session.seek(release.event + 100)).toBe(true);
     expect(session.generation).toBe(generation + 1);
@@ -186,8 +187,10 @@ describe.each(DEBUG_CONFIGS)("%s", (config) => {
     const written = differences(before, session.runtime.memory.u8);
     expect(written).toEqual(Array.from({ length: TRAILER_BYTES }, (_, i) => p + size + i));
     for (const at of written) expect([before[at], session.runtime.memory.u8[at]]).toEqual([FORBIDDENBYTE, 0x78]);
-    if (event - 9_000 > 1) {
-      expect(session.advance(event - 9_000 - 1)).toBe(event - 9_000 - 1);
+    // the events before the free, but one
+    const short = event - 1 - 9_000 - 1;
+    if (short > 0) {
+      expect(session.advance(short)).toBe(short);
       expect(session.fault).toBeNull();
       expect(session.injection?.id).toBe(id);
       expect(session.runtime.memory.u8[p + size + TRAILER_BYTES - 1]).toBe(0x78);
@@ -204,16 +207,17 @@ describe.each(DEBUG_CONFIGS)("%s", (config) => {
     session.seek(cursor);
     expect(session.nextRelease()).toEqual({ id, event });
     session.injectOverflow(id, 2);
-    expect(session.advance(Number.POSITIVE_INFINITY)).toBe(event - cursor);
+    expect(session.advance(Number.POSITIVE_INFINITY)).toBe(event - 1 - cursor);
     const fault = session.fault!;
     expect(fault.event).toBe(event);
-    expect(fault.during).toBe(`r ${id} ${trace.id[event]} ${trace.size[event]}  realloc(#${id}, ${trace.size[event]}) -> #${trace.id[event]}`);
+    const index = event - 1;
+    expect(fault.during).toBe(`r ${id} ${trace.id[index]} ${trace.size[index]}  realloc(#${id}, ${trace.size[index]}) -> #${trace.id[index]}`);
     const byHand = releaseByHand(overflowedReference(config, cursor, id, 2), event, id);
     expect(fault.report).toBe(byHand.report);
     expect(byHand.func).toMatch(/Realloc/);
     // the refused realloc moved nothing: the old block is still there under the old id
     expect(session.addressOf(id)).not.toBe(0);
-    expect(session.addressOf(trace.id[event]!)).toBe(trace.id[event] === id ? session.addressOf(id) : 0);
+    expect(session.addressOf(trace.id[index]!)).toBe(trace.id[index] === id ? session.addressOf(id) : 0);
   });
 
   it("freeInjectedNow: the report of PyMem_Free by hand, and the heap as it was", () => {
@@ -278,7 +282,7 @@ describe.each(DEBUG_CONFIGS)("%s", (config) => {
     it("ids that are not live blocks: RangeError", () => {
       const { session, dead } = setup();
       for (const bad of [dead, Number.NaN, 1.5, -1, -0.5, trace.ids, 2 ** 40, Number.POSITIVE_INFINITY]) {
-        expectRefused(session, () => session.injectOverflow(bad), RangeError, /^injectOverflow: .* is not a live block id after 4000 events$/);
+        expectRefused(session, () => session.injectOverflow(bad), RangeError, /^injectOverflow: .* is not a live block id after event 4000$/);
       }
       expect(session.injection).toBeNull();
     });
@@ -345,7 +349,8 @@ describe("a block kept by a realloc that returned NULL", () => {
     session.injectOverflow(1);
     expect(differences(before, session.runtime.memory.u8)).toEqual([p + 100]);
     session.advance(Number.POSITIVE_INFINITY);
-    expect(session.fault?.event).toBe(4);
+    // event 5, "f 1", is refused
+    expect(session.fault?.event).toBe(5);
     expect(session.fault?.error).toBeInstanceOf(DebugCorruptionError);
   });
 });

@@ -212,6 +212,12 @@ describe("requests that return NULL", () => {
     expect(session.addressOf(4)).toBe(0);
     expect(session.addressOf(6)).not.toBe(0);
     expect(session.addressOf(6) % 16).toBe(0);
+    // the live bytes the page shows leave the refused blocks out (issue 16): 24 + 70 at the end
+    const reference = referenceAt(trace, config, trace.length);
+    const held = Array.from(reference.size).reduce((sum, n) => sum + n, 0);
+    expect(held).toBe(24 + 70);
+    expect(session.series.liveBytes[session.cursor]).toBe(held);
+    expect(session.series.failures).toBe(3);
     session.seek(3);
     expect(session.failures).toBe(2);
     session.reset();
@@ -229,11 +235,11 @@ describe("requests that return NULL", () => {
 describe("nextRelease and requestedSize", () => {
   const trace = compileallPrefix(EVENTS);
 
-  /** The first f / r from the reference's cursor on whose block the reference holds. */
+  /** The first f / r after the reference's cursor whose block the reference holds (events numbered from 1). */
   function expectedRelease(reference: Reference): { id: number; event: number } | null {
-    for (let event = reference.cursor; event < trace.length; event++) {
-      const id = releasedBy(trace, event);
-      if (id >= 0 && reference.address[id] !== 0) return { id, event };
+    for (let index = reference.cursor; index < trace.length; index++) {
+      const id = releasedBy(trace, index);
+      if (id >= 0 && reference.address[id] !== 0) return { id, event: index + 1 };
     }
     return null;
   }
@@ -276,7 +282,7 @@ describe("nextRelease and requestedSize", () => {
     expect(session.requestedSize(1)).toBe(0);
     expect(session.requestedSize(2)).toBe(0); // calloc(0, 5)
     expect(session.addressOf(2)).not.toBe(0);
-    expect(session.nextRelease()).toEqual({ id: 0, event: 4 });
+    expect(session.nextRelease()).toEqual({ id: 0, event: 5 });
     session.seek(5);
     expect([session.requestedSize(0), session.requestedSize(3)]).toEqual([0, 9]);
     for (const bad of [-1, 1.5, Number.NaN, 99]) expect(session.requestedSize(bad)).toBe(0);
@@ -287,7 +293,7 @@ describe("nextRelease and requestedSize", () => {
     const small = traceOf(["a 0 3000000000", "a 1 8", "f 0", "f 1"]);
     const session = new ReplaySession(small, "debug");
     session.seek(2);
-    expect(session.nextRelease()).toEqual({ id: 1, event: 3 });
+    expect(session.nextRelease()).toEqual({ id: 1, event: 4 });
   });
 });
 

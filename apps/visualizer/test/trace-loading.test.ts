@@ -116,8 +116,8 @@ describe("errors", () => {
       const error = (await rejected(() => traceFromBlob(new Blob([bytes]), "bad.trace.gz"))) as TraceFormatError;
       expect(error).toBeInstanceOf(TraceFormatError);
       expect(error.line).toBe(3);
-      expect(error.reason).toBe("block id 7 is not live");
-      expect(error.message).toBe("bad.trace.gz:3: block id 7 is not live");
+      expect(error.reason).toBe('"f 7": ID 7 is not a live block (never allocated, or freed already)');
+      expect(error.message).toBe('bad.trace.gz:3: "f 7": ID 7 is not a live block (never allocated, or freed already)');
     }
   });
 
@@ -126,11 +126,18 @@ describe("errors", () => {
     const error = (await rejected(() => traceFromBlob(new Blob([gzipSync(deep)]), "deep.trace.gz"))) as TraceFormatError;
     expect(error).toBeInstanceOf(TraceFormatError);
     expect(error.line).toBe(20_001);
-    expect(error.message).toBe('deep.trace.gz:20001: unknown event "x"');
+    expect(error.message).toBe('deep.trace.gz:20001: "x 1 2": unknown event "x" (the events are a, c, r, f and m; # starts a comment)');
     const last = (await rejected(() => traceFromBlob(new Blob(["a 0 1\na 1 2 3"]), "last"))) as TraceFormatError;
     expect(last).toBeInstanceOf(TraceFormatError);
     expect(last.line).toBe(2);
-    expect(last.message).toBe("last:2: unexpected text after the last field");
+    expect(last.message).toBe('last:2: "a 1 2 3": an extra field "3" after SIZE, the last field (a ID SIZE)');
+  });
+
+  it("comments and empty lines are not events, and the lines after them keep their numbers", async () => {
+    const trace = await traceFromBlob(new Blob(["# by hand\n\na 0 10\n# then\nf 0\n\n"]), "hand.trace");
+    expect(trace.length).toBe(2);
+    const error = (await rejected(() => traceFromBlob(new Blob(["# by hand\n\na 0 10\nr 0 1\n"]), "hand.trace"))) as TraceFormatError;
+    expect(error.message).toBe('hand.trace:4: "r 0 1": SIZE is missing (r OLDID NEWID SIZE)');
   });
 
   it.each([

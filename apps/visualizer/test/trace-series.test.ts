@@ -2,7 +2,8 @@
  * TraceSeries (src/trace-series.ts): the live-bytes curve against a model written here from the
  * trace format, the stride and sample count for the lengths that matter (0, 1, the sample
  * budget and one more, the whole bundled trace), footprint recording only at sample points and
- * at the end, and the peak against testkit's traceProfile and the bundled trace's meta.json.
+ * at the end, the peak against @tsmalloc/trace's traceProfile and the bundled trace's meta.json,
+ * and the curve without the blocks of requests a replay saw refused.
  */
 import { bundledTraceMeta, bundledTracePath, loadTrace, type Trace, traceProfile } from "@tsmalloc/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -66,7 +67,9 @@ describe("live bytes", () => {
     expect(Array.from(series.liveBytes)).toEqual([0, 100, 220, 370, 400, 280, 40, 40, 10, 10, 0]);
     expect(Array.from(series.liveBytes)).toEqual(modelCurve(trace));
     expect(series.peakLiveBytes).toBe(400);
-    expect(series.peakEvent).toBe(3);
+    // after event 4 (events are numbered from 1): liveBytes[4]
+    expect(series.peakEvent).toBe(4);
+    expect(series.liveBytes[series.peakEvent]).toBe(400);
   });
 
   it("equal the model over 60,000 events of py_compileall (reallocs and callocs included)", () => {
@@ -86,9 +89,35 @@ describe("live bytes", () => {
     }
     expect(wrong, wrong < 0 ? "" : `liveBytes[${wrong}] = ${series.liveBytes[wrong]}, model ${model[wrong]}`).toBe(-1);
     expect(series.peakLiveBytes).toBe(Math.max(...model));
-    expect(model[series.peakEvent + 1]).toBe(series.peakLiveBytes);
-    // the first event where the peak is reached
-    expect(model.indexOf(series.peakLiveBytes)).toBe(series.peakEvent + 1);
+    expect(model[series.peakEvent]).toBe(series.peakLiveBytes);
+    // the first event after which the peak is reached
+    expect(model.indexOf(series.peakLiveBytes)).toBe(series.peakEvent);
+  });
+});
+
+describe("requests a replay saw refused (issue 16: a NULL return is not a live block)", () => {
+  const trace = traceOf(["a 0 100", "a 1 3000000000", "f 0", "a 2 600"]);
+
+  it("leave the curve, which noteFailures works out again when there are new ones", () => {
+    const series = new TraceSeries(trace);
+    expect(Array.from(series.liveBytes)).toEqual([0, 100, 3_000_000_100, 3_000_000_000, 3_000_000_600]);
+    expect([series.peakLiveBytes, series.peakEvent, series.failures]).toEqual([3_000_000_600, 4, 0]);
+    expect(series.noteFailures([2])).toBe(true);
+    expect(Array.from(series.liveBytes)).toEqual([0, 100, 100, 0, 600]);
+    expect([series.peakLiveBytes, series.peakEvent, series.failures]).toEqual([600, 4, 1]);
+    // a replay from the start sees them again: nothing new
+    expect(series.noteFailures([])).toBe(false);
+    expect(series.noteFailures([2])).toBe(false);
+    expect(series.failures).toBe(1);
+  });
+
+  it("are forgotten for another configuration", () => {
+    const series = new TraceSeries(trace);
+    series.noteFailures([2]);
+    series.forgetFailures();
+    expect(series.peakLiveBytes).toBe(3_000_000_600);
+    expect(series.failures).toBe(0);
+    expect(series.liveBytes[2]).toBe(3_000_000_100);
   });
 });
 
@@ -122,7 +151,7 @@ describe("stride and samples", () => {
   it("an empty trace: one sample, no peak", () => {
     const series = new TraceSeries(mallocs(0));
     expect(Array.from(series.liveBytes)).toEqual([0]);
-    expect(series.peakEvent).toBe(-1);
+    expect(series.peakEvent).toBe(0);
     expect(series.peakLiveBytes).toBe(0);
     series.record(0, 4096);
     expect(Array.from(series.footprint)).toEqual([4096]);
@@ -174,7 +203,7 @@ describe("the whole bundled trace", () => {
       }
     }
     expect(max).toBe(series.peakLiveBytes);
-    expect(first).toBe(series.peakEvent + 1);
+    expect(first).toBe(series.peakEvent);
     expect(series.liveBytes[trace.length]).toBe(profile.liveAtEndBytes);
   });
 });
