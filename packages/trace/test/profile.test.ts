@@ -1,8 +1,8 @@
 import { type BundledTrace, bundledTraceMeta, bundledTracePath } from "@tsmalloc/bundled-traces";
 import { isTraceError, loadTrace, parseTrace, SIZE_BUCKETS, TimedReplay, TraceErrorCode, type TraceProfile, traceProfile } from "@tsmalloc/trace";
 import { describe, expect, it } from "vitest";
+import { text, thrown } from "./helpers.ts";
 
-const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 // live bytes / live blocks after each event (numbered from 1) in the comments
 const trace = parseTrace(
@@ -29,15 +29,6 @@ function bars(profile: TraceProfile): Record<string, number> {
   return Object.fromEntries(profile.sizeHistogram.filter((bar) => bar.count > 0).map((bar) => [bar.label, bar.count]));
 }
 
-/** What `run` throws (fails the test when it throws nothing). */
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("traceProfile", () => {
   it("works out every figure of a hand-written trace", () => {

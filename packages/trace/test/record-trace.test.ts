@@ -22,17 +22,9 @@ import {
   type TraceRuntime,
 } from "@tsmalloc/trace";
 import { describe, expect, it } from "vitest";
+import { thrown } from "./helpers.ts";
 import { type BumpAllocator, FakeRuntime } from "./fixtures/fake-runtime.ts";
 
-/** What `run` throws (fails the test when it throws nothing). */
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a throw");
-}
 
 /** A small program on MEM: a few blocks, a realloc, frees, a free(NULL), a refused request. */
 function program(runtime: TraceRuntime): void {

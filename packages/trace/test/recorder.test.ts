@@ -1,5 +1,6 @@
 import { isTraceError, parseTrace, type RecorderCounts, TraceErrorCode, TraceRecorder, TraceWriter } from "@tsmalloc/trace";
 import { describe, expect, it } from "vitest";
+import { thrown } from "./helpers.ts";
 
 /** A recorder into a string, and what it wrote so far. */
 function recording(options = {}): { recorder: TraceRecorder; written: () => string } {
@@ -16,15 +17,6 @@ function recording(options = {}): { recorder: TraceRecorder; written: () => stri
 
 const NO_COUNTS: RecorderCounts = { events: 0, nullReturns: 0, freeNull: 0, unknownFrees: 0, reallocNull: 0, unknownReallocs: 0, reusedAddresses: 0, reallocZeroFrees: 0 };
 
-/** What `run` throws (fails the test when it throws nothing). */
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("TraceRecorder", () => {
   it("names blocks by id in order of first allocation, a new id for every realloc", () => {

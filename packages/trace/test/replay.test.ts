@@ -11,6 +11,7 @@ import {
   traceProfile,
 } from "@tsmalloc/trace";
 import { describe, expect, it } from "vitest";
+import { text, thrown } from "./helpers.ts";
 
 /** A bump allocator over a plain buffer; `overlap` makes it hand out overlapping blocks. */
 class Bump implements ReplayTarget {
@@ -44,18 +45,8 @@ class Bump implements ReplayTarget {
   }
 }
 
-const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const trace = parseTrace(text("a 0 40\nc 1 3 8\nr 0 2 100\na 3 16\nf 1\nf 2\n"), "t");
 
-/** What `run` throws (fails the test when it throws nothing). */
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("replayVerified", () => {
   it("replays a trace through a correct allocator and reports its peak", () => {

@@ -1,7 +1,7 @@
 import { isTraceError, OP_CALLOC, OP_FREE, OP_MALLOC, OP_MEMALIGN, OP_REALLOC, parseTrace, type Trace, TraceErrorCode, TraceFormatError, TraceParser } from "@tsmalloc/trace";
 import { describe, expect, it } from "vitest";
+import { text, thrown } from "./helpers.ts";
 
-const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** Every field of a trace, as plain arrays (so that toEqual compares values, not buffers). */
 function fields(trace: Trace): object {
@@ -247,13 +247,7 @@ describe("TraceParser", () => {
 
   it("refuses a limit that is not a non-negative number", () => {
     for (const make of [() => new TraceParser("t", NaN), () => new TraceParser("t", -1), () => parseTrace(text("a 0 1\n"), "t", -1)]) {
-      let error: unknown;
-      try {
-        make();
-      } catch (e) {
-        error = e;
-      }
-      expect(isTraceError(error, TraceErrorCode.InvalidArgument)).toBe(true);
+      expect(isTraceError(thrown(make), TraceErrorCode.InvalidArgument)).toBe(true);
     }
     expect(new TraceParser("t", 0).full).toBe(true);
     expect(new TraceParser("t", Infinity).full).toBe(false);

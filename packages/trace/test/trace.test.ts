@@ -20,18 +20,9 @@ import {
   traceName,
 } from "@tsmalloc/trace";
 import { describe, expect, it } from "vitest";
+import { text, thrown } from "./helpers.ts";
 
-const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-/** What `run` throws (fails the test when it throws nothing). */
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("parseTrace", () => {
   it("reads every event kind into typed arrays", () => {

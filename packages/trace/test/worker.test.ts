@@ -6,6 +6,7 @@ import type { Worker } from "node:worker_threads";
 import { isTraceError, TraceErrorCode } from "@tsmalloc/trace";
 import { startWorker } from "@tsmalloc/trace/bench";
 import { describe, expect, it } from "vitest";
+import { thrown } from "./helpers.ts";
 
 /** The worker's first message (rejects on an error or an exit before one). */
 function firstMessage<T>(worker: Worker): Promise<T> {
@@ -55,12 +56,6 @@ describe("startWorker", () => {
   }, 30_000);
 
   it("refuses a path that is not a URL", () => {
-    let error: unknown;
-    try {
-      startWorker("./echo.js" as never, null);
-    } catch (e) {
-      error = e;
-    }
-    expect(isTraceError(error, TraceErrorCode.InvalidArgument)).toBe(true);
+    expect(isTraceError(thrown(() => startWorker("./echo.js" as never, null)), TraceErrorCode.InvalidArgument)).toBe(true);
   });
 });

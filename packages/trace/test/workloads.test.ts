@@ -1,6 +1,7 @@
 import { isTraceError, TraceErrorCode } from "@tsmalloc/trace";
 import { churn, largeChurn, prng, runChurn, smallChurn } from "@tsmalloc/trace/bench";
 import { describe, expect, it } from "vitest";
+import { thrown } from "./helpers.ts";
 
 describe("prng", () => {
   it("is deterministic per seed and stays in [0, 1)", () => {
@@ -39,13 +40,7 @@ describe("churn", () => {
       [8, NaN, 10, 10],
     ];
     for (const [min, max, live, pairs] of bad) {
-      let error: unknown;
-      try {
-        churn("bad", min, max, live, pairs);
-      } catch (e) {
-        error = e;
-      }
-      expect(isTraceError(error, TraceErrorCode.InvalidArgument), `${min} ${max} ${live} ${pairs}`).toBe(true);
+      expect(isTraceError(thrown(() => churn("bad", min, max, live, pairs)), TraceErrorCode.InvalidArgument), `${min} ${max} ${live} ${pairs}`).toBe(true);
     }
   });
 

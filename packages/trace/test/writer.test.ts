@@ -19,24 +19,15 @@ import {
 } from "@tsmalloc/trace";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { text, thrown } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tsmalloc-writer-"));
-const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** Every field of a trace as plain arrays. */
 function fields(trace: Trace): object {
   return { length: trace.length, ids: trace.ids, op: [...trace.op], id: [...trace.id], arg: [...trace.arg], size: [...trace.size] };
 }
 
-/** What `run` throws (fails the test when it throws nothing). */
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a throw");
-}
 
 /** A writer into a string. */
 function stringWriter(): { writer: TraceWriter; text: () => string; chunks: string[] } {
