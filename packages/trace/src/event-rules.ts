@@ -48,36 +48,32 @@ export class LiveIds {
 
 /**
  * Why the event breaks the rules above, or null when it keeps them. Changes nothing. The
- * message names the field (`SIZE`, `OLDID`, …) as the format's table does.
+ * message names the field (`SIZE`, `OLDID`, …) as the format's table does. (Each kind first
+ * accepts a good event in one test, the parser's path for every line; the messages come after.)
  */
 export function eventProblem(live: LiveIds, op: number, id: number, arg: number, size: number): string | null {
   switch (op) {
     case OP_FREE:
-      return idProblem("ID", id) ?? (live.isLive(id) ? null : `ID ${id} is not a live block (never allocated, or freed already)`);
-    case OP_REALLOC: {
-      const problem = idProblem("OLDID", arg) ?? idProblem("NEWID", id) ?? sizeProblem("SIZE", size);
-      if (problem !== null) return problem;
-      if (!live.isLive(arg)) return `OLDID ${arg} is not a live block (never allocated, or freed already)`;
-      return id !== arg && live.isLive(id) ? `NEWID ${id} is already a live block` : null;
-    }
-    case OP_CALLOC: {
-      const problem = idProblem("ID", id) ?? idProblem("NMEMB", arg) ?? sizeProblem("SIZE", size);
-      if (problem !== null) return problem;
-      if (arg * size > MAX_SIZE) return `NMEMB × SIZE (${arg} × ${size}) is larger than 2^53`;
-      return live.isLive(id) ? `ID ${id} is already a live block` : null;
-    }
-    case OP_MEMALIGN: {
-      const problem = idProblem("ID", id) ?? idProblem("ALIGN", arg) ?? sizeProblem("SIZE", size);
-      if (problem !== null) return problem;
+      if (isId(id) && live.isLive(id)) return null;
+      return idProblem("ID", id) ?? `ID ${id} is not a live block (never allocated, or freed already)`;
+    case OP_REALLOC:
+      if (isId(id) && isId(arg) && isSize(size) && live.isLive(arg) && (id === arg || !live.isLive(id))) return null;
+      return (
+        idProblem("OLDID", arg) ??
+        idProblem("NEWID", id) ??
+        sizeProblem("SIZE", size) ??
+        (live.isLive(arg) ? `NEWID ${id} is already a live block` : `OLDID ${arg} is not a live block (never allocated, or freed already)`)
+      );
+    case OP_CALLOC:
+      if (isId(id) && isId(arg) && isSize(size) && arg * size <= MAX_SIZE && !live.isLive(id)) return null;
+      return idProblem("ID", id) ?? idProblem("NMEMB", arg) ?? sizeProblem("SIZE", size) ?? (live.isLive(id) ? `ID ${id} is already a live block` : `NMEMB × SIZE (${arg} × ${size}) is larger than 2^53`);
+    case OP_MEMALIGN:
       // (a power of two below 2^32 has one bit set: x & (x - 1) is 0, and 0 is refused apart)
-      if (arg === 0 || (arg & (arg - 1)) !== 0) return `ALIGN ${arg} is not a power of two`;
-      return live.isLive(id) ? `ID ${id} is already a live block` : null;
-    }
-    default: {
-      const problem = idProblem("ID", id) ?? sizeProblem("SIZE", size);
-      if (problem !== null) return problem;
-      return live.isLive(id) ? `ID ${id} is already a live block` : null;
-    }
+      if (isId(id) && isId(arg) && isSize(size) && arg !== 0 && (arg & (arg - 1)) === 0 && !live.isLive(id)) return null;
+      return idProblem("ID", id) ?? idProblem("ALIGN", arg) ?? sizeProblem("SIZE", size) ?? (live.isLive(id) ? `ID ${id} is already a live block` : `ALIGN ${arg} is not a power of two`);
+    default:
+      if (isId(id) && isSize(size) && !live.isLive(id)) return null;
+      return idProblem("ID", id) ?? sizeProblem("SIZE", size) ?? `ID ${id} is already a live block`;
   }
 }
 
@@ -89,6 +85,16 @@ export function applyEvent(live: LiveIds, op: number, id: number, arg: number): 
   }
   if (op === OP_REALLOC) live.end(arg);
   live.create(id);
+}
+
+/** An integer from 0 to 2^32 - 1 (NaN, fractions, negatives and strings are not). */
+function isId(value: number): boolean {
+  return value >>> 0 === value;
+}
+
+/** An integer from 0 to 2^53. */
+function isSize(value: number): boolean {
+  return value >= 0 && value <= MAX_SIZE && Number.isInteger(value);
 }
 
 function idProblem(field: string, value: number): string | null {

@@ -53,7 +53,7 @@ export class TraceBuilder implements TraceSink {
    */
   append(op: number, id: number, arg: number, size: number): string | null {
     if (this.#finished) throw new TraceError(TraceErrorCode.State, "TraceBuilder: an event after finish()");
-    if (op !== OP_MALLOC && op !== OP_CALLOC && op !== OP_REALLOC && op !== OP_FREE && op !== OP_MEMALIGN) return `unknown event kind ${String(op)}`;
+    if (!(op === OP_MALLOC || op === OP_CALLOC || op === OP_REALLOC || op === OP_FREE || op === OP_MEMALIGN)) return `unknown event kind ${String(op)}`;
     const problem = eventProblem(this.#live, op, id, arg, size);
     if (problem !== null) return problem;
     applyEvent(this.#live, op, id, arg);

@@ -14,8 +14,9 @@
  *   chunk k:   ...a 17 32\nf 9\nc 18 4 |        (the tail "c 18 4 " is carried)
  *   chunk k+1: 8\nr 17 19 100\n...              ("c 18 4 " + "8\n" is parsed first)
  *
- * A line is read by a fast path that accepts only a well-formed event; anything else goes to
- * line-diagnosis.ts, which names the field at fault. This module uses no Node API (the visualizer
+ * A line is read by a fast path that accepts only a well-formed event, in one pass over its bytes;
+ * anything else goes to a slower one, which skips comments and empty lines, and refuses the rest
+ * with line-diagnosis.ts's words for what is wrong. This module uses no Node API (the visualizer
  * parses traces in the browser); reading files is read-trace.ts's and load-trace.ts's.
  */
 import { argumentError, TraceError, TraceErrorCode, TraceFormatError } from "./errors.ts";
@@ -181,32 +182,21 @@ export class TraceParser {
     const builder = this.#builder;
     const limit = this.#limit;
     while (pos < end && builder.events < limit) {
-      const newline = bytes.indexOf(NEWLINE, pos);
-      const lineEnd = newline < 0 || newline >= end ? end : newline;
-      // the line's text, without "\n" or "\r\n" (a lone "\r" ends the last line of a text)
-      const textEnd = lineEnd > pos && bytes[lineEnd - 1] === RETURN ? lineEnd - 1 : lineEnd;
-      const first = bytes[pos];
-      if (textEnd === pos || first === HASH || ((first === SPACE || first === TAB) && isBlank(bytes, pos, textEnd))) {
-        this.#skipped++;
-      } else {
-        if (this.#skipped !== this.#shiftedAt) {
-          this.#shifts.push(builder.events, this.#skipped);
-          this.#shiftedAt = this.#skipped;
-        }
-        // (counted once the event is in: a bad line leaves `lines` at the last good one)
-        this.#event(bytes, pos, textEnd, this.#line + 1);
-      }
-      this.#line++;
-      pos = lineEnd + 1;
+      const next = this.#event(bytes, pos, end);
+      pos = next >= 0 ? next : this.#otherLine(bytes, pos, end);
     }
   }
 
-  /** Parses the event in bytes[pos, end) (the text of line `line`) and adds it. */
-  #event(bytes: Uint8Array, pos: number, end: number, line: number): void {
-    const letter = bytes[pos];
+  /**
+   * The fast path: parses the event line at `pos` and adds it, with one pass over its bytes.
+   * @returns the position after the line's end, or -1 when the line is not one event with
+   *   single spaces and decimal numbers (a comment, an empty line, or a bad one: #otherLine's)
+   * @throws TraceFormatError when the line is well formed but breaks the rules on ids and sizes
+   */
+  #event(bytes: Uint8Array, pos: number, end: number): number {
     let op: number;
     let fields: number;
-    switch (letter) {
+    switch (bytes[pos]) {
       case 0x61: // a ID SIZE
         op = OP_MALLOC;
         fields = 2;
@@ -228,39 +218,63 @@ export class TraceParser {
         fields = 3;
         break;
       default:
-        return this.#refuse(bytes, pos, end, line);
+        return -1;
     }
-    // the fields, each a space then digits; the last one ends the line
+    // the fields, each a space then digits
     let first = 0;
     let second = 0;
     let third = 0;
     let at = pos + 1;
     for (let k = 0; k < fields; k++) {
-      if (at >= end || bytes[at] !== SPACE) return this.#refuse(bytes, pos, end, line);
+      if (at >= end || bytes[at] !== SPACE) return -1;
       const digits = at + 1;
       at = digitsEnd(bytes, digits, end);
-      if (at === digits) return this.#refuse(bytes, pos, end, line);
+      if (at === digits) return -1;
       const value = decimal(bytes, digits, at);
       // (2^53 + 1 rounds to 2^53 in a double: the largest value is checked as text)
-      if (value > 2 ** 53 || (value === 2 ** 53 && lineText(bytes, digits, at).replace(/^0+/, "") !== "9007199254740992")) return this.#refuse(bytes, pos, end, line);
+      if (value > 2 ** 53 || (value === 2 ** 53 && lineText(bytes, digits, at).replace(/^0+/, "") !== "9007199254740992")) return -1;
       if (k === 0) first = value;
       else if (k === 1) second = value;
       else third = value;
     }
-    if (at !== end) return this.#refuse(bytes, pos, end, line);
+    // then the line's end: "\n", "\r\n", or the end of the text (where a lone "\r" may end it)
+    const textEnd = at;
+    if (at < end && bytes[at] === RETURN) at++;
+    if (at < end && bytes[at] !== NEWLINE) return -1;
+    const builder = this.#builder;
+    if (this.#skipped !== this.#shiftedAt) {
+      this.#shifts.push(builder.events, this.#skipped);
+      this.#shiftedAt = this.#skipped;
+    }
     // operands as Trace keeps them: the created (or freed) id, the second operand, the size
     let problem: string | null;
-    if (op === OP_MALLOC) problem = this.#builder.append(op, first, 0, second);
-    else if (op === OP_FREE) problem = this.#builder.append(op, first, 0, 0);
-    else if (op === OP_REALLOC) problem = this.#builder.append(op, second, first, third);
-    else problem = this.#builder.append(op, first, second, third);
-    if (problem !== null) throw new TraceFormatError(this.name, line, `${quoteLine(lineText(bytes, pos, end))}: ${problem}`);
+    if (op === OP_MALLOC) problem = builder.append(op, first, 0, second);
+    else if (op === OP_FREE) problem = builder.append(op, first, 0, 0);
+    else if (op === OP_REALLOC) problem = builder.append(op, second, first, third);
+    else problem = builder.append(op, first, second, third);
+    if (problem !== null) throw new TraceFormatError(this.name, this.#line + 1, `${quoteLine(lineText(bytes, pos, textEnd))}: ${problem}`);
+    // (counted once the event is in: a bad line leaves `lines` at the last good one)
+    this.#line++;
+    return at + 1;
   }
 
-  /** Throws the TraceFormatError for line `line`, whose form the fast path refused. */
-  #refuse(bytes: Uint8Array, pos: number, end: number, line: number): never {
-    const text = lineText(bytes, pos, end);
-    throw new TraceFormatError(this.name, line, formProblem(text) ?? `${quoteLine(text)}: not an event`);
+  /**
+   * A line the fast path did not take: an empty line, spaces and tabs only, or a comment, which
+   * are skipped; anything else is refused, with what is wrong with it.
+   * @returns the position after the line's end
+   * @throws TraceFormatError for a line that is not an event
+   */
+  #otherLine(bytes: Uint8Array, pos: number, end: number): number {
+    const newline = bytes.indexOf(NEWLINE, pos);
+    const lineEnd = newline < 0 || newline >= end ? end : newline;
+    const textEnd = lineEnd > pos && bytes[lineEnd - 1] === RETURN ? lineEnd - 1 : lineEnd;
+    if (bytes[pos] !== HASH && !isBlank(bytes, pos, textEnd)) {
+      const text = lineText(bytes, pos, textEnd);
+      throw new TraceFormatError(this.name, this.#line + 1, formProblem(text) ?? `${quoteLine(text)}: not an event`);
+    }
+    this.#skipped++;
+    this.#line++;
+    return lineEnd + 1;
   }
 }
 
