@@ -236,9 +236,9 @@ describe("replay --verify on clean replays", () => {
 
 describe("a request that returns NULL is not a live block (issue 16)", () => {
   const big = temp.writePlain("big.trace", "a 1 3000000000\n");
-  // the refused request is the trace's peak; without it, the peak is the 600 bytes after event 4,
-  // when pymalloc's one pool is empty again (after event 2 it holds the 100 bytes)
-  const moved = temp.writePlain("moved.trace", "a 0 100\na 1 3000000000\nf 0\na 2 600\n");
+  // the refused request makes the trace's peak, after event 2, when pymalloc's pool holds the 100
+  // bytes; without it, the peak is the 600 bytes after event 5, and pymalloc has no pool in use
+  const moved = temp.writePlain("moved.trace", "a 0 100\na 1 3000000000\nf 1\nf 0\na 2 600\n");
 
   it("the text summary: no live bytes, no block never freed, no ratio, the NULL named", async () => {
     const lines = expectOk(await runCli(["replay", big])).split("\n");
@@ -253,8 +253,8 @@ describe("a request that returns NULL is not a live block (issue 16)", () => {
     const one = jsonOf<ReplayJson & { failedEvents: number[] }>(await runCli(["replay", big, "--json", ...args]));
     expect(one).toMatchObject({ failures: 1, failedEvents: [1], peakLiveBytes: 0, blocksAtPeak: 0, liveAtEndBlocks: 0, liveAtEndBytes: 0, footprintRatio: null });
     const json = jsonOf<ReplayJson & { failedEvents: number[] }>(await runCli(["replay", moved, "--json", ...args]));
-    expect(json).toMatchObject({ failures: 1, failedEvents: [2], peakLiveBytes: 600, peakEvent: 4, blocksAtPeak: 1, peakLiveBlocks: 1, liveAtEndBlocks: 1, liveAtEndBytes: 600 });
-    // looked at after event 4: the 600 bytes are the system malloc's, pymalloc has no pool in use
+    expect(json).toMatchObject({ failures: 1, failedEvents: [2], peakLiveBytes: 600, peakEvent: 5, blocksAtPeak: 1, peakLiveBlocks: 1, liveAtEndBlocks: 1, liveAtEndBytes: 600 });
+    // looked at after event 5: the 600 bytes are the system malloc's, pymalloc has no pool in use
     expect(json.atPeak.pymallocPools).toBe(0);
   });
 });
