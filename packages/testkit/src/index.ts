@@ -1,10 +1,8 @@
 /*
- * The test kit's own part (the model of property tests, README examples, bench arguments,
- * workers in tests), then what the repository's tests and benchmarks take from
+ * The test kit's own part (the model of property tests, README examples, workers in tests), then what the repository's tests and benchmarks take from
  * @tsmalloc/trace and @tsmalloc/bundled-traces, under the same names, so that a test imports
  * its kit from one place.
  */
-export { type BenchArgs, parseBenchArgs } from "./bench-args.ts";
 export { type ExampleRun, markedExamples, runExample } from "./example.ts";
 export { AllocatorModel, type ModelBlock } from "./model.ts";
 export { firstMessage, runWorkers } from "./worker.ts";
@@ -38,6 +36,7 @@ export {
   traceProfile,
 } from "@tsmalloc/trace";
 export {
+  type BenchArgs,
   type BenchCase,
   type BenchCell,
   type BenchOptions,
@@ -49,6 +48,7 @@ export {
   formatBenchTable,
   largeChurn,
   median,
+  parseBenchArgs,
   prng,
   runBenchmarks,
   runChurn,

@@ -3,6 +3,7 @@
  * package's `pnpm bench`. Each run in a fresh worker, contenders alternating, medians and ratios
  * in one table; the synthetic churns; the peers a JavaScript user would pick instead.
  */
+export { type BenchArgs, parseBenchArgs } from "./bench-args.ts";
 export {
   type BenchCase,
   type BenchCell,

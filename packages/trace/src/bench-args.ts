@@ -11,8 +11,8 @@ export interface BenchArgs {
 }
 
 /**
- * Parses a benchmark script's arguments. pnpm 9 passes the `--` of `pnpm bench -- --runs 9`
- * through, so a lone `--` is ignored.
+ * Parses a benchmark script's arguments (`--runs N`, `--quick`, `--budget S`). pnpm 9 passes the
+ * `--` of `pnpm bench -- --runs 9` through, so a lone `--` is ignored.
  *
  * @throws TypeError for an unknown option, or when `--runs` or `--budget` is not a positive number
  */
