@@ -5,7 +5,7 @@
  * to the first column, a time budget per run.
  */
 import { bundledTracePath } from "@tsmalloc/bundled-traces";
-import { formatCount } from "@tsmalloc/trace";
+import { formatCounted } from "@tsmalloc/trace";
 import { type BenchCase, benchTableRows, type BenchCell, formatBenchTable, largeChurn, runBenchmarks, smallChurn } from "@tsmalloc/trace/bench";
 import { type OptionSpec, parseCommandLine, seconds, wholeNumber } from "./args.ts";
 import { CONTENDER_NAMES, DEFAULT_CONTENDERS } from "./contenders.ts";
@@ -58,7 +58,7 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
   const cases: BenchCase[] = [];
   for (const path of tracePaths) {
     const { trace } = await loadTraceFile(path, io, quick ? QUICK_EVENTS : Infinity);
-    cases.push({ name: `replay ${trace.name} (${formatCount(trace.length)} events)`, workload: { kind: "replay", trace }, warmup: 1 });
+    cases.push({ name: `replay ${trace.name} (${formatCounted(trace.length, "event")})`, workload: { kind: "replay", trace }, warmup: 1 });
   }
   cases.push({ name: "churn 8..512 B, 10,000 live", workload: { kind: "churn", churn: smallChurn(quick ? 20_000 : 200_000) }, warmup: 1 });
   cases.push({ name: "churn 16..64 KiB, 1,000 live", workload: { kind: "churn", churn: largeChurn(quick ? 5_000 : 50_000) }, warmup: 1 });

@@ -451,7 +451,7 @@ class App {
     list.dataset["testid"] = "free-list";
     const shown = details.freeList.slice(0, FREE_LIST_SHOWN).map(hex).join(" ");
     const more = details.freeList.length > FREE_LIST_SHOWN ? ` … and ${count(details.freeList.length - FREE_LIST_SHOWN)} more` : "";
-    list.textContent = `free list (${count(details.freeList.length)} blocks${details.uncarvedBlocks > 0 ? `, and ${count(details.uncarvedBlocks)} never handed out past nextoffset` : ""}): ${details.freeList.length === 0 ? "empty" : shown + more}`;
+    list.textContent = `free list (${counted(details.freeList.length, "block")}${details.uncarvedBlocks > 0 ? `, and ${count(details.uncarvedBlocks)} never handed out past nextoffset` : ""}): ${details.freeList.length === 0 ? "empty" : shown + more}`;
     panel.replaceChildren(title, fieldsTable(doc, details.rows), list);
   }
 

@@ -64,7 +64,9 @@ export function recordTrace(runtime: TraceRuntime, domain: TraceDomain, options:
 
 /** A recording in progress (from {@link recordTrace}). */
 export class TraceRecording {
+  /** The runtime whose domain is recorded. */
   readonly runtime: TraceRuntime;
+  /** The domain recorded: `"raw"`, `"mem"` or `"obj"`. */
   readonly domain: TraceDomain;
   /** The allocator the domain had, which the recording wraps and `stop()` puts back. */
   readonly wrapped: DomainAllocator;

@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 const cases: BenchCase[] = [{ name: "tiny churn", workload: { kind: "churn", churn: churn("c", 8, 64, 10, 1000) } }];
 const fixtures = new URL("./fixtures/contenders.ts", import.meta.url);
 
+// (each test starts a dozen workers through tsx: under CI's load, with every package's tests at
+// once on two cores, that has taken over a minute)
 describe("runBenchmarks", () => {
   it("times every contender in its own worker and reports medians, budget overruns, and failures", async () => {
     const cells = await runBenchmarks(cases, {
@@ -28,7 +30,7 @@ describe("runBenchmarks", () => {
     const table = formatBenchTable(cells, cases, ["fast", "slow", "never"]).split("\n");
     expect(table[0]).toBe("| workload | unit | fast | slow | never |");
     expect(table[2]).toMatch(/^\| tiny churn \| ns\/pair \| [\d.]+ \(1\.00×\) \| over budget \| unavailable \|$/);
-  }, 60_000);
+  }, 120_000);
 
   it("runs `warmup` of the workload on a throw-away target first (a tenth by default)", async () => {
     // the warmupProbe contender fails as many of the timed target's first mallocs as the
@@ -54,7 +56,7 @@ describe("runBenchmarks", () => {
       // one throw-away target and one timed target, never more
       expect(cell(name, "twoTargets"), name).toMatchObject({ status: "ok", failures: 0 });
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("benchTableRows", () => {
