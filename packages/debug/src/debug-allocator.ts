@@ -255,7 +255,7 @@ export class DebugAllocator implements Allocator {
 
   /**
    * Resizes the block at `ptr` to `size` bytes, as CPython's debug realloc does: checks the
-   * block, saves its first and last 64 data bytes and fills them, the header and the trailer
+   * block (before the size, so that a damaged block is reported even when `size` is too large), saves its first and last 64 data bytes and fills them, the header and the trailer
    * with 0xDD, calls the wrapped realloc, then writes the new header and trailer, puts the saved
    * bytes back and fills grown bytes with 0xCD. `ptr` 0 is `malloc(size)`.
    *
@@ -273,19 +273,19 @@ export class DebugAllocator implements Allocator {
   realloc(ptr: number, size: number): number {
     if (this.#foreign) return this.#wrongThread("debugRealloc");
     if (typeof ptr !== "number" || (ptr >>> 0) !== ptr) requireAddress(ptr, "realloc");
-    if (typeof size !== "number" || (size >>> 0) !== size) {
-      checkOversize(size, "realloc");
-      return 0;
-    }
+    // a valid size of 2^32 or more stays as it is: too large, it returns 0 below
+    if (typeof size !== "number" || (size >>> 0) !== size) checkOversize(size, "realloc");
     if (ptr === 0) return this.#allocate(size, false, DebugAllocator.prototype.realloc);
-    if (size > this.#maxRequest) return 0;
     let u8 = this.memory.u8;
     if (ptr < HEADER_BYTES || ptr > u8.length) throw pointerError("realloc", ptr, u8.length);
+    // the block first, then the size, as _PyMem_DebugRawRealloc: a damaged block is reported
+    // whatever size it is asked to take
     const problem = checkBlock(u8, ptr, this.#apiByte);
     if (problem !== BLOCK_OK) {
       this.#corrupt(problem, "debugRawRealloc", ptr);
       return 0;
     }
+    if (size > this.#maxRequest) return 0;
     const head = ptr - HEADER_BYTES;
     if (this.#preflight) this.#askWrapped(head);
     const extra = this.extraBytes;

@@ -141,6 +141,31 @@ describe("realloc", () => {
     expectHeapOk(heap);
   });
 
+  it("checks the block before the size, as _PyMem_DebugRawRealloc does: a damaged block is reported for a size too large", () => {
+    const { heap, hooks } = hooked({ api: "o" });
+    const p = hooks.malloc(30);
+    const tooLarge = [hooks.memory.maxByteLength - 23, 2 ** 32 - 1, 2 ** 32, 2 ** 40, Number.MAX_SAFE_INTEGER];
+    for (const [damage, message] of [
+      [p + 30, "bad trailing pad byte"],
+      [p - 1, "bad leading pad byte"],
+      [p - 8, "bad ID: Allocated using API 'x', verified using API 'o'"],
+    ] as const) {
+      const saved = hooks.memory.u8[damage]!;
+      hooks.memory.u8[damage] = 0x78;
+      const before = bytesOf(hooks.memory);
+      for (const size of tooLarge) {
+        const error = corruption(() => hooks.realloc(p, size));
+        expect(error.message, `${message}, size ${size}`).toBe(`debugRawRealloc: ${message}`);
+      }
+      expectBytesUnchanged(hooks.memory, before);
+      hooks.memory.u8[damage] = saved;
+    }
+    // intact, the same sizes return 0 and change nothing
+    for (const size of tooLarge) expect(hooks.realloc(p, size)).toBe(0);
+    hooks.free(p);
+    expectHeapOk(heap);
+  });
+
   it("gives a moved or resized block a new serial number, and a failed one keeps its own", () => {
     const memory = new LinearMemory({ buffer: new ArrayBuffer(4 << 16) });
     const hooks = withDebugHooks(new Malloc(memory, { segmentSize: 1 << 16 }), { serialNumbers: true });
