@@ -72,9 +72,10 @@ let pendingAttach: { readonly memory: LinearMemory; readonly address: number; re
  * `PyObject_Malloc`, with their calloc/realloc/free).
  *
  * The entry points follow CPython's wrappers: a size over {@link MAX_REQUEST_SIZE} returns 0
- * without calling the allocator, as does a calloc whose product would exceed it; `free(0)` does
- * nothing; everything else goes to the domain's allocator, which gives zero-size requests a
- * distinct non-NULL pointer. Invalid arguments throw the allocator's typed errors.
+ * without calling the allocator, as does a calloc whose product would exceed it; everything else
+ * goes to the domain's allocator (`free(0)` too, which every tsmalloc allocator ignores), which
+ * gives zero-size requests a distinct non-NULL pointer. Invalid arguments throw the allocator's
+ * typed errors.
  *
  * Make one with {@link createRuntime}, {@link createRuntimeFromEnv} or {@link attachRuntime};
  * the package's functions (`memMalloc`, `getAllocator`, …) use a default one.
@@ -377,11 +378,13 @@ export class Runtime {
   }
 
   /**
-   * `PyMem_RawFree`: frees a RAW block; 0 does nothing.
+   * `PyMem_RawFree`: frees a RAW block. Every pointer, 0 included, goes to the domain's allocator,
+   * as in CPython (a hook installed with {@link Runtime.setAllocator} sees `free(0)`); every
+   * tsmalloc allocator treats 0 as a no-op.
    * @throws {@link TsmallocError} for a pointer the allocator rejects
    */
   rawFree(ptr: number): void {
-    if (ptr !== 0) this.#table.raw.free(ptr);
+    this.#table.raw.free(ptr);
   }
 
   /** `PyMem_Malloc`: as {@link Runtime.rawMalloc}, from the MEM domain. */
@@ -404,7 +407,7 @@ export class Runtime {
 
   /** `PyMem_Free`: as {@link Runtime.rawFree}, in the MEM domain. */
   memFree(ptr: number): void {
-    if (ptr !== 0) this.#table.mem.free(ptr);
+    this.#table.mem.free(ptr);
   }
 
   /** `PyObject_Malloc`: as {@link Runtime.rawMalloc}, from the OBJ domain. */
@@ -427,7 +430,7 @@ export class Runtime {
 
   /** `PyObject_Free`: as {@link Runtime.rawFree}, in the OBJ domain. */
   objFree(ptr: number): void {
-    if (ptr !== 0) this.#table.obj.free(ptr);
+    this.#table.obj.free(ptr);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -103,10 +103,6 @@ describe("the entry points' wrappers (CPython's PyMem_* rules)", () => {
     expect(hook.calls).toEqual([]);
     expectUnchanged(runtime.memory, before);
     expectFilled(runtime.memory, p, 24, 0x77);
-    // free(0) does nothing and does not reach the allocator
-    api.free(0);
-    expect(hook.calls).toEqual([]);
-    expectUnchanged(runtime.memory, before);
     api.free(p);
     expect(hook.calls).toEqual([{ op: "free", ptr: p }]);
     expectRuntimeOk(runtime);
@@ -144,6 +140,60 @@ describe("the entry points' wrappers (CPython's PyMem_* rules)", () => {
     expectFilled(runtime.memory, q, 700, 0x3c);
     api.free(q);
     expectRuntimeOk(runtime);
+  });
+});
+
+// -------------------------------------------------------------------------------------------------
+
+describe("free(0) reaches the allocator (PyMem_Free(NULL) calls the domain's free, which does nothing)", () => {
+  it.each(CONFIGS)("%s: rawFree(0), memFree(0) and objFree(0) each reach a hook installed with setAllocator, and change nothing", (config) => {
+    const runtime = createRuntime({ allocator: config });
+    const hooks = DOMAINS.map((domain) => {
+      const hook = new RecordingHook(runtime.getAllocator(domain));
+      runtime.setAllocator(domain, hook);
+      return hook;
+    });
+    const before = snapshot(runtime.memory);
+    for (const [i, domain] of DOMAINS.entries()) {
+      entryPoints(runtime, domain).free(0);
+      // only the domain called sees it, once; the allocator under the hook treats 0 as a no-op
+      expect(hooks.map((hook) => hook.calls.length), `${config}, ${domain}`).toEqual(DOMAINS.map((_, j) => (j <= i ? 1 : 0)));
+      expect(hooks[i]!.calls).toEqual([{ op: "free", ptr: 0 }]);
+    }
+    expectUnchanged(runtime.memory, before);
+    expectRuntimeOk(runtime);
+  });
+
+  it("the package's functions pass 0 on too", () => {
+    const runtime = createRuntime();
+    const previous = setDefaultRuntime(runtime);
+    try {
+      const hooks = DOMAINS.map((domain) => {
+        const hook = new RecordingHook(runtime.getAllocator(domain));
+        runtime.setAllocator(domain, hook);
+        return hook;
+      });
+      rawFree(0);
+      memFree(0);
+      objFree(0);
+      for (const hook of hooks) expect(hook.calls).toEqual([{ op: "free", ptr: 0 }]);
+    } finally {
+      if (previous !== undefined) setDefaultRuntime(previous);
+    }
+  });
+
+  it("under setNoMemory, free(0) goes through the fault hooks to the allocator below, uncounted", () => {
+    const runtime = createRuntime({ allocator: "malloc" });
+    const hook = new RecordingHook(runtime.getAllocator(Domain.MEM));
+    runtime.setAllocator(Domain.MEM, hook);
+    runtime.setNoMemory(1);
+    runtime.memFree(0);
+    expect(hook.calls).toEqual([{ op: "free", ptr: 0 }]);
+    const p = runtime.memMalloc(8); // call #1: free(0) was not counted
+    expect(p).not.toBe(0);
+    expect(runtime.memMalloc(8)).toBe(0); // call #2
+    runtime.removeMemHooks();
+    runtime.memFree(p);
   });
 });
 
