@@ -76,9 +76,16 @@ export const MAX_SEGMENT_BYTES: number = 1 << 30;
 /** A new segment (or an extension) adds at most this much beyond what the request needs. */
 const MAX_SEGMENT_STEP = 64 << 20;
 
-/** The block size (header included) that serves a request of `n` bytes, n below 2^30. */
+/**
+ * The block size (header included) that serves a request of `n` bytes: `n` + 8 rounded up to 16,
+ * at least 16. Exact for every `n` below 2^53: the rounding subtracts the low bits rather than
+ * masking with `& ~15`, which works on 32 bits and turned every `n` from 2^31 - 23 up into a
+ * negative size (memalign then took the small-block path and carved a "block" out of the heap).
+ */
 export function blockSizeFor(n: number): number {
-  return n <= BLOCK_HEADER ? MIN_BLOCK : (n + BLOCK_HEADER + ALIGNMENT - 1) & ~(ALIGNMENT - 1);
+  if (n <= BLOCK_HEADER) return MIN_BLOCK;
+  const x = n + BLOCK_HEADER + ALIGNMENT - 1;
+  return x - (x & (ALIGNMENT - 1));
 }
 
 /** The TLSF list (fl * SL_COUNT + sl) that holds free blocks of `size` bytes. */
@@ -96,7 +103,9 @@ export function listIndex(size: number): number {
 export function searchSize(size: number): number {
   if (size < SMALL_BLOCK) return size;
   const step = 1 << (31 - Math.clz32(size) - SL_BITS);
-  return (size + step - 1) & ~(step - 1);
+  // rounded as in blockSizeFor, exactly past 2^31 as well (`& ~(step - 1)` would wrap there)
+  const x = size + step - 1;
+  return x - (x & (step - 1));
 }
 
 /** `bytes` rounded up to whole 64 KiB pages. */

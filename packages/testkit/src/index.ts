@@ -1,10 +1,11 @@
 /*
- * The test kit's own part (the model of property tests, README examples, workers in tests), then what the repository's tests and benchmarks take from
+ * The test kit's own part (the model of property tests, the size probe, README examples, workers in tests), then what the repository's tests and benchmarks take from
  * @tsmalloc/trace and @tsmalloc/bundled-traces, under the same names, so that a test imports
  * its kit from one place.
  */
 export { type ExampleRun, markedExamples, runExample } from "./example.ts";
 export { AllocatorModel, type ModelBlock } from "./model.ts";
+export { BOUNDARY_REACH, boundarySizes, probeSizes, type SizeProbeMemory, type SizeProbeOptions, type SizeProbeTarget } from "./size-probe.ts";
 export { firstMessage, runWorkers } from "./worker.ts";
 
 export { type BundledTrace, bundledTraceMeta, bundledTracePath, type TraceMeta } from "@tsmalloc/bundled-traces";
