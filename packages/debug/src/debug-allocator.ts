@@ -40,17 +40,18 @@ import {
   writeWord,
 } from "./layout.ts";
 import { type DebugHookOptions, type DebugThreadOptions, hookSettings, requireAllocator, threadSettings } from "./options.ts";
+import { memorySerialCounter, nextSerial, recordMemorySerialCounter, requireCounterInMemory, SERIAL_COUNTER_BYTES } from "./serial-counter.ts";
 import {
   FLAG_SERIAL,
   KNOWN_FLAGS,
-  nextSerial,
-  S_API,
-  S_FLAGS,
+  S_API_FLAGS,
+  S_COUNTER,
   S_MAGIC,
   S_OWNER_HIGH,
   S_OWNER_LOW,
   S_VERSION,
   STATE_BYTES,
+  STATE_COUNTER_OFFSET,
   STATE_MAGIC,
   STATE_VERSION,
   writeState,
@@ -68,7 +69,7 @@ const SAVE_BYTES = 2 * ERASED_SIZE + WORD;
 const ABORT_STATUS = 134;
 
 /** Set by attach() for the constructor call it makes: the state block to open. */
-let pendingAttach: { readonly address: number; readonly api: ApiId; readonly serialNumbers: boolean } | undefined;
+let pendingAttach: { readonly address: number; readonly api: ApiId; readonly serialNumbers: boolean; readonly counter: number } | undefined;
 
 interface ProcessLike {
   readonly stderr?: { write(text: string): unknown };
@@ -117,6 +118,11 @@ export class DebugAllocator implements Allocator {
   readonly extraBytes: number;
   /** Address of the hooks' state block in the memory: what {@link DebugAllocator.attach} takes. */
   readonly stateAddress: number;
+  /**
+   * Address of the serial counter these hooks draw from (8 bytes in the memory), or 0 when serial
+   * numbers are off: pass it as `serialCounter` to make other hooks count in the same sequence.
+   */
+  readonly serialCounter: number;
 
   readonly #apiByte: number;
   readonly #maxRequest: number;
@@ -127,6 +133,7 @@ export class DebugAllocator implements Allocator {
   readonly #preflight: boolean;
   readonly #shared: boolean;
   readonly #stateWord: number;
+  readonly #counterWord: number;
   readonly #save: Uint8Array = new Uint8Array(SAVE_BYTES);
 
   /**
@@ -158,6 +165,8 @@ export class DebugAllocator implements Allocator {
 
     const token = threadToken();
     if (attaching === undefined) {
+      const choice = "serialCounter" in settings ? settings.serialCounter : "memory";
+      if (settings.serialNumbers && typeof choice === "number") requireCounterInMemory(this.memory, choice, fn);
       const state = allocator.malloc(STATE_BYTES);
       if (state === 0) {
         throw new TsmallocError(ErrorCode.OutOfMemory, `withDebugHooks: allocator "${allocator.name}" cannot provide the hooks' ${STATE_BYTES}-byte state block`);
@@ -166,12 +175,22 @@ export class DebugAllocator implements Allocator {
         if (isAddress(state)) allocator.free(state);
         throw optionError("withDebugHooks", `allocator "${allocator.name}" must hand out 4-byte aligned blocks`, state);
       }
-      writeState(this.memory, state, this.#apiByte, settings.serialNumbers ? FLAG_SERIAL : 0, token);
+      // one counter for every hooks that share it (CPython's one serialno); see serial-counter.ts
+      let counter = 0;
+      if (settings.serialNumbers) {
+        counter = typeof choice === "number" ? choice : choice === "memory" ? memorySerialCounter(this.memory) : 0;
+        if (counter === 0) counter = state + STATE_COUNTER_OFFSET;
+      }
+      writeState(this.memory, state, this.#apiByte, settings.serialNumbers ? FLAG_SERIAL : 0, token, counter);
+      if (choice === "memory" && counter === state + STATE_COUNTER_OFFSET) recordMemorySerialCounter(this.memory, counter);
       this.stateAddress = state;
+      this.serialCounter = counter;
     } else {
       this.stateAddress = attaching.address;
+      this.serialCounter = attaching.counter;
     }
     this.#stateWord = this.stateAddress >>> 2;
+    this.#counterWord = this.serialCounter >>> 2;
     this.#traces = traceTable(this.memory.source, this.stateAddress);
     const u32 = this.memory.u32;
     const owned = u32[this.#stateWord + S_OWNER_LOW] === token.low && u32[this.#stateWord + S_OWNER_HIGH] === token.high;
@@ -207,12 +226,15 @@ export class DebugAllocator implements Allocator {
     if (u32[w + S_VERSION] !== STATE_VERSION) {
       throw incompatible(`the state block at ${formatAddress(address)} has layout version ${u32[w + S_VERSION]}, this build reads ${STATE_VERSION}`);
     }
-    const api = String.fromCharCode(u32[w + S_API]! & 0xff);
-    const flags = u32[w + S_FLAGS]!;
-    if (u32[w + S_API]! > 0xff || !isApiId(api) || (flags & ~KNOWN_FLAGS) !== 0) {
+    const api = String.fromCharCode(u32[w + S_API_FLAGS]! & 0xff);
+    const flags = u32[w + S_API_FLAGS]! >>> 8;
+    const serialNumbers = (flags & FLAG_SERIAL) !== 0;
+    const counter = u32[w + S_COUNTER]!;
+    const counterFits = serialNumbers ? counter !== 0 && counter % 4 === 0 && counter + SERIAL_COUNTER_BYTES <= memory.byteLength : counter === 0;
+    if (!isApiId(api) || (flags & ~KNOWN_FLAGS) !== 0 || !counterFits) {
       throw incompatible(`the state block at ${formatAddress(address)} is damaged`);
     }
-    pendingAttach = { address, api, serialNumbers: (flags & FLAG_SERIAL) !== 0 };
+    pendingAttach = { address, api, serialNumbers, counter };
     return new DebugAllocator(allocator, options);
   }
 
@@ -315,7 +337,7 @@ export class DebugAllocator implements Allocator {
     writeTrailer(u8, p + n);
     if (this.serialNumbers) {
       if (moved === 0) for (let i = 0; i < WORD; i++) u8[p + n + TRAILER_BYTES + i] = save[2 * ERASED_SIZE + i]!;
-      else writeWord(u8, p + n + TRAILER_BYTES, nextSerial(this.memory, this.#stateWord));
+      else writeWord(u8, p + n + TRAILER_BYTES, nextSerial(this.memory, this.#counterWord));
     }
     if (old <= 2 * ERASED_SIZE) {
       const kept = Math.min(n, old);
@@ -472,7 +494,7 @@ export class DebugAllocator implements Allocator {
     writeHeader(u8, head, n, this.#apiByte);
     if (!zeroed) fillBytes(u8, this.#words(), p, p + n, CLEANBYTE);
     writeTrailer(u8, p + n);
-    if (this.serialNumbers) writeWord(u8, p + n + TRAILER_BYTES, nextSerial(this.memory, this.#stateWord));
+    if (this.serialNumbers) writeWord(u8, p + n + TRAILER_BYTES, nextSerial(this.memory, this.#counterWord));
     if (this.tracebacks !== 0) this.#traces.set(p, captureStack(this.tracebacks, caller));
     return p;
   }

@@ -16,4 +16,5 @@ export { dumpDebugBlock } from "./dump.ts";
 export { type CorruptionHandler, DebugCorruptionError, type DebugErrorCode, type OnCorruption } from "./errors.ts";
 export { isFreed, isPtrFreed } from "./is-freed.ts";
 export { checkDebugHookOptions, type DebugHookOptions, type DebugThreadOptions, MAX_TRACEBACK_FRAMES } from "./options.ts";
+export { SERIAL_COUNTER_BYTES, SERIAL_COUNTER_ROOT, type SerialCounterChoice } from "./serial-counter.ts";
 export type { TracebackFrame } from "./traceback.ts";

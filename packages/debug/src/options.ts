@@ -1,6 +1,7 @@
 import { type Allocator, LinearMemory } from "@tsmalloc/memory";
 import { type ApiId, isApiId } from "./constants.ts";
 import { type OnCorruption, optionError } from "./errors.ts";
+import { isSerialCounterChoice, type SerialCounterChoice } from "./serial-counter.ts";
 
 /** The most stack frames an allocation may remember. */
 export const MAX_TRACEBACK_FRAMES = 100;
@@ -50,6 +51,16 @@ export interface DebugHookOptions extends DebugThreadOptions {
    * @defaultValue false
    */
   readonly serialNumbers?: boolean;
+  /**
+   * Which counter the serial numbers come from, when `serialNumbers` is on. CPython has one
+   * counter (`serialno`), so that "call #N" names one call: `"memory"` is the memory's one counter,
+   * shared by every hooks in the memory that use it (the first such hooks keep it in their state
+   * block and record it in the memory's root table); `"new"` starts a counter in these hooks' state
+   * block; an address ({@link DebugAllocator.serialCounter} of other hooks) draws from theirs. A
+   * registry runtime gives its hooks one counter of their own this way.
+   * @defaultValue "memory"
+   */
+  readonly serialCounter?: SerialCounterChoice;
 }
 
 /** The thread options, checked and with their defaults. @internal */
@@ -101,12 +112,18 @@ export function threadSettings(options: DebugThreadOptions, fn: string): ThreadS
 }
 
 /** Checks the options of withDebugHooks. @internal */
-export function hookSettings(options: DebugHookOptions, fn: string): ThreadSettings & { readonly api: ApiId; readonly serialNumbers: boolean } {
+export function hookSettings(
+  options: DebugHookOptions,
+  fn: string,
+): ThreadSettings & { readonly api: ApiId; readonly serialNumbers: boolean; readonly serialCounter: SerialCounterChoice } {
   const settings = threadSettings(options, fn);
-  const { api = "r", serialNumbers = false } = options;
+  const { api = "r", serialNumbers = false, serialCounter = "memory" } = options;
   if (!isApiId(api)) throw optionError(fn, `api must be "r", "m" or "o"`, api);
   if (typeof serialNumbers !== "boolean") throw optionError(fn, "serialNumbers must be a boolean", serialNumbers);
-  return { ...settings, api, serialNumbers };
+  if (!isSerialCounterChoice(serialCounter)) {
+    throw optionError(fn, `serialCounter must be "memory", "new" or the address of another hooks' counter (a non-zero multiple of 4)`, serialCounter);
+  }
+  return { ...settings, api, serialNumbers, serialCounter };
 }
 
 /**

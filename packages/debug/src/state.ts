@@ -3,10 +3,14 @@
  * are made, so that the facts every thread must agree on live in the memory itself. Another
  * worker opens them with DebugAllocator.attach(); a saved memory keeps them.
  *
- *   word 0  magic "DBGH"            word 4  owner thread token, low half
- *   word 1  layout version          word 5  owner thread token, high half
- *   word 2  API id byte             word 6  serial counter, low half (Atomics on shared memory)
- *   word 3  flags (bit 0: serials)  word 7  serial counter, high half
+ *   word 0  magic "DBGH"                          word 4  owner thread token, low half
+ *   word 1  layout version                        word 5  owner thread token, high half
+ *   word 2  API id byte, flags << 8               word 6  a serial counter, low half
+ *   word 3  address of the serial counter used    word 7  a serial counter, high half
+ *           (0: serial numbers off)
+ *
+ * Words 6 and 7 are a counter (serial-counter.ts) that these hooks or others may draw from: the
+ * memory's counter when these were the first hooks with serial numbers in it, or a new one.
  */
 import type { LinearMemory } from "@tsmalloc/memory";
 import type { ThreadToken } from "./thread.ts";
@@ -15,63 +19,44 @@ import type { ThreadToken } from "./thread.ts";
 export const STATE_BYTES = 32;
 /** "DBGH" read as a little-endian word. */
 export const STATE_MAGIC = 0x48474244;
-/** The layout version this build reads and writes. */
-export const STATE_VERSION = 1;
+/** The layout version this build reads and writes (2: one serial counter shared through word 3). */
+export const STATE_VERSION = 2;
 
 /** Word index of the magic in the state block. */
 export const S_MAGIC = 0;
 /** Word index of the layout version. */
 export const S_VERSION = 1;
-/** Word index of the API id byte. */
-export const S_API = 2;
-/** Word index of the flags. */
-export const S_FLAGS = 3;
+/** Word index of the API id byte (bits 0..7) and the flags (bits 8 and up). */
+export const S_API_FLAGS = 2;
+/** Word index of the address of the serial counter these hooks draw from. */
+export const S_COUNTER = 3;
 /** Word index of the owner thread token's low half. */
 export const S_OWNER_LOW = 4;
 /** Word index of the owner thread token's high half. */
 export const S_OWNER_HIGH = 5;
-/** Word index of the serial counter's low half. */
-export const S_SERIAL_LOW = 6;
-/** Word index of the serial counter's high half. */
-export const S_SERIAL_HIGH = 7;
+/** Byte offset of the counter the state block can hold (words 6 and 7). */
+export const STATE_COUNTER_OFFSET = 24;
 
 /** Flag: blocks carry a serial number after the trailing pad. */
 export const FLAG_SERIAL = 1;
 /** Every flag this build knows. */
 export const KNOWN_FLAGS: number = FLAG_SERIAL;
 
-/** Writes a fresh state block at `address` (4-byte aligned); the magic goes last. */
-export function writeState(memory: LinearMemory, address: number, apiByte: number, flags: number, owner: ThreadToken): void {
+/**
+ * Writes a fresh state block at `address` (4-byte aligned) whose hooks draw serial numbers from
+ * the counter at `counter` (0: none); the state block's own counter starts at 0; the magic goes
+ * last.
+ */
+export function writeState(memory: LinearMemory, address: number, apiByte: number, flags: number, owner: ThreadToken, counter: number): void {
   const u32 = memory.u32;
   const w = address >>> 2;
   u32[w + S_VERSION] = STATE_VERSION;
-  u32[w + S_API] = apiByte;
-  u32[w + S_FLAGS] = flags;
+  u32[w + S_API_FLAGS] = apiByte | (flags << 8);
+  u32[w + S_COUNTER] = counter;
   u32[w + S_OWNER_LOW] = owner.low;
   u32[w + S_OWNER_HIGH] = owner.high;
-  u32[w + S_SERIAL_LOW] = 0;
-  u32[w + S_SERIAL_HIGH] = 0;
+  u32[w + STATE_COUNTER_OFFSET / 4] = 0;
+  u32[w + STATE_COUNTER_OFFSET / 4 + 1] = 0;
   if (memory.shared) Atomics.store(memory.i32, w + S_MAGIC, STATE_MAGIC);
   else u32[w + S_MAGIC] = STATE_MAGIC;
-}
-
-/**
- * Takes the next serial number (1, 2, 3, ...) from the counter at word `w`, atomically on a
- * shared memory. The two halves are carried by whoever wraps the low half; a thread that
- * draws a number in the instant between a wrap and its carry can see the old high half, once
- * every 2^32 numbers.
- */
-export function nextSerial(memory: LinearMemory, w: number): number {
-  if (memory.shared) {
-    const i32 = memory.i32;
-    const low = (Atomics.add(i32, w + S_SERIAL_LOW, 1) + 1) >>> 0;
-    const high = low === 0 ? Atomics.add(i32, w + S_SERIAL_HIGH, 1) + 1 : Atomics.load(i32, w + S_SERIAL_HIGH);
-    return (high >>> 0) * 4294967296 + low;
-  }
-  const u32 = memory.u32;
-  const low = (u32[w + S_SERIAL_LOW]! + 1) >>> 0;
-  u32[w + S_SERIAL_LOW] = low;
-  let high = u32[w + S_SERIAL_HIGH]!;
-  if (low === 0) u32[w + S_SERIAL_HIGH] = ++high;
-  return high * 4294967296 + low;
 }

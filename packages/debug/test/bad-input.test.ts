@@ -135,6 +135,12 @@ describe("options of withDebugHooks", () => {
     ["api", null],
     ["serialNumbers", 1],
     ["serialNumbers", "yes"],
+    ["serialCounter", "own"],
+    ["serialCounter", 0],
+    ["serialCounter", 6],
+    ["serialCounter", -8],
+    ["serialCounter", 2 ** 32],
+    ["serialCounter", null],
     ["tracebacks", -1],
     ["tracebacks", 1.5],
     ["tracebacks", 101],
@@ -160,14 +166,24 @@ describe("options of withDebugHooks", () => {
     expect(checked.message).toBe(error.message);
   });
 
+  it("a serialCounter address whose 8 bytes leave the memory throws ERR_TSMALLOC_INVALID_OPTION and allocates nothing", () => {
+    const before = heap.stats();
+    for (const address of [heap.memory.byteLength - 4, heap.memory.byteLength, 2 ** 32 - 4]) {
+      const error = expectError(() => withDebugHooks(heap, { serialNumbers: true, serialCounter: address }), ErrorCode.InvalidOption);
+      expect(error.message).toContain("serialCounter must be the address of an 8-byte counter inside the memory");
+    }
+    expect(heap.stats()).toEqual(before);
+  });
+
   it("checkDebugHookOptions accepts what withDebugHooks accepts", () => {
     expect(() => checkDebugHookOptions({})).not.toThrow();
     expect(() => checkDebugHookOptions({ api: "o", serialNumbers: true, tracebacks: 100, onCorruption: () => {}, checkThread: false })).not.toThrow();
+    for (const serialCounter of ["memory", "new", 4, 2 ** 32 - 4] as const) expect(() => checkDebugHookOptions({ serialCounter })).not.toThrow();
   });
 
   it("an explicit undefined takes the default", () => {
-    const hooks = withDebugHooks(heap, { api: undefined, serialNumbers: undefined, tracebacks: undefined, onCorruption: undefined, checkThread: undefined } as never);
-    expect([hooks.api, hooks.serialNumbers, hooks.tracebacks]).toEqual(["r", false, 0]);
+    const hooks = withDebugHooks(heap, { api: undefined, serialNumbers: undefined, serialCounter: undefined, tracebacks: undefined, onCorruption: undefined, checkThread: undefined } as never);
+    expect([hooks.api, hooks.serialNumbers, hooks.serialCounter, hooks.tracebacks]).toEqual(["r", false, 0, 0]);
   });
 
   it("something that is not an Allocator over a LinearMemory throws ERR_TSMALLOC_INVALID_OPTION", () => {
@@ -195,10 +211,11 @@ describe("DebugAllocator.attach", () => {
     const { heap, hooks } = hooked({ api: "m" });
     const w = hooks.stateAddress >>> 2;
     const u32 = heap.memory.u32;
-    u32[w + 1] = 2;
-    expect(expectError(() => DebugAllocator.attach(heap, hooks.stateAddress), ErrorCode.Incompatible).message).toContain("layout version 2");
     u32[w + 1] = 1;
-    for (const [word, value] of [[2, 0x78], [2, 0x16d], [3, 2]] as const) {
+    expect(expectError(() => DebugAllocator.attach(heap, hooks.stateAddress), ErrorCode.Incompatible).message).toContain("layout version 1, this build reads 2");
+    u32[w + 1] = 2;
+    // a bad API id, serial numbers without a counter, an unknown flag, a counter without serial numbers
+    for (const [word, value] of [[2, 0x78], [2, 0x16d], [2, 0x46d], [3, 2 * 16]] as const) {
       const saved = u32[w + word]!;
       u32[w + word] = value;
       expect(expectError(() => DebugAllocator.attach(heap, hooks.stateAddress), ErrorCode.Incompatible).message).toContain("damaged");

@@ -13,9 +13,11 @@ import {
   dumpDebugBlock,
   FORBIDDENBYTE,
   isDebugAllocator,
+  SERIAL_COUNTER_ROOT,
   withDebugHooks,
 } from "@tsmalloc/debug";
 import { Malloc } from "@tsmalloc/malloc";
+import { Pymalloc } from "@tsmalloc/pymalloc";
 import { formatAddress, LinearMemory } from "@tsmalloc/memory";
 import { describe, expect, it } from "vitest";
 import { ENABLE_TRACEMALLOC, expectBlock, expectFilled, expectHeapOk, hooked, leadingLines, lines, readBigEndian, trailingLines } from "./helpers.ts";
@@ -247,10 +249,54 @@ describe("serial numbers", () => {
     hooks.free(b);
   });
 
+  it("hooks made by hand in one memory draw from one counter, CPython's one serialno: call #N names one call", () => {
+    const memory = new LinearMemory();
+    const heap = new Malloc(memory);
+    const raw = withDebugHooks(heap, { api: "r", serialNumbers: true });
+    const mem = withDebugHooks(heap, { api: "m", serialNumbers: true });
+    const obj = withDebugHooks(new Pymalloc(heap), { api: "o", serialNumbers: true });
+    // the first hooks keep the memory's counter in their state block and record it in the root table
+    expect(raw.serialCounter).toBe(raw.stateAddress + 24);
+    expect(memory.getRoot(SERIAL_COUNTER_ROOT)).toBe(raw.serialCounter);
+    expect([mem.serialCounter, obj.serialCounter]).toEqual([raw.serialCounter, raw.serialCounter]);
+    const blocks: [typeof raw, number, number][] = [];
+    for (const hooks of [raw, mem, obj, mem, raw, obj]) blocks.push([hooks, hooks.malloc(3), 3]);
+    const [first] = blocks[1]!;
+    const moved = first.realloc(blocks[1]![1], 40);
+    blocks[1] = [first, moved, 40];
+    expect(blocks.map(([, p, n]) => readBigEndian(memory, p + n + 8))).toEqual([1n, 7n, 3n, 4n, 5n, 6n]);
+    expect(mem.dump(moved)).toContain("    The block was made by call #7 to debug malloc/realloc.\n");
+    for (const [hooks, p] of blocks) hooks.free(p);
+  });
+
+  it("serialCounter 'new' starts a sequence of the hooks' own, which other hooks share through its address", () => {
+    const { heap, hooks } = hooked({ serialNumbers: true });
+    const own = withDebugHooks(heap, { api: "m", serialNumbers: true, serialCounter: "new" });
+    const sharing = withDebugHooks(heap, { api: "o", serialNumbers: true, serialCounter: own.serialCounter });
+    expect(own.serialCounter).toBe(own.stateAddress + 24);
+    expect(sharing.serialCounter).toBe(own.serialCounter);
+    expect(heap.memory.getRoot(SERIAL_COUNTER_ROOT)).toBe(hooks.serialCounter); // the memory's stays
+    const a = hooks.malloc(1);
+    const b = own.malloc(1);
+    const c = sharing.malloc(1);
+    const d = hooks.malloc(1);
+    expect([a, b, c, d].map((p) => readBigEndian(heap.memory, p + 1 + 8))).toEqual([1n, 1n, 2n, 2n]);
+    // attached elsewhere, hooks keep drawing from the counter they were made with
+    const again = DebugAllocator.attach(heap, sharing.stateAddress);
+    expect(again.serialCounter).toBe(own.serialCounter);
+    expect(readBigEndian(heap.memory, again.malloc(1) + 1 + 8)).toBe(3n);
+  });
+
+  it("need no counter when they are off: serialCounter is 0 and the memory records none", () => {
+    const { heap, hooks } = hooked({ serialCounter: "new" });
+    expect(hooks.serialCounter).toBe(0);
+    expect(heap.memory.getRoot(SERIAL_COUNTER_ROOT)).toBe(0);
+    expect(DebugAllocator.attach(heap, hooks.stateAddress).serialCounter).toBe(0);
+  });
+
   it("carry into the high half after 2^32 calls", () => {
     const { hooks } = hooked({ serialNumbers: true });
-    const state = hooks.stateAddress;
-    hooks.memory.u32[(state >>> 2) + 6] = 0xffffffff;
+    hooks.memory.u32[hooks.serialCounter >>> 2] = 0xffffffff;
     const p = hooks.malloc(1);
     expect(readBigEndian(hooks.memory, p + 1 + 8)).toBe(2n ** 32n);
     const q = hooks.malloc(1);
@@ -259,7 +305,7 @@ describe("serial numbers", () => {
 
   it("carry on a shared memory too", () => {
     const { hooks } = hooked({ serialNumbers: true }, { shared: true });
-    hooks.memory.u32[(hooks.stateAddress >>> 2) + 6] = 0xfffffffe;
+    hooks.memory.u32[hooks.serialCounter >>> 2] = 0xfffffffe;
     const serials = [hooks.malloc(0), hooks.malloc(0), hooks.malloc(0)].map((p) => readBigEndian(hooks.memory, p + 8));
     expect(serials).toEqual([0xffffffffn, 2n ** 32n, 2n ** 32n + 1n]);
   });

@@ -11,10 +11,13 @@ import type { Domain } from "./domain.ts";
  *   word 1  layout version        word 6  RAW debug hooks state address (0: not hooked)
  *   word 2  configuration index   word 7  MEM debug hooks state address
  *   word 3  lock (futex word)     word 8  OBJ debug hooks state address
- *   word 4  malloc heap address   word 9  reserved (0)
+ *   word 4  malloc heap address   word 9  serial counter of the runtime's hooks (0: none yet)
  *
- * The hook words change when setupDebugHooks() hooks a domain later; readers and that writer take
- * the lock on shared memory.
+ * The hook words change when setupDebugHooks() hooks a domain later, and word 9 when the first
+ * hooks with serial numbers are made; readers and that writer take the lock on shared memory.
+ * The serial counter is the one the runtime's first hooks started in their state block, which all
+ * its later hooks share: one sequence per runtime (CPython's one `serialno`). A record written
+ * before word 9 was used reads 0 there, which means just that.
  */
 
 /** The root-table tag of the first runtime made in a memory. @internal */
@@ -33,6 +36,7 @@ const W_PYMALLOC = 5;
 const W_HOOK_RAW = 6;
 const W_HOOK_MEM = 7;
 const W_HOOK_OBJ = 8;
+const W_SERIAL_COUNTER = 9;
 
 /** What a record says. @internal */
 export interface RuntimeRecord {
@@ -40,6 +44,8 @@ export interface RuntimeRecord {
   readonly malloc: number;
   readonly pymalloc: number;
   readonly hooks: { readonly raw: number; readonly mem: number; readonly obj: number };
+  /** Address of the serial counter the runtime's debug hooks share, 0 when none has been made. */
+  readonly serialCounter: number;
 }
 
 function hookWord(domain: Domain): number {
@@ -59,6 +65,7 @@ export function writeRecord(memory: LinearMemory, address: number, record: Runti
   u32[w + W_HOOK_RAW] = record.hooks.raw;
   u32[w + W_HOOK_MEM] = record.hooks.mem;
   u32[w + W_HOOK_OBJ] = record.hooks.obj;
+  u32[w + W_SERIAL_COUNTER] = record.serialCounter;
 }
 
 /**
@@ -81,6 +88,7 @@ export function readRecord(memory: LinearMemory, address: number): RuntimeRecord
       malloc: u32[w + W_MALLOC]!,
       pymalloc: u32[w + W_PYMALLOC]!,
       hooks: { raw: u32[w + W_HOOK_RAW]!, mem: u32[w + W_HOOK_MEM]!, obj: u32[w + W_HOOK_OBJ]! },
+      serialCounter: u32[w + W_SERIAL_COUNTER]!,
     };
   } finally {
     unlock(memory, w);
@@ -93,6 +101,28 @@ export function recordHooks(memory: LinearMemory, address: number, domain: Domai
   lock(memory, w);
   try {
     memory.u32[w + hookWord(domain)] = state;
+  } finally {
+    unlock(memory, w);
+  }
+}
+
+/** The serial counter the runtime's hooks share, 0 when none has been made yet. @internal */
+export function recordedSerialCounter(memory: LinearMemory, address: number): number {
+  const w = address >>> 2;
+  lock(memory, w);
+  try {
+    return memory.u32[w + W_SERIAL_COUNTER]!;
+  } finally {
+    unlock(memory, w);
+  }
+}
+
+/** Records the serial counter the runtime's hooks share, unless one is recorded already. @internal */
+export function recordSerialCounter(memory: LinearMemory, address: number, counter: number): void {
+  const w = address >>> 2;
+  lock(memory, w);
+  try {
+    if (memory.u32[w + W_SERIAL_COUNTER] === 0) memory.u32[w + W_SERIAL_COUNTER] = counter;
   } finally {
     unlock(memory, w);
   }

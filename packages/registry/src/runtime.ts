@@ -16,7 +16,16 @@ import { apiIdOf, Domain, DOMAINS, isDomain } from "./domain.ts";
 import { FaultCounter, FaultInjectionAllocator } from "./fault-injection.ts";
 import { MAX_REQUEST_SIZE, refuseCalloc, refuseRealloc, refuseSize } from "./limits.ts";
 import { type DomainTable, RawDomainAllocator } from "./raw-domain-allocator.ts";
-import { readRecord, RECORD_BYTES, recordHooks, RUNTIME_ROOT_TAG, type RuntimeRecord, writeRecord } from "./runtime-record.ts";
+import {
+  readRecord,
+  RECORD_BYTES,
+  recordedSerialCounter,
+  recordHooks,
+  recordSerialCounter,
+  RUNTIME_ROOT_TAG,
+  type RuntimeRecord,
+  writeRecord,
+} from "./runtime-record.ts";
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -34,9 +43,11 @@ export interface RuntimeOptions {
   readonly pymalloc?: Pick<PymallocOptions, "layout" | "checks" | "arenaAllocator"> | undefined;
   /**
    * Options of the debug hooks this runtime installs (the `_debug` configurations and
-   * {@link Runtime.setupDebugHooks}); the API id is each domain's own.
+   * {@link Runtime.setupDebugHooks}); the API id is each domain's own, and with serial numbers
+   * on, all the runtime's hooks draw from one counter of the runtime's own (CPython's one
+   * `serialno`), so `serialCounter` is not an option here.
    */
-  readonly debug?: Omit<DebugHookOptions, "api"> | undefined;
+  readonly debug?: Omit<DebugHookOptions, "api" | "serialCounter"> | undefined;
   /**
    * Print pymalloc's statistics each time a new arena is created and when the runtime is closed
    * (`TSMALLOCSTATS`, CPython's `PYTHONMALLOCSTATS`). Ignored by the malloc configurations,
@@ -101,7 +112,7 @@ export class Runtime {
   readonly address: number;
 
   readonly #table: DomainTable;
-  readonly #debugOptions: Omit<DebugHookOptions, "api">;
+  readonly #debugOptions: Omit<DebugHookOptions, "api" | "serialCounter">;
   #arenaAllocator: ArenaAllocator | null;
   #faults: { readonly counter: FaultCounter; readonly saved: DomainTable } | null = null;
   readonly #stats: boolean;
@@ -130,6 +141,7 @@ export class Runtime {
     this.#debugOptions = options.debug ?? {};
     if (typeof this.#debugOptions !== "object" || this.#debugOptions === null) throw optionError(fn, `debug must be an object, got ${describeValue(options.debug)}`);
     if ("api" in this.#debugOptions) throw optionError(fn, "debug.api is each domain's own ('r', 'm', 'o'); do not pass one");
+    if ("serialCounter" in this.#debugOptions) throw optionError(fn, "debug.serialCounter is the runtime's own (one counter for all its hooks); do not pass one");
     // checked once, before anything is allocated or opened
     try {
       checkDebugHookOptions({ ...this.#debugOptions, api: "r" });
@@ -177,10 +189,13 @@ export class Runtime {
     const table: DomainTable = { raw: malloc, mem: malloc, obj: malloc };
     this.#table = table;
     const hooks = { raw: 0, mem: 0, obj: 0 };
+    // the RAW hooks start the runtime's serial counter; the MEM and OBJ hooks draw from it
+    let serialCounter = 0;
     if (plan.debug) {
-      const hooked = withDebugHooks(malloc, { ...this.#debugOptions, api: "r" });
+      const hooked = withDebugHooks(malloc, { ...this.#debugOptions, api: "r", serialCounter: "new" });
       table.raw = hooked;
       hooks.raw = hooked.stateAddress;
+      serialCounter = hooked.serialCounter;
     }
     if (plan.pymalloc) {
       // pymalloc's raw allocator is the RAW *domain*, not the system malloc: under the debug
@@ -194,8 +209,9 @@ export class Runtime {
     }
     if (plan.debug) {
       const base = table.mem;
-      const mem = withDebugHooks(base, { ...this.#debugOptions, api: "m" });
-      const obj = withDebugHooks(base, { ...this.#debugOptions, api: "o" });
+      const counter = serialCounter === 0 ? "new" : serialCounter;
+      const mem = withDebugHooks(base, { ...this.#debugOptions, api: "m", serialCounter: counter });
+      const obj = withDebugHooks(base, { ...this.#debugOptions, api: "o", serialCounter: counter });
       table.mem = mem;
       table.obj = obj;
       hooks.mem = mem.stateAddress;
@@ -203,7 +219,7 @@ export class Runtime {
     }
     const address = malloc.malloc(RECORD_BYTES);
     if (address === 0) throw new TsmallocError(ErrorCode.OutOfMemory, `createRuntime: the memory cannot hold the runtime's ${RECORD_BYTES}-byte record`);
-    writeRecord(memory, address, { config: this.config, malloc: malloc.address, pymalloc: this.pymallocHeap?.address ?? 0, hooks });
+    writeRecord(memory, address, { config: this.config, malloc: malloc.address, pymalloc: this.pymallocHeap?.address ?? 0, hooks, serialCounter });
     if (memory.getRoot(RUNTIME_ROOT_TAG) === 0) memory.setRoot(RUNTIME_ROOT_TAG, address);
     this.address = address;
   }
@@ -238,7 +254,8 @@ export class Runtime {
   /**
    * Installs `@tsmalloc/debug` hooks on RAW, then MEM, then OBJ, skipping a domain whose
    * allocator already is debug hooks (CPython's `PyMem_SetupDebugHooks`). Each new hook wraps the
-   * domain's current allocator, with this runtime's `debug` options and the domain's API id.
+   * domain's current allocator, with this runtime's `debug` options and the domain's API id; with
+   * serial numbers on, every hook the runtime makes draws from the runtime's one counter.
    *
    * Blocks handed out before the hooks have no debug header: free them before, or they are
    * reported as a bad API id. Hence pymalloc must not yet hold blocks of an unhooked RAW domain.
@@ -264,13 +281,16 @@ export class Runtime {
     // arena, whose arenas vector must then come from the hooked RAW domain
     const before: DomainTable = { raw: table.raw, mem: table.mem, obj: table.obj };
     const made: DebugAllocator[] = [];
+    // the runtime's one serial counter: the first hooks it makes start it, the others draw from it
+    let serialCounter = recordedSerialCounter(this.memory, this.address);
     try {
       for (const domain of DOMAINS) {
         const current = table[domain];
         if (isDebugAllocator(current)) continue;
-        const hooks = withDebugHooks(current, { ...this.#debugOptions, api: apiIdOf(domain) });
+        const hooks = withDebugHooks(current, { ...this.#debugOptions, api: apiIdOf(domain), serialCounter: serialCounter === 0 ? "new" : serialCounter });
         made.push(hooks);
         table[domain] = hooks;
+        if (serialCounter === 0) serialCounter = hooks.serialCounter;
       }
     } catch (error) {
       // undo: give each domain its allocator back and the hooks' state blocks to their allocators;
@@ -278,13 +298,17 @@ export class Runtime {
       // here mean pymalloc held no RAW block before, or the check above would have thrown)
       const keepRaw = pymalloc !== null && holdsRawBlocks(pymalloc);
       for (const hooks of made) {
-        if (keepRaw && hooks.api === "r") continue;
+        if (keepRaw && hooks.api === "r") {
+          if (hooks.serialCounter !== 0) recordSerialCounter(this.memory, this.address, hooks.serialCounter);
+          continue;
+        }
         const domain = domainOf(hooks);
         table[domain] = before[domain];
         hooks.wrapped.free(hooks.stateAddress);
       }
       throw error;
     }
+    if (serialCounter !== 0) recordSerialCounter(this.memory, this.address, serialCounter);
     for (const hooks of made) {
       // recorded for attachRuntime when the hooks sit on the runtime's own allocator
       if (hooks.wrapped === this.mallocHeap || hooks.wrapped === this.pymallocHeap) recordHooks(this.memory, this.address, domainOf(hooks), hooks.stateAddress);

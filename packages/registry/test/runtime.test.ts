@@ -10,6 +10,7 @@ import { type Allocator, ErrorCode, formatAddress, LinearMemory, TsmallocError }
 import { type ArenaAllocator, inspectState } from "@tsmalloc/pymalloc";
 import {
   allocatorName,
+  attachRuntime,
   type AllocatorConfig,
   createRuntime,
   createRuntimeFromEnv,
@@ -542,6 +543,8 @@ describe("setupDebugHooks (PyMem_SetupDebugHooks)", () => {
   it.each([
     [{ tracebacks: -1 }, "createRuntime: debug options: withDebugHooks: tracebacks must be an integer from 0 to 100, got -1"],
     [{ api: "m" }, "createRuntime: debug.api is each domain's own ('r', 'm', 'o'); do not pass one"],
+    [{ serialNumbers: true, serialCounter: "new" }, "createRuntime: debug.serialCounter is the runtime's own (one counter for all its hooks); do not pass one"],
+    [{ serialCounter: 64 }, "createRuntime: debug.serialCounter is the runtime's own (one counter for all its hooks); do not pass one"],
     [{ serialNumbers: "yes" }, 'createRuntime: debug options: withDebugHooks: serialNumbers must be a boolean, got "yes"'],
     [{ onCorruption: "ignore" }, 'createRuntime: debug options: withDebugHooks: onCorruption must be "throw", "abort" or a function, got "ignore"'],
     [5, "createRuntime: debug must be an object, got 5"],
@@ -554,6 +557,78 @@ describe("setupDebugHooks (PyMem_SetupDebugHooks)", () => {
       expect(memory.stats()).toEqual(before);
       expect(memory.getRoot("tsrt")).toBe(0);
     }
+  });
+});
+
+// -------------------------------------------------------------------------------------------------
+
+/** The serial number of the debug block of `n` bytes at `p` (8 big-endian bytes after the 8-byte trailer). */
+function serialOf(runtime: Runtime, p: number, n: number): number {
+  return Number(runtime.memory.dataView.getBigUint64(p + n + 8, false));
+}
+
+describe("serial numbers: one counter per runtime (CPython's one serialno)", () => {
+  it.each(["debug", "malloc_debug", "pymalloc_debug"] as const)("%s: RAW, MEM and OBJ number their calls in one sequence", (config) => {
+    const runtime = createRuntime({ allocator: config, debug: { serialNumbers: true } });
+    const counters = DOMAINS.map((domain) => (runtime.getAllocator(domain) as DebugAllocator).serialCounter);
+    expect(new Set(counters).size).toBe(1);
+    expect(counters[0]).not.toBe(0);
+    const blocks = [runtime.rawMalloc(5), runtime.memMalloc(5), runtime.objMalloc(5), runtime.memCalloc(1, 5), runtime.rawRealloc(0, 5), runtime.objMalloc(5)];
+    const serials = blocks.map((p) => serialOf(runtime, p, 5));
+    // one after another, whatever the domain (pymalloc's own RAW requests would take numbers too)
+    expect(serials).toEqual(serials.map((_, i) => serials[0]! + i));
+    const report = (runtime.getAllocator(Domain.OBJ) as DebugAllocator).dump(blocks[5]!);
+    expect(report).toContain(`    The block was made by call #${serials[5]} to debug malloc/realloc.\n`);
+    runtime.rawFree(blocks[0]!);
+    runtime.memFree(blocks[1]!);
+    runtime.objFree(blocks[2]!);
+    runtime.memFree(blocks[3]!);
+    runtime.rawFree(blocks[4]!);
+    runtime.objFree(blocks[5]!);
+    expectRuntimeOk(runtime);
+  });
+
+  it("pymalloc's own RAW requests take numbers from the same counter, as in CPython", () => {
+    const runtime = createRuntime({ allocator: "pymalloc_debug", debug: { serialNumbers: true } });
+    const first = serialOf(runtime, runtime.rawMalloc(1), 1);
+    const big = runtime.memMalloc(1000); // above 512 bytes: an 'r' block inside the 'm' block
+    // the 'r' block inside, whose data is the 'm' block's header, drew its number first
+    expect(serialOf(runtime, big - 16, 1000 + 32)).toBe(first + 1);
+    expect(serialOf(runtime, big, 1000)).toBe(first + 2);
+  });
+
+  it("setupDebugHooks makes one counter for the three domains, and records it for attachRuntime", () => {
+    const runtime = createRuntime({ debug: { serialNumbers: true } });
+    runtime.setupDebugHooks();
+    const counters = DOMAINS.map((domain) => (runtime.getAllocator(domain) as DebugAllocator).serialCounter);
+    expect(new Set(counters).size).toBe(1);
+    const a = serialOf(runtime, runtime.objMalloc(3), 3);
+    const attached = attachRuntime(runtime.memory, runtime.address);
+    expect((attached.getAllocator(Domain.RAW) as DebugAllocator).serialCounter).toBe(counters[0]);
+    expect(serialOf(attached, attached.rawMalloc(3), 3)).toBe(a + 1);
+    expect(serialOf(runtime, runtime.memMalloc(3), 3)).toBe(a + 2);
+  });
+
+  it("two runtimes in one memory keep a sequence each, apart from hooks made by hand", () => {
+    const memory = new LinearMemory();
+    const one = createRuntime({ memory, allocator: "malloc_debug", debug: { serialNumbers: true } });
+    const two = createRuntime({ memory, allocator: "malloc_debug", debug: { serialNumbers: true } });
+    const byHand = withDebugHooks(one.mallocHeap, { serialNumbers: true });
+    const counterOf = (runtime: Runtime): number => (runtime.getAllocator(Domain.RAW) as DebugAllocator).serialCounter;
+    expect(new Set([counterOf(one), counterOf(two), byHand.serialCounter]).size).toBe(3);
+    const x = serialOf(one, one.rawMalloc(2), 2);
+    const y = serialOf(two, two.rawMalloc(2), 2);
+    const z = serialOf(one, byHand.malloc(2), 2);
+    expect([serialOf(one, one.objMalloc(2), 2), serialOf(two, two.memMalloc(2), 2), serialOf(one, byHand.malloc(2), 2)]).toEqual([x + 1, y + 1, z + 1]);
+  });
+
+  it("serial numbers off: the runtime's hooks use no counter", () => {
+    const runtime = createRuntime({ allocator: "debug" });
+    for (const domain of DOMAINS) expect((runtime.getAllocator(domain) as DebugAllocator).serialCounter).toBe(0);
+    runtime.setupDebugHooks();
+    const later = createRuntime();
+    later.setupDebugHooks();
+    for (const domain of DOMAINS) expect((later.getAllocator(domain) as DebugAllocator).serialCounter).toBe(0);
   });
 });
 
