@@ -15,15 +15,8 @@ import {
   ARENA_POOL_ADDRESS_WORD,
   ARENA_PREVARENA_WORD,
   nfp2lastaOffset,
-  POOL_ARENAINDEX_WORD,
-  POOL_COUNT_WORD,
-  POOL_FREEBLOCK_WORD,
-  POOL_MAXNEXTOFFSET_WORD,
-  POOL_NEXTOFFSET_WORD,
-  POOL_NEXTPOOL_OFFSET,
-  POOL_NEXTPOOL_WORD,
-  POOL_PREVPOOL_WORD,
-  POOL_SZIDX_WORD,
+  type PoolHeaderField,
+  poolHeaderFields,
   STATE_ARENA_MAP_BYTES_WORD,
   STATE_ARENA_MAP_WORD,
   STATE_ARENAS_WORD,
@@ -87,17 +80,9 @@ export interface ArenaObjectInfo {
   readonly prevarena: number;
 }
 
-/** A pool header (`struct pool_header`), decoded. */
-export interface PoolHeaderInfo {
+/** A pool header (`struct pool_header`), decoded: its address and the value of each field. */
+export interface PoolHeaderInfo extends Readonly<Record<PoolHeaderField, number>> {
   readonly address: number;
-  readonly count: number;
-  readonly freeblock: number;
-  readonly nextpool: number;
-  readonly prevpool: number;
-  readonly arenaindex: number;
-  readonly szidx: number;
-  readonly nextoffset: number;
-  readonly maxnextoffset: number;
 }
 
 /** Decodes the state block. */
@@ -107,7 +92,7 @@ export function inspectState(heap: PymallocHeapView): PymallocStateInfo {
   const usedpools: number[] = [];
   for (let i = 0; i < heap.layout.numClasses; i++) {
     const header = usedpoolsHeader(heap, i);
-    const first = u32[(header >>> 2) + POOL_NEXTPOOL_WORD]!;
+    const first = u32[(header >>> 2) + poolHeaderFields(heap.layout.pointerSize).nextpool]!;
     usedpools.push(first === header ? 0 : first);
   }
   const fingers = (heap.address + nfp2lastaOffset(heap.layout.numClasses)) >>> 2;
@@ -130,7 +115,7 @@ export function inspectState(heap: PymallocHeapView): PymallocStateInfo {
 
 /** The address of the virtual pool header that heads `usedpools[sizeClass]` (the list's end marker). */
 export function usedpoolsHeader(heap: PymallocHeapView, sizeClass: number): number {
-  return heap.address + STATE_USEDPOOLS_OFFSET + (sizeClass << 4) - POOL_NEXTPOOL_OFFSET;
+  return heap.address + STATE_USEDPOOLS_OFFSET + (sizeClass << 4) - poolHeaderFields(heap.layout.pointerSize).nextpoolOffset;
 }
 
 /** Decodes the arena object at `object` (an address inside the arenas vector). */
@@ -175,16 +160,17 @@ export function usableArenaOrder(heap: PymallocHeapView): ArenaObjectInfo[] {
 export function inspectPool(heap: PymallocHeapView, pool: number): PoolHeaderInfo {
   const u32 = heap.memory.u32;
   const w = pool >>> 2;
+  const f = poolHeaderFields(heap.layout.pointerSize);
   return {
     address: pool,
-    count: u32[w + POOL_COUNT_WORD]!,
-    freeblock: u32[w + POOL_FREEBLOCK_WORD]!,
-    nextpool: u32[w + POOL_NEXTPOOL_WORD]!,
-    prevpool: u32[w + POOL_PREVPOOL_WORD]!,
-    arenaindex: u32[w + POOL_ARENAINDEX_WORD]!,
-    szidx: u32[w + POOL_SZIDX_WORD]!,
-    nextoffset: u32[w + POOL_NEXTOFFSET_WORD]!,
-    maxnextoffset: u32[w + POOL_MAXNEXTOFFSET_WORD]!,
+    count: u32[w + f.count]!,
+    freeblock: u32[w + f.freeblock]!,
+    nextpool: u32[w + f.nextpool]!,
+    prevpool: u32[w + f.prevpool]!,
+    arenaindex: u32[w + f.arenaindex]!,
+    szidx: u32[w + f.szidx]!,
+    nextoffset: u32[w + f.nextoffset]!,
+    maxnextoffset: u32[w + f.maxnextoffset]!,
   };
 }
 
@@ -210,7 +196,7 @@ export function carvedPools(heap: PymallocHeapView, arena: ArenaObjectInfo): num
 export function freeListOf(heap: PymallocHeapView, pool: number, limit: number = (heap.layout.poolSize >>> heap.layout.alignmentShift) + 1): number[] {
   const u32 = heap.memory.u32;
   const blocks: number[] = [];
-  for (let b = u32[(pool >>> 2) + POOL_FREEBLOCK_WORD]!; b !== 0 && blocks.length < limit; b = u32[b >>> 2]!) {
+  for (let b = u32[(pool >>> 2) + poolHeaderFields(heap.layout.pointerSize).freeblock]!; b !== 0 && blocks.length < limit; b = u32[b >>> 2]!) {
     blocks.push(b);
     if (b < pool || b - pool >= heap.layout.poolSize) break;
   }

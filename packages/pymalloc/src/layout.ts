@@ -1,7 +1,8 @@
 /**
  * The geometry of a pymalloc heap: CPython's tunables (`ALIGNMENT`, `SMALL_REQUEST_THRESHOLD`,
- * `POOL_SIZE`, `ARENA_SIZE`) as a validated, frozen value, with presets for the layouts CPython has
- * shipped on 64-bit platforms.
+ * `POOL_SIZE`, `ARENA_SIZE`) and the platform's pointer size (which sets the pool header's size)
+ * as a validated, frozen value, with presets for the layouts CPython has shipped on 64-bit
+ * platforms and on 32-bit WebAssembly.
  *
  *     arena (ARENA_SIZE, 1 MiB)
  *     +--------+--------+--------+-- ... --+--------+
@@ -12,10 +13,11 @@
  *     | header | block | block | block |         | block | tail |  blocks of one size class
  *     +--------+-------+-------+-------+-- ... --+-------+------+
  *      48 bytes (POOL_OVERHEAD)                  NUMBLOCKS blocks; the tail is quantization loss
+ *      (32 on wasm32)
  */
 import { describeValue, isPowerOfTwo } from "@tsmalloc/memory";
 import { optionError } from "./errors.ts";
-import { POOL_HEADER_SIZE } from "./structs.ts";
+import { poolHeaderFields } from "./structs.ts";
 
 /** The tunables a pymalloc heap is built with. */
 export interface PymallocLayoutOptions {
@@ -27,6 +29,11 @@ export interface PymallocLayoutOptions {
   readonly poolSize: number;
   /** Bytes per arena: a power of two from 64 KiB to 256 MiB, holding at least 4 pools. */
   readonly arenaSize: number;
+  /**
+   * Bytes in a pointer of the platform the layout follows (`SIZEOF_VOID_P`): 8 (64-bit) or 4
+   * (32-bit, such as wasm32). It sets the pool header: 48 bytes with 8, 32 with 4.
+   */
+  readonly pointerSize: number;
 }
 
 /** A validated layout with every number derived from it, as `obmalloc.c`'s macros compute them. */
@@ -41,26 +48,33 @@ export interface PymallocLayout extends PymallocLayoutOptions {
   readonly arenaBits: number;
   /** `MAX_POOLS_IN_ARENA` = arenaSize / poolSize. */
   readonly maxPoolsInArena: number;
-  /** `POOL_OVERHEAD`: the pool header rounded up to the alignment. */
+  /** `POOL_OVERHEAD`: the pool header (48 bytes, 32 with 4-byte pointers) rounded up to the alignment. */
   readonly poolOverhead: number;
 }
 
 /**
- * The layouts CPython has used on 64-bit platforms.
+ * The layouts CPython has used (the package README says which platform model each follows).
  *
- * - `default`: CPython 3.10 and later: 16-byte alignment, 32 classes, 16 KiB pools, 1 MiB arenas.
- * - `python38`: CPython 3.8 and 3.9: 16-byte alignment, 32 classes, 4 KiB pools, 256 KiB arenas.
+ * - `default`: CPython 3.10 and later on 64-bit: 16-byte alignment, 32 classes, 16 KiB pools,
+ *   1 MiB arenas, 48-byte pool headers.
+ * - `python38`: CPython 3.8 and 3.9 on 64-bit: 16-byte alignment, 32 classes, 4 KiB pools,
+ *   256 KiB arenas.
  * - `align8`: 8-byte alignment (CPython 3.7 and older on 64-bit): 64 classes of 8..512 bytes,
  *   4 KiB pools, 256 KiB arenas.
+ * - `wasm32`: CPython with pymalloc on a 32-bit platform (`SIZEOF_VOID_P` 4), such as a
+ *   WebAssembly build: 8-byte alignment, 64 classes, 4 KiB pools, 256 KiB arenas, 32-byte pool
+ *   headers.
  */
 export const PymallocLayouts: {
   readonly default: PymallocLayoutOptions;
   readonly python38: PymallocLayoutOptions;
   readonly align8: PymallocLayoutOptions;
+  readonly wasm32: PymallocLayoutOptions;
 } = Object.freeze({
-  default: Object.freeze({ alignment: 16, smallRequestThreshold: 512, poolSize: 16 << 10, arenaSize: 1 << 20 }),
-  python38: Object.freeze({ alignment: 16, smallRequestThreshold: 512, poolSize: 4 << 10, arenaSize: 256 << 10 }),
-  align8: Object.freeze({ alignment: 8, smallRequestThreshold: 512, poolSize: 4 << 10, arenaSize: 256 << 10 }),
+  default: Object.freeze({ alignment: 16, smallRequestThreshold: 512, poolSize: 16 << 10, arenaSize: 1 << 20, pointerSize: 8 }),
+  python38: Object.freeze({ alignment: 16, smallRequestThreshold: 512, poolSize: 4 << 10, arenaSize: 256 << 10, pointerSize: 8 }),
+  align8: Object.freeze({ alignment: 8, smallRequestThreshold: 512, poolSize: 4 << 10, arenaSize: 256 << 10, pointerSize: 8 }),
+  wasm32: Object.freeze({ alignment: 8, smallRequestThreshold: 512, poolSize: 4 << 10, arenaSize: 256 << 10, pointerSize: 4 }),
 });
 
 /** The name of a preset in {@link PymallocLayouts}. */
@@ -77,7 +91,7 @@ const MAX_THRESHOLD = 512;
  * default preset) and derives the rest.
  *
  * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` naming the first rule broken:
- *   alignment not 8 or 16, a size that is not a power of two, a threshold that is not a multiple
+ *   alignment not 8 or 16, a pointer size not 8 or 4, a size that is not a power of two, a threshold that is not a multiple
  *   of the alignment or is above 512, a pool smaller than 4 KiB or larger than the arena, an arena
  *   outside 64 KiB..256 MiB or holding fewer than 4 pools
  */
@@ -99,13 +113,14 @@ export function resolveLayout(layout: PymallocLayoutName | Partial<PymallocLayou
   } else {
     throw optionError(`layout must be a preset name or an object, got ${describeValue(layout)}`);
   }
-  const { alignment, smallRequestThreshold, poolSize, arenaSize } = options;
+  const { alignment, smallRequestThreshold, poolSize, arenaSize, pointerSize } = options;
   for (const [key, value] of Object.entries(options)) {
     if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
       throw optionError(`layout.${key} must be a positive integer, got ${describeValue(value)}`);
     }
   }
   if (alignment !== 8 && alignment !== 16) throw optionError(`layout.alignment must be 8 or 16, got ${alignment}`);
+  if (pointerSize !== 8 && pointerSize !== 4) throw optionError(`layout.pointerSize must be 8 (64-bit) or 4 (32-bit, wasm32), got ${pointerSize}`);
   if (smallRequestThreshold % alignment !== 0 || smallRequestThreshold > MAX_THRESHOLD) {
     throw optionError(`layout.smallRequestThreshold must be a multiple of the alignment (${alignment}) and at most ${MAX_THRESHOLD}, got ${smallRequestThreshold}`);
   }
@@ -116,12 +131,13 @@ export function resolveLayout(layout: PymallocLayoutName | Partial<PymallocLayou
   if (arenaSize / poolSize < MIN_POOLS_IN_ARENA) {
     throw optionError(`layout.poolSize (${poolSize}) must divide layout.arenaSize (${arenaSize}) at least ${MIN_POOLS_IN_ARENA} times`);
   }
-  const poolOverhead = Math.ceil(POOL_HEADER_SIZE / alignment) * alignment;
+  const poolOverhead = Math.ceil(poolHeaderFields(pointerSize).size / alignment) * alignment;
   return Object.freeze({
     alignment,
     smallRequestThreshold,
     poolSize,
     arenaSize,
+    pointerSize,
     alignmentShift: Math.log2(alignment),
     numClasses: smallRequestThreshold / alignment,
     poolBits: Math.log2(poolSize),

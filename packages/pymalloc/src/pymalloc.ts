@@ -45,15 +45,8 @@ import {
   DUMMY_SIZE_IDX,
   INITIAL_ARENA_OBJECTS,
   nfp2lastaOffset,
-  POOL_ARENAINDEX_WORD,
   POOL_COUNT_WORD,
-  POOL_FREEBLOCK_WORD,
-  POOL_MAXNEXTOFFSET_WORD,
-  POOL_NEXTOFFSET_WORD,
-  POOL_NEXTPOOL_OFFSET,
-  POOL_NEXTPOOL_WORD,
-  POOL_PREVPOOL_WORD,
-  POOL_SZIDX_WORD,
+  poolHeaderFields,
   ROOT_TAG,
   STATE_ALIGNMENT_WORD,
   STATE_ARENA_MAP_BYTES_WORD,
@@ -69,6 +62,7 @@ import {
   STATE_NARENAS_CURRENTLY_ALLOCATED_WORD,
   STATE_NARENAS_HIGHWATER_WORD,
   STATE_NTIMES_ARENA_ALLOCATED_WORD,
+  STATE_POINTER_SIZE_WORD,
   STATE_POOL_SIZE_WORD,
   STATE_RAW_ALLOCATED_BLOCKS_WORD,
   STATE_SALT_WORD,
@@ -165,6 +159,15 @@ export class Pymalloc implements Allocator {
   readonly #arenaBits: number;
   readonly #arenaMask: number;
   readonly #maxPools: number;
+  // the pool header's field offsets, which depend on the layout's pointer size (structs.ts)
+  readonly #freeblockWord: number;
+  readonly #nextpoolWord: number;
+  readonly #prevpoolWord: number;
+  readonly #arenaindexWord: number;
+  readonly #szidxWord: number;
+  readonly #nextoffsetWord: number;
+  readonly #maxnextoffsetWord: number;
+  readonly #nextpoolOffset: number;
   readonly #salt: number;
   readonly #checks: boolean;
   readonly #shared: boolean;
@@ -218,6 +221,8 @@ export class Pymalloc implements Allocator {
           smallRequestThreshold: u32[w + STATE_THRESHOLD_WORD]!,
           poolSize: u32[w + STATE_POOL_SIZE_WORD]!,
           arenaSize: u32[w + STATE_ARENA_SIZE_WORD]!,
+          // heaps made before the pointer size was recorded are 64-bit ones
+          pointerSize: u32[w + STATE_POINTER_SIZE_WORD]! === 0 ? 8 : u32[w + STATE_POINTER_SIZE_WORD]!,
         });
       } catch (error) {
         throw new TsmallocError(ErrorCode.Incompatible, `Pymalloc.attach: the heap at ${formatAddress(attaching)} records a layout this build cannot use`, { address: attaching, cause: error });
@@ -242,6 +247,15 @@ export class Pymalloc implements Allocator {
     this.#arenaBits = layout.arenaBits;
     this.#arenaMask = layout.arenaSize - 1;
     this.#maxPools = layout.maxPoolsInArena;
+    const fields = poolHeaderFields(layout.pointerSize);
+    this.#freeblockWord = fields.freeblock;
+    this.#nextpoolWord = fields.nextpool;
+    this.#prevpoolWord = fields.prevpool;
+    this.#arenaindexWord = fields.arenaindex;
+    this.#szidxWord = fields.szidx;
+    this.#nextoffsetWord = fields.nextoffset;
+    this.#maxnextoffsetWord = fields.maxnextoffset;
+    this.#nextpoolOffset = fields.nextpoolOffset;
     const u32 = memory.u32;
     this.#mapWord = u32[this.#stateWord + STATE_ARENA_MAP_WORD]! >>> 2;
     this.#salt = u32[this.#stateWord + STATE_SALT_WORD]!;
@@ -271,7 +285,7 @@ export class Pymalloc implements Allocator {
     const incompatible = (why: string): TsmallocError =>
       new TsmallocError(ErrorCode.Incompatible, `Pymalloc.attach: ${why}`, { address: at });
     if (at === 0) throw incompatible("no pymalloc heap is recorded in this memory");
-    if (!isAddress(at) || at % 16 !== 0 || at + STATE_USEDPOOLS_OFFSET > memory.byteLength) throw incompatible(`${describeValue(at)} is not a heap address`);
+    if (!isAddress(at) || at % 8 !== 0 || at + STATE_USEDPOOLS_OFFSET > memory.byteLength) throw incompatible(`${describeValue(at)} is not a heap address`);
     const u32 = memory.u32;
     const w = at >>> 2;
     if (u32[w + STATE_MAGIC_WORD] !== STATE_MAGIC) throw incompatible(`no pymalloc heap at ${formatAddress(at)}`);
@@ -413,7 +427,7 @@ export class Pymalloc implements Allocator {
     }
     const pool = p - (p & this.#poolMask);
     this.#checkBlock(u32, p, pool, "usableSize");
-    return (u32[(pool >>> 2) + POOL_SZIDX_WORD]! + 1) << this.#shift;
+    return (u32[(pool >>> 2) + this.#szidxWord]! + 1) << this.#shift;
   }
 
   /**
@@ -494,15 +508,15 @@ export class Pymalloc implements Allocator {
 
   /** `pymalloc_alloc` for size class `size`: the head pool of `usedpools[size]`, or a new pool. */
   #poolAlloc(u32: Uint32Array, size: number): number {
-    // usedpools[2*size] is the nextpool of a virtual pool header 16 bytes before it
-    const header = this.#usedpools + (size << 4) - POOL_NEXTPOOL_OFFSET;
-    const pool = u32[(header + POOL_NEXTPOOL_OFFSET) >>> 2]!;
+    // usedpools[2*size] is the nextpool of a virtual pool header two pointers (16 or 8 bytes) before it
+    const header = this.#usedpools + (size << 4) - this.#nextpoolOffset;
+    const pool = u32[(header + this.#nextpoolOffset) >>> 2]!;
     if (pool !== header) {
       const pw = pool >>> 2;
       u32[pw + POOL_COUNT_WORD] = u32[pw + POOL_COUNT_WORD]! + 1;
-      const bp = u32[pw + POOL_FREEBLOCK_WORD]!;
+      const bp = u32[pw + this.#freeblockWord]!;
       const next = u32[bp >>> 2]!;
-      u32[pw + POOL_FREEBLOCK_WORD] = next;
+      u32[pw + this.#freeblockWord] = next;
       u32[(bp >>> 2) + 1] = 0; // clear the freed mark (see #freeBlock)
       if (next === 0) this.#poolExtend(u32, pool, size);
       return bp;
@@ -516,19 +530,19 @@ export class Pymalloc implements Allocator {
    */
   #poolExtend(u32: Uint32Array, pool: number, size: number): void {
     const pw = pool >>> 2;
-    const nextoffset = u32[pw + POOL_NEXTOFFSET_WORD]!;
-    if (nextoffset <= u32[pw + POOL_MAXNEXTOFFSET_WORD]!) {
+    const nextoffset = u32[pw + this.#nextoffsetWord]!;
+    if (nextoffset <= u32[pw + this.#maxnextoffsetWord]!) {
       const block = pool + nextoffset;
-      u32[pw + POOL_FREEBLOCK_WORD] = block;
-      u32[pw + POOL_NEXTOFFSET_WORD] = nextoffset + ((size + 1) << this.#shift);
+      u32[pw + this.#freeblockWord] = block;
+      u32[pw + this.#nextoffsetWord] = nextoffset + ((size + 1) << this.#shift);
       u32[block >>> 2] = 0;
       u32[(block >>> 2) + 1] = block ^ this.#salt; // on a free list: marked free
       return;
     }
-    const next = u32[pw + POOL_NEXTPOOL_WORD]!;
-    const prev = u32[pw + POOL_PREVPOOL_WORD]!;
-    u32[(next >>> 2) + POOL_PREVPOOL_WORD] = prev;
-    u32[(prev >>> 2) + POOL_NEXTPOOL_WORD] = next;
+    const next = u32[pw + this.#nextpoolWord]!;
+    const prev = u32[pw + this.#prevpoolWord]!;
+    u32[(next >>> 2) + this.#prevpoolWord] = prev;
+    u32[(prev >>> 2) + this.#nextpoolWord] = next;
   }
 
   /**
@@ -567,11 +581,11 @@ export class Pymalloc implements Allocator {
 
     let pool = u32[aw + ARENA_FREEPOOLS_WORD]!;
     if (pool !== 0) {
-      u32[aw + ARENA_FREEPOOLS_WORD] = u32[(pool >>> 2) + POOL_NEXTPOOL_WORD]!;
+      u32[aw + ARENA_FREEPOOLS_WORD] = u32[(pool >>> 2) + this.#nextpoolWord]!;
     } else {
       pool = u32[aw + ARENA_POOL_ADDRESS_WORD]!;
-      u32[(pool >>> 2) + POOL_ARENAINDEX_WORD] = (arena - u32[sw + STATE_ARENAS_WORD]!) / ARENA_OBJECT_SIZE;
-      u32[(pool >>> 2) + POOL_SZIDX_WORD] = DUMMY_SIZE_IDX;
+      u32[(pool >>> 2) + this.#arenaindexWord] = (arena - u32[sw + STATE_ARENAS_WORD]!) / ARENA_OBJECT_SIZE;
+      u32[(pool >>> 2) + this.#szidxWord] = DUMMY_SIZE_IDX;
       u32[aw + ARENA_POOL_ADDRESS_WORD] = pool + this.#poolSize;
     }
     u32[aw + ARENA_NFREEPOOLS_WORD] = nfp - 1;
@@ -584,12 +598,12 @@ export class Pymalloc implements Allocator {
 
     // front-link into usedpools[size], which is empty: next == prev == its virtual header
     const pw = pool >>> 2;
-    const header = this.#usedpools + (size << 4) - POOL_NEXTPOOL_OFFSET;
-    u32[pw + POOL_NEXTPOOL_WORD] = header;
-    u32[pw + POOL_PREVPOOL_WORD] = header;
-    u32[(header >>> 2) + POOL_NEXTPOOL_WORD] = pool;
-    u32[(header >>> 2) + POOL_PREVPOOL_WORD] = pool;
-    if (u32[pw + POOL_SZIDX_WORD] === size) {
+    const header = this.#usedpools + (size << 4) - this.#nextpoolOffset;
+    u32[pw + this.#nextpoolWord] = header;
+    u32[pw + this.#prevpoolWord] = header;
+    u32[(header >>> 2) + this.#nextpoolWord] = pool;
+    u32[(header >>> 2) + this.#prevpoolWord] = pool;
+    if (u32[pw + this.#szidxWord] === size) {
       // it last held blocks of this class and its free list is still good: it is now the head of
       // usedpools[size], so the fast path takes its first block (and counts it)
       return this.#poolAlloc(u32, size);
@@ -597,11 +611,11 @@ export class Pymalloc implements Allocator {
     u32[pw + POOL_COUNT_WORD] = 1;
     // (re)initialise: return the first block, put the second on the free list, carve lazily
     const blockSize = (size + 1) << this.#shift;
-    u32[pw + POOL_SZIDX_WORD] = size;
+    u32[pw + this.#szidxWord] = size;
     const bp = pool + this.#overhead;
-    u32[pw + POOL_NEXTOFFSET_WORD] = this.#overhead + 2 * blockSize;
-    u32[pw + POOL_MAXNEXTOFFSET_WORD] = this.#poolSize - blockSize;
-    u32[pw + POOL_FREEBLOCK_WORD] = bp + blockSize;
+    u32[pw + this.#nextoffsetWord] = this.#overhead + 2 * blockSize;
+    u32[pw + this.#maxnextoffsetWord] = this.#poolSize - blockSize;
+    u32[pw + this.#freeblockWord] = bp + blockSize;
     u32[(bp + blockSize) >>> 2] = 0;
     u32[((bp + blockSize) >>> 2) + 1] = (bp + blockSize) ^ this.#salt;
     u32[(bp >>> 2) + 1] = 0;
@@ -682,7 +696,7 @@ export class Pymalloc implements Allocator {
 
   /** Refuses an arena the arena allocator placed where pymalloc cannot use it. */
   #requireArena(address: number): void {
-    if (!isAddress(address) || address + this.#arenaSize > this.memory.byteLength || address % 16 !== 0) {
+    if (!isAddress(address) || address + this.#arenaSize > this.memory.byteLength || address % this.layout.alignment !== 0) {
       if (isAddress(address) && address !== 0) {
         try {
           this.#arenaAllocator.free(address, this.#arenaSize);
@@ -692,7 +706,7 @@ export class Pymalloc implements Allocator {
       }
       throw new TsmallocError(
         ErrorCode.InvalidPointer,
-        `Pymalloc: the arena allocator returned ${describeValue(address)}, which is not a 16-byte aligned address of ${this.#arenaSize} bytes inside the memory`,
+        `Pymalloc: the arena allocator returned ${describeValue(address)}, which is not a ${this.layout.alignment}-byte aligned address of ${this.#arenaSize} bytes inside the memory`,
       );
     }
   }
@@ -749,11 +763,11 @@ export class Pymalloc implements Allocator {
    */
   #freeBlock(u32: Uint32Array, p: number, pool: number): void {
     const pw = pool >>> 2;
-    const lastfree = u32[pw + POOL_FREEBLOCK_WORD]!;
+    const lastfree = u32[pw + this.#freeblockWord]!;
     u32[p >>> 2] = lastfree;
     // the freed mark makes a second free of this block cheap to recognise
     u32[(p >>> 2) + 1] = p ^ this.#salt;
-    u32[pw + POOL_FREEBLOCK_WORD] = p;
+    u32[pw + this.#freeblockWord] = p;
     const count = u32[pw + POOL_COUNT_WORD]! - 1;
     u32[pw + POOL_COUNT_WORD] = count;
     if (lastfree === 0) {
@@ -766,12 +780,12 @@ export class Pymalloc implements Allocator {
   /** `insert_to_usedpool`: a full pool got a free block; link it at the front of its class. */
   #insertToUsedpool(u32: Uint32Array, pool: number): void {
     const pw = pool >>> 2;
-    const header = this.#usedpools + (u32[pw + POOL_SZIDX_WORD]! << 4) - POOL_NEXTPOOL_OFFSET;
-    const next = u32[(header >>> 2) + POOL_NEXTPOOL_WORD]!;
-    u32[pw + POOL_NEXTPOOL_WORD] = next;
-    u32[pw + POOL_PREVPOOL_WORD] = header;
-    u32[(next >>> 2) + POOL_PREVPOOL_WORD] = pool;
-    u32[(header >>> 2) + POOL_NEXTPOOL_WORD] = pool;
+    const header = this.#usedpools + (u32[pw + this.#szidxWord]! << 4) - this.#nextpoolOffset;
+    const next = u32[(header >>> 2) + this.#nextpoolWord]!;
+    u32[pw + this.#nextpoolWord] = next;
+    u32[pw + this.#prevpoolWord] = header;
+    u32[(next >>> 2) + this.#prevpoolWord] = pool;
+    u32[(header >>> 2) + this.#nextpoolWord] = pool;
   }
 
   /**
@@ -788,14 +802,14 @@ export class Pymalloc implements Allocator {
   #insertToFreepool(u32: Uint32Array, pool: number): void {
     const sw = this.#stateWord;
     const pw = pool >>> 2;
-    const next = u32[pw + POOL_NEXTPOOL_WORD]!;
-    const prev = u32[pw + POOL_PREVPOOL_WORD]!;
-    u32[(next >>> 2) + POOL_PREVPOOL_WORD] = prev;
-    u32[(prev >>> 2) + POOL_NEXTPOOL_WORD] = next;
+    const next = u32[pw + this.#nextpoolWord]!;
+    const prev = u32[pw + this.#prevpoolWord]!;
+    u32[(next >>> 2) + this.#prevpoolWord] = prev;
+    u32[(prev >>> 2) + this.#nextpoolWord] = next;
 
-    const arena = u32[sw + STATE_ARENAS_WORD]! + u32[pw + POOL_ARENAINDEX_WORD]! * ARENA_OBJECT_SIZE;
+    const arena = u32[sw + STATE_ARENAS_WORD]! + u32[pw + this.#arenaindexWord]! * ARENA_OBJECT_SIZE;
     const aw = arena >>> 2;
-    u32[pw + POOL_NEXTPOOL_WORD] = u32[aw + ARENA_FREEPOOLS_WORD]!;
+    u32[pw + this.#nextpoolWord] = u32[aw + ARENA_FREEPOOLS_WORD]!;
     u32[aw + ARENA_FREEPOOLS_WORD] = pool;
     let nf = u32[aw + ARENA_NFREEPOOLS_WORD]!;
     // if this arena is the rightmost with nf free pools, the finger moves left (or clears)
@@ -856,7 +870,7 @@ export class Pymalloc implements Allocator {
     if (!this.#inArena(u32, p)) return this.raw.realloc(p, nbytes);
     const pool = p - (p & this.#poolMask);
     if (this.#checks) this.#checkBlock(u32, p, pool, "realloc");
-    let size = (u32[(pool >>> 2) + POOL_SZIDX_WORD]! + 1) << this.#shift;
+    let size = (u32[(pool >>> 2) + this.#szidxWord]! + 1) << this.#shift;
     if (nbytes <= size) {
       // stays put unless it shrinks by a quarter or more; a shrink copies only nbytes
       if (4 * nbytes > 3 * size) return p;
@@ -884,10 +898,10 @@ export class Pymalloc implements Allocator {
   #checkBlock(u32: Uint32Array, p: number, pool: number, fn: string): void {
     const pw = pool >>> 2;
     const offset = p - pool - this.#overhead;
-    const szidx = u32[pw + POOL_SZIDX_WORD]!;
+    const szidx = u32[pw + this.#szidxWord]!;
     if (
       offset >= 0 && szidx < this.#numClasses && u32[pw + POOL_COUNT_WORD] !== 0 &&
-      offset + this.#overhead < u32[pw + POOL_NEXTOFFSET_WORD]! &&
+      offset + this.#overhead < u32[pw + this.#nextoffsetWord]! &&
       ((offset * this.#inverseSize[szidx]! + 0.5) | 0) * ((szidx + 1) << this.#shift) === offset &&
       (u32[(p >>> 2) + 1]! | 0) !== (p ^ this.#salt) &&
       (u32[this.#stateWord + STATE_FLAGS_WORD]! & FLAG_FOREIGN_ARENAS) === 0
@@ -906,12 +920,12 @@ export class Pymalloc implements Allocator {
   #checkBlockFully(u32: Uint32Array, p: number, pool: number, fn: string): void {
     const pw = pool >>> 2;
     const offset = p - pool - this.#overhead;
-    const szidx = u32[pw + POOL_SZIDX_WORD]!;
-    const arenaindex = u32[pw + POOL_ARENAINDEX_WORD]!;
+    const szidx = u32[pw + this.#szidxWord]!;
+    const arenaindex = u32[pw + this.#arenaindexWord]!;
     const sw = this.#stateWord;
     if (
       offset < 0 || szidx >= this.#numClasses || u32[pw + POOL_COUNT_WORD] === 0 ||
-      offset + this.#overhead >= u32[pw + POOL_NEXTOFFSET_WORD]! || arenaindex >= u32[sw + STATE_MAXARENAS_WORD]! ||
+      offset + this.#overhead >= u32[pw + this.#nextoffsetWord]! || arenaindex >= u32[sw + STATE_MAXARENAS_WORD]! ||
       offset % ((szidx + 1) << this.#shift) !== 0
     ) {
       this.#rejectBlock(u32, p, pool, fn);
@@ -930,7 +944,7 @@ export class Pymalloc implements Allocator {
 
   /** True when `p` is on its pool's free list (the walk is bounded by the pool's block count). */
   #onFreeList(u32: Uint32Array, p: number, pool: number): boolean {
-    let block = u32[(pool >>> 2) + POOL_FREEBLOCK_WORD]!;
+    let block = u32[(pool >>> 2) + this.#freeblockWord]!;
     for (let n = this.#poolSize >>> this.#shift; block !== 0 && n > 0; n--) {
       if (block === p) return true;
       if (block - pool >= this.#poolSize) return false;
@@ -948,20 +962,20 @@ export class Pymalloc implements Allocator {
       throw new TsmallocError(ErrorCode.InvalidPointer, `${where} is not a live pymalloc block: ${why}`, { address: p });
     };
     const sw = this.#stateWord;
-    const arenaindex = u32[pw + POOL_ARENAINDEX_WORD]!;
+    const arenaindex = u32[pw + this.#arenaindexWord]!;
     const aw = arenaindex < u32[sw + STATE_MAXARENAS_WORD]! ? (u32[sw + STATE_ARENAS_WORD]! + arenaindex * ARENA_OBJECT_SIZE) >>> 2 : -1;
     const base = aw < 0 ? 0 : u32[aw + ARENA_ADDRESS_WORD]!;
     if (base === 0 || pool < base || pool >= u32[aw + ARENA_POOL_ADDRESS_WORD]!) {
       invalid(`it lies in a part of an arena that holds no pool in use`);
     }
     if (offset < 0) invalid(`it points into the header of pool ${formatAddress(pool)}`);
-    const szidx = u32[pw + POOL_SZIDX_WORD]!;
+    const szidx = u32[pw + this.#szidxWord]!;
     if (szidx >= this.#numClasses) invalid(`pool ${formatAddress(pool)} was never used`);
     const size = (szidx + 1) << this.#shift;
     if (offset % size !== 0) {
       invalid(`it points ${offset % size} bytes into the ${size}-byte block at ${formatAddress(p - (offset % size))}`);
     }
-    if (offset + this.#overhead >= u32[pw + POOL_NEXTOFFSET_WORD]!) invalid(`the ${size}-byte block there was never allocated`);
+    if (offset + this.#overhead >= u32[pw + this.#nextoffsetWord]!) invalid(`the ${size}-byte block there was never allocated`);
     // a carved block on its pool's free list: freed already (or carved ahead and never handed out)
     throw new TsmallocError(
       ErrorCode.DoubleFree,
@@ -1017,9 +1031,10 @@ function createState(raw: Allocator, layout: PymallocLayout): number {
   const bytes = stateBytes(layout.numClasses, layout.maxPoolsInArena);
   const state = raw.calloc(1, bytes);
   if (state === 0) throw new TsmallocError(ErrorCode.OutOfMemory, `Pymalloc: the raw allocator cannot provide the ${bytes}-byte state block`);
-  if (state % 16 !== 0) {
+  // the raw allocator's blocks have the layout's alignment at least, as C's malloc has CPython's
+  if (state % layout.alignment !== 0) {
     raw.free(state);
-    throw optionError(`raw allocator "${raw.name}" returned a block that is not 16-byte aligned (${formatAddress(state)})`);
+    throw optionError(`raw allocator "${raw.name}" returned a block that is not ${layout.alignment}-byte aligned (${formatAddress(state)})`);
   }
   // one (tail_hi, tail_lo) pair per arena-sized chunk of the 32-bit address space
   const mapBytes = arenaMapBytes(layout);
@@ -1036,15 +1051,17 @@ function createState(raw: Allocator, layout: PymallocLayout): number {
   u32[w + STATE_THRESHOLD_WORD] = layout.smallRequestThreshold;
   u32[w + STATE_POOL_SIZE_WORD] = layout.poolSize;
   u32[w + STATE_ARENA_SIZE_WORD] = layout.arenaSize;
+  u32[w + STATE_POINTER_SIZE_WORD] = layout.pointerSize;
   u32[w + STATE_ARENA_MAP_WORD] = map;
   u32[w + STATE_ARENA_MAP_BYTES_WORD] = mapBytes;
   u32[w + STATE_SALT_WORD] = (Math.imul(state, 0x9e3779b1) ^ 0x5bd1e995) >>> 0;
   // every usedpools list starts empty: its virtual header points at itself both ways
   const usedpools = state + STATE_USEDPOOLS_OFFSET;
+  const fields = poolHeaderFields(layout.pointerSize);
   for (let i = 0; i < layout.numClasses; i++) {
-    const header = usedpools + (i << 4) - POOL_NEXTPOOL_OFFSET;
-    u32[(header >>> 2) + POOL_NEXTPOOL_WORD] = header;
-    u32[(header >>> 2) + POOL_PREVPOOL_WORD] = header;
+    const header = usedpools + (i << 4) - fields.nextpoolOffset;
+    u32[(header >>> 2) + fields.nextpool] = header;
+    u32[(header >>> 2) + fields.prevpool] = header;
   }
   return state;
 }

@@ -1,8 +1,10 @@
 /**
- * Where obmalloc's structures sit in the memory. All of them are 32-bit words; pointer fields keep
- * the 8-byte slots of CPython's 64-bit structs (the address in the low word, the high word 0), so
- * a pool header is the 48 bytes that `POOL_OVERHEAD` counts on 64-bit CPython and each field is
- * at the offset CPython's compiler gives it.
+ * Where obmalloc's structures sit in the memory. All of them are 32-bit words. The pool header
+ * follows the platform of the layout (its `pointerSize`): on 64-bit layouts its pointer fields
+ * keep the 8-byte slots of CPython's 64-bit struct (the address in the low word, the high word 0),
+ * so it is the 48 bytes that `POOL_OVERHEAD` counts on 64-bit CPython; on the wasm32 layout every
+ * field is 4 bytes, the 32 bytes of 32-bit CPython. Each field is at the offset CPython's compiler
+ * gives it. The other structures keep the 64-bit offsets on every layout.
  *
  * Offsets named `*_WORD` are indices into a `Uint32Array` relative to the struct's address / 4.
  */
@@ -10,27 +12,64 @@
 /**
  * `struct pool_header`, at the start of every pool.
  *
- *     offset  field          meaning
- *          0  ref.count      number of allocated blocks in the pool
- *          8  freeblock      head of the pool's free list (0: none)
- *         16  nextpool       next pool of this size class (used pools), or next free pool
- *         24  prevpool       previous pool of this size class
- *         32  arenaindex     index of the pool's arena object in the arenas vector
- *         36  szidx          size class index (DUMMY_SIZE_IDX when never used)
- *         40  nextoffset     offset of the next never-used block
- *         44  maxnextoffset  largest valid nextoffset
+ *     64-bit  32-bit  field          meaning
+ *          0       0  ref.count      number of allocated blocks in the pool
+ *          8       4  freeblock      head of the pool's free list (0: none)
+ *         16       8  nextpool       next pool of this size class (used pools), or next free pool
+ *         24      12  prevpool       previous pool of this size class
+ *         32      16  arenaindex     index of the pool's arena object in the arenas vector
+ *         36      20  szidx          size class index (DUMMY_SIZE_IDX when never used)
+ *         40      24  nextoffset     offset of the next never-used block
+ *         44      28  maxnextoffset  largest valid nextoffset
+ *
+ * The word index of each field, the header's size, and the byte offset of `nextpool` (the
+ * `usedpools` trick points a virtual header this far before a slot pair).
  */
-export const POOL_HEADER_SIZE = 48;
+export interface PoolHeaderFields extends Readonly<Record<PoolHeaderField, number>> {
+  /** Bytes of the header: `sizeof(struct pool_header)`. */
+  readonly size: number;
+  /** Byte offset of `nextpool`: two pointers in. */
+  readonly nextpoolOffset: number;
+}
+
+/** The fields of `struct pool_header`, by their CPython names. */
+export type PoolHeaderField = "count" | "freeblock" | "nextpool" | "prevpool" | "arenaindex" | "szidx" | "nextoffset" | "maxnextoffset";
+
+/** The pool header of 64-bit CPython (8-byte pointers). */
+export const POOL_HEADER_64: PoolHeaderFields = Object.freeze({
+  size: 48,
+  count: 0,
+  freeblock: 2,
+  nextpool: 4,
+  prevpool: 6,
+  arenaindex: 8,
+  szidx: 9,
+  nextoffset: 10,
+  maxnextoffset: 11,
+  nextpoolOffset: 16,
+});
+
+/** The pool header of 32-bit CPython such as wasm32 (4-byte pointers). */
+export const POOL_HEADER_32: PoolHeaderFields = Object.freeze({
+  size: 32,
+  count: 0,
+  freeblock: 1,
+  nextpool: 2,
+  prevpool: 3,
+  arenaindex: 4,
+  szidx: 5,
+  nextoffset: 6,
+  maxnextoffset: 7,
+  nextpoolOffset: 8,
+});
+
+/** The pool header of a platform with `pointerSize`-byte pointers (4 or 8). */
+export function poolHeaderFields(pointerSize: number): PoolHeaderFields {
+  return pointerSize === 4 ? POOL_HEADER_32 : POOL_HEADER_64;
+}
+
+/** `ref.count` is the first word of the header on every platform. */
 export const POOL_COUNT_WORD = 0;
-export const POOL_FREEBLOCK_WORD = 2;
-export const POOL_NEXTPOOL_WORD = 4;
-export const POOL_PREVPOOL_WORD = 6;
-export const POOL_ARENAINDEX_WORD = 8;
-export const POOL_SZIDX_WORD = 9;
-export const POOL_NEXTOFFSET_WORD = 10;
-export const POOL_MAXNEXTOFFSET_WORD = 11;
-/** Byte offset of `nextpool`: the `usedpools` trick points a virtual header this far before a slot pair. */
-export const POOL_NEXTPOOL_OFFSET = 16;
 
 /** `DUMMY_SIZE_IDX`: the size class of a pool that was never used. */
 export const DUMMY_SIZE_IDX = 0xffff;
@@ -73,7 +112,9 @@ export const INITIAL_ARENA_OBJECTS = 16;
  *         60  raw_allocated_blocks
  *         64  arena map address, arena map bytes
  *         72  salt (for the freed-block mark)
- *        128  usedpools: 2 pointer slots per size class
+ *         76  pointer size of the layout (8 or 4; 0 in heaps made before it was recorded: 8)
+ *        128  usedpools: 16 bytes per size class, the nextpool and prevpool slots of a virtual
+ *             pool header (8-byte slots on 64-bit layouts, 4-byte ones on wasm32)
  *          …  nfp2lasta: MAX_POOLS_IN_ARENA + 1 arena object addresses
  */
 export const STATE_MAGIC = 0x706d6c63; // "pmlc"
@@ -99,6 +140,7 @@ export const STATE_RAW_ALLOCATED_BLOCKS_WORD = 15;
 export const STATE_ARENA_MAP_WORD = 16;
 export const STATE_ARENA_MAP_BYTES_WORD = 17;
 export const STATE_SALT_WORD = 18;
+export const STATE_POINTER_SIZE_WORD = 19;
 /** Byte offset of `usedpools` in the state block. */
 export const STATE_USEDPOOLS_OFFSET = 128;
 

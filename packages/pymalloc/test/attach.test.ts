@@ -9,6 +9,7 @@ import { findMismatch, runWorkers } from "@tsmalloc/testkit";
 import { describe, expect, it } from "vitest";
 import type { WorkerJob, WorkerReport } from "./fixtures/shared-worker.ts";
 import { expectError, expectFilled, expectHeapOk, fill, makeHeap, snapshot } from "./helpers.ts";
+import { STATE_POINTER_SIZE_WORD } from "../src/structs.ts";
 
 const ROOT_TAG = "pyml";
 const MiB = 1 << 20;
@@ -68,6 +69,29 @@ describe("Pymalloc.attach in the same thread", () => {
     expect(() => attached.free(q)).not.toThrow();
     const r = obj.malloc(100);
     expectError(() => obj.free(r + 8), ErrorCode.InvalidPointer);
+  });
+
+  it("opens a wasm32 heap as one: the pointer size comes from the heap, and the 32-byte pool headers with it", () => {
+    const memory = new LinearMemory();
+    const obj = new Pymalloc(new Malloc(memory), { layout: "wasm32" });
+    const p = obj.malloc(20);
+    const attached = Pymalloc.attach(Malloc.attach(memory));
+    expect(attached.layout).toEqual(obj.layout);
+    expect(attached.layout.pointerSize).toBe(4);
+    const q = attached.malloc(20);
+    expect(q - p).toBe(24);
+    expect((p - 32) % 4096).toBe(0);
+    attached.free(p);
+    obj.free(q);
+    expect(obj.allocatedBlocks()).toBe(0);
+    expectHeapOk(attached);
+  });
+
+  it("reads a heap that recorded no pointer size (made before it was recorded) as a 64-bit one", () => {
+    const memory = new LinearMemory();
+    const obj = new Pymalloc(new Malloc(memory), { layout: "python38" });
+    memory.u32[(obj.address >>> 2) + STATE_POINTER_SIZE_WORD] = 0;
+    expect(Pymalloc.attach(Malloc.attach(memory)).layout).toEqual(obj.layout);
   });
 });
 

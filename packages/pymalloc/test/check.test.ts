@@ -25,14 +25,7 @@ import {
   ARENA_POOL_ADDRESS_WORD,
   ARENA_PREVARENA_WORD,
   nfp2lastaOffset,
-  POOL_ARENAINDEX_WORD,
-  POOL_COUNT_WORD,
-  POOL_FREEBLOCK_WORD,
-  POOL_MAXNEXTOFFSET_WORD,
-  POOL_NEXTOFFSET_WORD,
-  POOL_NEXTPOOL_WORD,
-  POOL_PREVPOOL_WORD,
-  POOL_SZIDX_WORD,
+  POOL_HEADER_64,
   STATE_ARENA_MAP_WORD,
   STATE_MAGIC_WORD,
   STATE_NARENAS_CURRENTLY_ALLOCATED_WORD,
@@ -41,6 +34,18 @@ import {
   STATE_USABLE_ARENAS_WORD,
   STATE_VERSION_WORD,
 } from "../src/structs.ts";
+
+// the pool header's words on the 64-bit layouts these tests use
+const {
+  count: POOL_COUNT_WORD,
+  freeblock: POOL_FREEBLOCK_WORD,
+  nextpool: POOL_NEXTPOOL_WORD,
+  prevpool: POOL_PREVPOOL_WORD,
+  arenaindex: POOL_ARENAINDEX_WORD,
+  szidx: POOL_SZIDX_WORD,
+  nextoffset: POOL_NEXTOFFSET_WORD,
+  maxnextoffset: POOL_MAXNEXTOFFSET_WORD,
+} = POOL_HEADER_64;
 import { expectError, expectHeapOk, type Heap, hex, makeHeap } from "./helpers.ts";
 
 /** 16 pools of 4 KiB per arena: 7 blocks of 512 bytes per pool, 112 per arena. */

@@ -1,6 +1,7 @@
 import { ErrorCode } from "@tsmalloc/memory";
 import { describe, expect, it } from "vitest";
 import {
+  arenaMapBytes,
   blocksPerPool,
   classSize,
   inspectPool,
@@ -19,6 +20,7 @@ describe("layout presets", () => {
       smallRequestThreshold: 512,
       poolSize: 16384,
       arenaSize: 1048576,
+      pointerSize: 8,
       alignmentShift: 4,
       numClasses: 32,
       poolBits: 14,
@@ -29,7 +31,7 @@ describe("layout presets", () => {
     expect(Object.isFrozen(layout)).toBe(true);
     expect(resolveLayout("default")).toEqual(layout);
     expect(resolveLayout({})).toEqual(layout);
-    expect(PymallocLayouts.default).toEqual({ alignment: 16, smallRequestThreshold: 512, poolSize: 16384, arenaSize: 1048576 });
+    expect(PymallocLayouts.default).toEqual({ alignment: 16, smallRequestThreshold: 512, poolSize: 16384, arenaSize: 1048576, pointerSize: 8 });
     expect(Object.isFrozen(PymallocLayouts)).toBe(true);
     expect(Object.isFrozen(PymallocLayouts.default)).toBe(true);
   });
@@ -53,6 +55,7 @@ describe("layout presets", () => {
       smallRequestThreshold: 512,
       poolSize: 4096,
       arenaSize: 262144,
+      pointerSize: 8,
       alignmentShift: 4,
       numClasses: 32,
       poolBits: 12,
@@ -71,6 +74,7 @@ describe("layout presets", () => {
       smallRequestThreshold: 512,
       poolSize: 4096,
       arenaSize: 262144,
+      pointerSize: 8,
       alignmentShift: 3,
       numClasses: 64,
       poolBits: 12,
@@ -83,6 +87,56 @@ describe("layout presets", () => {
     expect(classSize(layout, 63)).toBe(512);
     expect(blocksPerPool(layout, 0)).toBe(506);
     expect(blocksPerPool(layout, 63)).toBe(7);
+  });
+
+  it("wasm32 is 32-bit CPython (SIZEOF_VOID_P 4): 64 classes of 8..512 bytes, 4 KiB pools, 256 KiB arenas, 32-byte pool headers", () => {
+    const layout = resolveLayout("wasm32");
+    expect(layout).toEqual({
+      alignment: 8,
+      smallRequestThreshold: 512,
+      poolSize: 4096,
+      arenaSize: 262144,
+      pointerSize: 4,
+      alignmentShift: 3,
+      numClasses: 64,
+      poolBits: 12,
+      arenaBits: 18,
+      maxPoolsInArena: 64,
+      poolOverhead: 32,
+    });
+    expect(Object.isFrozen(PymallocLayouts.wasm32)).toBe(true);
+    // NUMBLOCKS(i) = (POOL_SIZE - POOL_OVERHEAD) / INDEX2SIZE(i) with a 32-byte header
+    expect(blocksPerPool(layout, 0)).toBe(508);
+    expect(blocksPerPool(layout, 1)).toBe(254);
+    expect(blocksPerPool(layout, 63)).toBe(7);
+    for (let i = 0; i < 64; i++) expect(blocksPerPool(layout, i)).toBe(Math.floor(4064 / ((i + 1) * 8)));
+    // the radix tree's single 32-bit root: 2^14 arena_coverage_t of 8 bytes
+    expect(arenaMapBytes(layout)).toBe(131_072);
+  });
+
+  it("the pointer size sets the pool header: 32 bytes with 4-byte pointers, 48 with 8, rounded up to the alignment", () => {
+    expect(resolveLayout({ pointerSize: 4 })).toMatchObject({ alignment: 16, poolOverhead: 32 });
+    expect(resolveLayout({ pointerSize: 4, alignment: 8 })).toMatchObject({ poolOverhead: 32 });
+    expect(resolveLayout({ pointerSize: 8, alignment: 8 })).toMatchObject({ poolOverhead: 48 });
+  });
+
+  it("wasm32: blocks start 32 bytes into a pool and the header's fields are 4 bytes each", () => {
+    const { obj } = makeHeap({ layout: "wasm32" });
+    const first = obj.malloc(8);
+    const pool = first - 32;
+    expect(pool % 4096).toBe(0);
+    const second = obj.malloc(8);
+    expect(second).toBe(first + 8);
+    const u32 = obj.memory.u32;
+    const w = pool >>> 2;
+    // ref.count, freeblock, nextpool, prevpool, arenaindex, szidx, nextoffset, maxnextoffset
+    expect([u32[w], u32[w + 4], u32[w + 5], u32[w + 6], u32[w + 7]]).toEqual([2, 0, 0, 32 + 3 * 8, 4096 - 8]);
+    expect(u32[w + 1]).toBe(first + 16); // the next carved block, on the free list
+    expect(inspectPool(obj, pool)).toMatchObject({ count: 2, freeblock: first + 16, arenaindex: 0, szidx: 0, nextoffset: 56, maxnextoffset: 4088 });
+    obj.free(first);
+    expect(u32[w + 1]).toBe(first);
+    obj.free(second);
+    expectOk(obj);
   });
 
   it("fills omitted options from the default preset and derives the rest", () => {
@@ -127,7 +181,7 @@ describe("resolveLayout validation", () => {
   };
 
   it("rejects unknown preset names, including Object.prototype's", () => {
-    bad("python312", "layout must be one of default, python38, align8");
+    bad("python312", "layout must be one of default, python38, align8, wasm32");
     bad("", "layout must be one of");
     bad("toString", "layout must be one of");
     bad("constructor", "layout must be one of");
@@ -144,6 +198,11 @@ describe("resolveLayout validation", () => {
     bad({ poolsize: 4096 }, 'layout has no option "poolsize"');
     bad({ alignment: 16, maxPools: 64 }, 'layout has no option "maxPools"');
     bad({ poolOverhead: 48 }, 'layout has no option "poolOverhead"');
+  });
+
+  it("rejects a pointer size other than 8 or 4", () => {
+    for (const pointerSize of [2, 16, 6]) bad({ pointerSize }, `layout.pointerSize must be 8 (64-bit) or 4 (32-bit, wasm32), got ${pointerSize}`);
+    bad({ pointerSize: 4.5 }, "layout.pointerSize must be a positive integer");
   });
 
   it("rejects values that are not positive safe integers", () => {

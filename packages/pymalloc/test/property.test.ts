@@ -216,7 +216,8 @@ const layouts: [string, PymallocLayoutOptions][] = [
   ["default (3.10+: 16-byte classes, 16 KiB pools, 1 MiB arenas)", PymallocLayouts.default],
   ["python38 (4 KiB pools, 256 KiB arenas)", PymallocLayouts.python38],
   ["align8 (64 classes of 8 bytes)", PymallocLayouts.align8],
-  ["tiny arenas (16 pools of 4 KiB)", { alignment: 16, smallRequestThreshold: 512, poolSize: 4096, arenaSize: 65536 }],
+  ["wasm32 (64 classes of 8 bytes, 32-byte pool headers)", PymallocLayouts.wasm32],
+  ["tiny arenas (16 pools of 4 KiB)", { alignment: 16, smallRequestThreshold: 512, poolSize: 4096, arenaSize: 65536, pointerSize: 8 }],
 ];
 
 describe("random sequences against the allocator model", () => {

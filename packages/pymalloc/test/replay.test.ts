@@ -3,7 +3,7 @@
  * allocation pattern pymalloc was made for) replayed through pymalloc, with every block filled
  * with a byte derived from its id and verified before it is freed or moved and at the end. Plus a
  * deliberately broken allocator, to show that the verification catches an overlapping block at
- * the right event. The python38 and align8 layouts replay the first 100,000 events.
+ * the right event. The python38, align8 and wasm32 layouts replay the first 100,000 events.
  */
 import type { LinearMemory } from "@tsmalloc/memory";
 import type { Pymalloc } from "@tsmalloc/pymalloc";
@@ -115,7 +115,7 @@ describe("replaying py_compileall", () => {
     expectHeapOk(raw);
   });
 
-  for (const [layout, alignment] of [["python38", 16], ["align8", 8]] as const) {
+  for (const [layout, alignment] of [["python38", 16], ["align8", 8], ["wasm32", 8]] as const) {
     it(`keeps every block intact with the ${layout} layout's small pools and arenas too`, { timeout: 120_000 }, () => {
       const { obj } = makeHeap({ layout });
       const result = replayVerified(trace, obj, { limit: 100_000, every: 25_000, checkpoint: () => expectHeapOk(obj), release: true, alignment });

@@ -391,6 +391,44 @@ describe("formatStats", () => {
     );
     expectOk(obj);
   });
+
+  it("the wasm32 layout (32-bit CPython with pymalloc): 64 classes, 32-byte pool headers, 508 blocks of 8 bytes a pool", () => {
+    const { obj } = makeHeap({ layout: "wasm32" });
+    obj.malloc(8); // class 0
+    for (let i = 0; i < 1000; i++) obj.malloc(48); // class 5: 84 blocks a pool, 12 pools
+    obj.malloc(512); // class 63: 7 blocks a pool, 480 bytes lost
+    // 4,064 bytes a pool after the header; quantization 12 * (4064 % 48) + 4064 % 512 = 384 + 480
+    expect(obj.formatStats()).toBe(
+      [
+        "Small block threshold = 512, in 64 size classes.",
+        "",
+        "class   size   num pools   blocks in use  avail blocks",
+        "-----   ----   ---------   -------------  ------------",
+        "    0      8           1               1           507",
+        "    5     48          12            1000             8",
+        "   63    512           1               1             6",
+        "",
+        "# arenas allocated total           =                    1",
+        "# arenas reclaimed                 =                    0",
+        "# arenas highwater mark            =                    1",
+        "# arenas allocated current         =                    1",
+        "1 arenas * 262144 bytes/arena      =              262,144",
+        "",
+        "# bytes in allocated blocks        =               48,520",
+        "# bytes in available blocks        =                7,512",
+        "50 unused pools * 4096 bytes       =              204,800",
+        "# bytes lost to pool headers       =                  448",
+        "# bytes lost to quantization       =                  864",
+        "# bytes lost to arena alignment    =                    0",
+        "Total                              =              262,144",
+        "",
+        "arena map counts",
+        "# bytes lost to arena map root     =              131,072",
+        "",
+      ].join("\n"),
+    );
+    expectOk(obj);
+  });
 });
 
 describe("formatStatsLine (CPython's printone)", () => {
