@@ -1,6 +1,7 @@
 /*
- * The numbers of CPython's debug hooks on a 64-bit build (size_t is 8 bytes), which this package
- * reproduces byte for byte, and the API ids of the three allocator domains.
+ * The numbers of CPython's debug hooks, which this package reproduces byte for byte, and the API
+ * ids of the three allocator domains. The sizes here are those of the 64-bit layout (size_t is 8
+ * bytes), the default; `DebugLayouts` in debug-layout.ts has them for both layouts.
  */
 
 /** The byte that fills the data of a new block (not for calloc): CPython's `PYMEM_CLEANBYTE`. */
@@ -11,9 +12,6 @@ export const DEADBYTE = 0xdd;
 
 /** The byte of the guard ("pad") bytes around the data: `PYMEM_FORBIDDENBYTE`. */
 export const FORBIDDENBYTE = 0xfd;
-
-/** Bytes in a `size_t` of the layout CPython uses on 64-bit platforms (its `SST`). */
-export const WORD = 8;
 
 /** Bytes of the header before the data: the requested size, the API id and 7 pad bytes. */
 export const HEADER_BYTES = 16;

@@ -12,21 +12,11 @@ import {
   requireAddress,
   TsmallocError,
 } from "@tsmalloc/memory";
-import {
-  type ApiId,
-  CLEANBYTE,
-  DEADBYTE,
-  DEBUG_EXTRA_BYTES,
-  DEBUG_EXTRA_BYTES_SERIAL,
-  ERASED_SIZE,
-  HEADER_BYTES,
-  isApiId,
-  TRAILER_BYTES,
-  WORD,
-} from "./constants.ts";
+import { type ApiId, CLEANBYTE, DEADBYTE, ERASED_SIZE, isApiId } from "./constants.ts";
+import { type DebugLayout, DebugLayouts } from "./debug-layout.ts";
 import { dumpBlockText } from "./dump.ts";
 import { DebugCorruptionError, type OnCorruption, optionError, pointerError } from "./errors.ts";
-import { isFreed } from "./is-freed.ts";
+import { isObjectFreed } from "./is-freed.ts";
 import {
   BAD_ID,
   BLOCK_OK,
@@ -34,15 +24,16 @@ import {
   fillBytes,
   formatApiByte,
   problemMessage,
-  readWordLow,
+  readSize,
+  writeField,
   writeHeader,
   writeTrailer,
-  writeWord,
 } from "./layout.ts";
 import { type DebugHookOptions, type DebugThreadOptions, hookSettings, requireAllocator, threadSettings } from "./options.ts";
 import { memorySerialCounter, nextSerial, recordMemorySerialCounter, requireCounterInMemory, SERIAL_COUNTER_BYTES } from "./serial-counter.ts";
 import {
   FLAG_SERIAL,
+  FLAG_WASM32,
   KNOWN_FLAGS,
   S_API_FLAGS,
   S_COUNTER,
@@ -62,14 +53,16 @@ import { type CapturedStack, captureStack, stackFrames, traceTable, type Traceba
 /** The message of the thread check (CPython: "Python memory allocator called without holding the GIL"). */
 const WRONG_THREAD = "tsmalloc memory allocator called from a thread that does not own the heap";
 
-/** Bytes realloc saves: the first and last ERASED_SIZE data bytes, and a serial number. */
-const SAVE_BYTES = 2 * ERASED_SIZE + WORD;
+/** Bytes realloc saves: the first and last ERASED_SIZE data bytes, and a serial number (up to 8 bytes). */
+const SAVE_BYTES = 2 * ERASED_SIZE + 8;
 
 /** The status a process ends with on `onCorruption: "abort"`: 128 + SIGABRT, as after abort(). */
 const ABORT_STATUS = 134;
 
 /** Set by attach() for the constructor call it makes: the state block to open. */
-let pendingAttach: { readonly address: number; readonly api: ApiId; readonly serialNumbers: boolean; readonly counter: number } | undefined;
+let pendingAttach:
+  | { readonly address: number; readonly api: ApiId; readonly serialNumbers: boolean; readonly counter: number; readonly layout: DebugLayout }
+  | undefined;
 
 interface ProcessLike {
   readonly stderr?: { write(text: string): unknown };
@@ -81,10 +74,11 @@ interface ProcessLike {
  * {@link Allocator}, for one API: RAW (`"r"`), MEM (`"m"`) or OBJ (`"o"`). Make it with
  * {@link withDebugHooks}.
  *
- * Every block gets CPython's 64-bit layout: 8 bytes of requested size (big-endian), the API id
- * byte, 7 pad bytes of 0xFD, the data (0xCD unless calloc'd), 8 pad bytes of 0xFD, and an 8-byte
- * serial number when serial numbers are on. A freed block is filled with 0xDD, header and trailer
- * included, before it goes back to the wrapped allocator. free, realloc and usableSize check the
+ * Every block gets CPython's layout (the 64-bit one by default, option `layout`): SST bytes of
+ * requested size (big-endian), the API id byte, SST - 1 pad bytes of 0xFD, the data (0xCD unless
+ * calloc'd), SST pad bytes of 0xFD, and an SST-byte serial number when serial numbers are on;
+ * SST (`sizeof(size_t)`) is 8 on 64-bit, 4 on wasm32. A freed block is filled with 0xDD, header
+ * and trailer included, before it goes back to the wrapped allocator. free, realloc and usableSize check the
  * block first, in CPython's order (API id, leading pad, trailing pad); a double free and a write
  * after free show as a bad API id. A failed check produces CPython's report and then throws,
  * aborts or calls a handler (option `onCorruption`). MEM and OBJ hooks also refuse calls from any
@@ -114,7 +108,9 @@ export class DebugAllocator implements Allocator {
   readonly serialNumbers: boolean;
   /** Stack frames each allocation remembers; 0 when tracebacks are off. */
   readonly tracebacks: number;
-  /** Bytes the hooks add to each request: 24, or 32 with serial numbers. */
+  /** The block layout: `DebugLayouts["64-bit"]` (SST 8) or `DebugLayouts.wasm32` (SST 4). */
+  readonly layout: DebugLayout;
+  /** Bytes the hooks add to each request: 3 * SST (24, or 12 on wasm32), 4 * SST with serial numbers. */
   readonly extraBytes: number;
   /** Address of the hooks' state block in the memory: what {@link DebugAllocator.attach} takes. */
   readonly stateAddress: number;
@@ -125,6 +121,9 @@ export class DebugAllocator implements Allocator {
   readonly serialCounter: number;
 
   readonly #apiByte: number;
+  /** SST, and the header's 2 * SST bytes, of the layout. */
+  readonly #sst: number;
+  readonly #headerBytes: number;
   readonly #maxRequest: number;
   readonly #foreign: boolean;
   readonly #onCorruption: OnCorruption;
@@ -156,7 +155,10 @@ export class DebugAllocator implements Allocator {
     this.api = settings.api;
     this.serialNumbers = settings.serialNumbers;
     this.tracebacks = settings.tracebacks;
-    this.extraBytes = settings.serialNumbers ? DEBUG_EXTRA_BYTES_SERIAL : DEBUG_EXTRA_BYTES;
+    this.layout = settings.layout;
+    this.#sst = settings.layout.sst;
+    this.#headerBytes = settings.layout.headerBytes;
+    this.extraBytes = settings.serialNumbers ? settings.layout.extraBytesSerial : settings.layout.extraBytes;
     this.#apiByte = settings.api.charCodeAt(0);
     this.#maxRequest = this.memory.maxByteLength - this.extraBytes;
     this.#onCorruption = settings.onCorruption;
@@ -181,7 +183,8 @@ export class DebugAllocator implements Allocator {
         counter = typeof choice === "number" ? choice : choice === "memory" ? memorySerialCounter(this.memory) : 0;
         if (counter === 0) counter = state + STATE_COUNTER_OFFSET;
       }
-      writeState(this.memory, state, this.#apiByte, settings.serialNumbers ? FLAG_SERIAL : 0, token, counter);
+      const flags = (settings.serialNumbers ? FLAG_SERIAL : 0) | (settings.layout.sst === 4 ? FLAG_WASM32 : 0);
+      writeState(this.memory, state, this.#apiByte, flags, token, counter);
       if (choice === "memory" && counter === state + STATE_COUNTER_OFFSET) recordMemorySerialCounter(this.memory, counter);
       this.stateAddress = state;
       this.serialCounter = counter;
@@ -234,7 +237,7 @@ export class DebugAllocator implements Allocator {
     if (!isApiId(api) || (flags & ~KNOWN_FLAGS) !== 0 || !counterFits) {
       throw incompatible(`the state block at ${formatAddress(address)} is damaged`);
     }
-    pendingAttach = { address, api, serialNumbers, counter };
+    pendingAttach = { address, api, serialNumbers, counter, layout: (flags & FLAG_WASM32) !== 0 ? DebugLayouts.wasm32 : DebugLayouts["64-bit"] };
     return new DebugAllocator(allocator, options);
   }
 
@@ -299,24 +302,25 @@ export class DebugAllocator implements Allocator {
     if (typeof size !== "number" || (size >>> 0) !== size) checkOversize(size, "realloc");
     if (ptr === 0) return this.#allocate(size, false, DebugAllocator.prototype.realloc);
     let u8 = this.memory.u8;
-    if (ptr < HEADER_BYTES || ptr > u8.length) throw pointerError("realloc", ptr, u8.length);
+    if (ptr < this.#headerBytes || ptr > u8.length) throw pointerError("realloc", ptr, u8.length, this.#headerBytes);
     // the block first, then the size, as _PyMem_DebugRawRealloc: a damaged block is reported
     // whatever size it is asked to take
-    const problem = checkBlock(u8, ptr, this.#apiByte);
+    const problem = checkBlock(u8, ptr, this.#apiByte, this.#sst);
     if (problem !== BLOCK_OK) {
       this.#corrupt(problem, "debugRawRealloc", ptr);
       return 0;
     }
     if (size > this.#maxRequest) return 0;
-    const head = ptr - HEADER_BYTES;
+    const sst = this.#sst;
+    const head = ptr - this.#headerBytes;
     if (this.#preflight) this.#askWrapped(head);
     const extra = this.extraBytes;
-    const old = readWordLow(u8, head);
+    const old = readSize(u8, head, sst);
     const oldTail = ptr + old;
     const save = this.#save;
     // save what the erasing below destroys, and mark the block dead while the wrapped realloc
     // copies it (so that the old place reads 0xDD if the block moves)
-    if (this.serialNumbers) for (let i = 0; i < WORD; i++) save[2 * ERASED_SIZE + i] = u8[oldTail + TRAILER_BYTES + i]!;
+    if (this.serialNumbers) for (let i = 0; i < sst; i++) save[2 * ERASED_SIZE + i] = u8[oldTail + sst + i]!;
     const words = this.#words();
     if (old <= 2 * ERASED_SIZE) {
       for (let i = 0; i < old; i++) save[i] = u8[ptr + i]!;
@@ -325,19 +329,19 @@ export class DebugAllocator implements Allocator {
       for (let i = 0; i < ERASED_SIZE; i++) save[i] = u8[ptr + i]!;
       fillBytes(u8, words, head, ptr + ERASED_SIZE, DEADBYTE);
       for (let i = 0; i < ERASED_SIZE; i++) save[ERASED_SIZE + i] = u8[oldTail - ERASED_SIZE + i]!;
-      fillBytes(u8, words, oldTail - ERASED_SIZE, oldTail + extra - HEADER_BYTES, DEADBYTE);
+      fillBytes(u8, words, oldTail - ERASED_SIZE, oldTail + extra - this.#headerBytes, DEADBYTE);
     }
 
     const moved = this.wrapped.realloc(head, size + extra);
     u8 = this.memory.u8; // the memory may have grown
     const n = moved === 0 ? old : size;
     const newHead = moved === 0 ? head : moved;
-    const p = newHead + HEADER_BYTES;
-    writeHeader(u8, newHead, n, this.#apiByte);
-    writeTrailer(u8, p + n);
+    const p = newHead + this.#headerBytes;
+    writeHeader(u8, newHead, n, this.#apiByte, sst);
+    writeTrailer(u8, p + n, sst);
     if (this.serialNumbers) {
-      if (moved === 0) for (let i = 0; i < WORD; i++) u8[p + n + TRAILER_BYTES + i] = save[2 * ERASED_SIZE + i]!;
-      else writeWord(u8, p + n + TRAILER_BYTES, nextSerial(this.memory, this.#counterWord));
+      if (moved === 0) for (let i = 0; i < sst; i++) u8[p + n + sst + i] = save[2 * ERASED_SIZE + i]!;
+      else writeField(u8, p + n + sst, nextSerial(this.memory, this.#counterWord), sst);
     }
     if (old <= 2 * ERASED_SIZE) {
       const kept = Math.min(n, old);
@@ -378,15 +382,15 @@ export class DebugAllocator implements Allocator {
     if (ptr === 0) return;
     if (typeof ptr !== "number" || (ptr >>> 0) !== ptr) requireAddress(ptr, "free");
     const u8 = this.memory.u8;
-    if (ptr < HEADER_BYTES || ptr > u8.length) throw pointerError("free", ptr, u8.length);
-    const problem = checkBlock(u8, ptr, this.#apiByte);
+    if (ptr < this.#headerBytes || ptr > u8.length) throw pointerError("free", ptr, u8.length, this.#headerBytes);
+    const problem = checkBlock(u8, ptr, this.#apiByte, this.#sst);
     if (problem !== BLOCK_OK) {
       this.#corrupt(problem, "debugRawFree", ptr);
       return;
     }
-    const head = ptr - HEADER_BYTES;
+    const head = ptr - this.#headerBytes;
     if (this.#preflight) this.#askWrapped(head);
-    fillBytes(u8, this.#words(), head, ptr + readWordLow(u8, head) + this.extraBytes - HEADER_BYTES, DEADBYTE);
+    fillBytes(u8, this.#words(), head, ptr + readSize(u8, head, this.#sst) + this.extraBytes - this.#headerBytes, DEADBYTE);
     if (this.#traces.size !== 0) this.#traces.delete(ptr);
     this.wrapped.free(head);
   }
@@ -401,13 +405,13 @@ export class DebugAllocator implements Allocator {
   usableSize(ptr: number): number {
     if (typeof ptr !== "number" || (ptr >>> 0) !== ptr) requireAddress(ptr, "usableSize");
     const u8 = this.memory.u8;
-    if (ptr < HEADER_BYTES || ptr > u8.length) throw pointerError("usableSize", ptr, u8.length);
-    const problem = checkBlock(u8, ptr, this.#apiByte);
+    if (ptr < this.#headerBytes || ptr > u8.length) throw pointerError("usableSize", ptr, u8.length, this.#headerBytes);
+    const problem = checkBlock(u8, ptr, this.#apiByte, this.#sst);
     if (problem !== BLOCK_OK) {
       this.#corrupt(problem, "debugUsableSize", ptr);
       return 0;
     }
-    return readWordLow(u8, ptr - HEADER_BYTES);
+    return readSize(u8, ptr - this.#headerBytes, this.#sst);
   }
 
   /**
@@ -458,8 +462,8 @@ export class DebugAllocator implements Allocator {
   dump(ptr: number): string {
     requireAddress(ptr, "dump");
     const u8 = this.memory.u8;
-    if (ptr < HEADER_BYTES || ptr > u8.length) throw pointerError("dump", ptr, u8.length);
-    return dumpBlockText(u8, ptr, this.serialNumbers) + this.#tracebackPart(ptr);
+    if (ptr < this.#headerBytes || ptr > u8.length) throw pointerError("dump", ptr, u8.length, this.#headerBytes);
+    return dumpBlockText(u8, ptr, this.serialNumbers, this.#sst) + this.#tracebackPart(ptr);
   }
 
   /**
@@ -481,7 +485,8 @@ export class DebugAllocator implements Allocator {
    *   [0, 2^32)
    */
   isFreed(ptr: number): boolean {
-    return isFreed(this.memory, ptr);
+    requireAddress(ptr, "isFreed");
+    return isObjectFreed(this.memory.u8, ptr, this.#sst);
   }
 
   /** Makes a block of `n` data bytes (n is a valid size). */
@@ -490,11 +495,12 @@ export class DebugAllocator implements Allocator {
     const head = zeroed ? this.wrapped.calloc(1, n + this.extraBytes) : this.wrapped.malloc(n + this.extraBytes);
     if (head === 0) return 0;
     const u8 = this.memory.u8; // the memory may have grown
-    const p = head + HEADER_BYTES;
-    writeHeader(u8, head, n, this.#apiByte);
+    const sst = this.#sst;
+    const p = head + this.#headerBytes;
+    writeHeader(u8, head, n, this.#apiByte, sst);
     if (!zeroed) fillBytes(u8, this.#words(), p, p + n, CLEANBYTE);
-    writeTrailer(u8, p + n);
-    if (this.serialNumbers) writeWord(u8, p + n + TRAILER_BYTES, nextSerial(this.memory, this.#counterWord));
+    writeTrailer(u8, p + n, sst);
+    if (this.serialNumbers) writeField(u8, p + n + sst, nextSerial(this.memory, this.#counterWord), sst);
     if (this.tracebacks !== 0) this.#traces.set(p, captureStack(this.tracebacks, caller));
     return p;
   }
@@ -527,9 +533,9 @@ export class DebugAllocator implements Allocator {
   /** Reports a block that failed a check (the slow path: it may allocate). */
   #corrupt(problem: number, func: string, p: number): void {
     const u8 = this.memory.u8;
-    const found = formatApiByte(u8[p - WORD]!);
+    const found = formatApiByte(u8[p - this.#sst]!);
     const message = problem === BAD_ID ? `bad ID: Allocated using API '${found}', verified using API '${this.api}'` : problemMessage(problem);
-    const report = `${dumpBlockText(u8, p, this.serialNumbers)}${this.#tracebackPart(p)}Fatal tsmalloc error: ${func}: ${message}\n`;
+    const report = `${dumpBlockText(u8, p, this.serialNumbers, this.#sst)}${this.#tracebackPart(p)}Fatal tsmalloc error: ${func}: ${message}\n`;
     this.#raise(new DebugCorruptionError(ErrorCode.Corruption, func, message, report, p, found));
   }
 

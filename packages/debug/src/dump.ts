@@ -5,9 +5,10 @@
  * the memory instead.
  */
 import { formatAddress, type LinearMemory, requireAddress } from "@tsmalloc/memory";
-import { FORBIDDENBYTE, HEADER_BYTES, TRAILER_BYTES, WORD } from "./constants.ts";
+import { FORBIDDENBYTE } from "./constants.ts";
+import { type DebugLayoutName, resolveDebugLayout } from "./debug-layout.ts";
 import { optionError, pointerError } from "./errors.ts";
-import { formatApiByte, readWordBig } from "./layout.ts";
+import { formatApiByte, readFieldBig } from "./layout.ts";
 import { isLinearMemory } from "./options.ts";
 
 /** Bytes of data the dump shows at each end of a block. */
@@ -22,19 +23,20 @@ function hexBig(value: bigint): string {
 }
 
 /**
- * The dump of the block whose data starts at `p`, in `u8` (the whole memory). The caller
- * guarantees `HEADER_BYTES <= p <= u8.length`. Ends with an empty line, as CPython's does.
+ * The dump of the block whose data starts at `p`, in `u8` (the whole memory), whose fields are
+ * `sst` bytes. The caller guarantees `2 * sst <= p <= u8.length`. Ends with an empty line, as
+ * CPython's does.
  * @internal
  */
-export function dumpBlockText(u8: Uint8Array, p: number, serialNumbers: boolean): string {
+export function dumpBlockText(u8: Uint8Array, p: number, serialNumbers: boolean, sst: number): string {
   const end = BigInt(u8.length);
   const lines: string[] = [];
-  lines.push(`Debug memory block at address p=${formatAddress(p)}: API '${formatApiByte(u8[p - WORD]!)}'`);
-  const n = readWordBig(u8, p - HEADER_BYTES);
+  lines.push(`Debug memory block at address p=${formatAddress(p)}: API '${formatApiByte(u8[p - sst]!)}'`);
+  const n = readFieldBig(u8, p - 2 * sst, sst);
   lines.push(`    ${n} bytes originally requested`);
 
   // the pad bytes before the data
-  const leading = WORD - 1;
+  const leading = sst - 1;
   let ok = true;
   for (let i = 1; i <= leading; i++) if (u8[p - i] !== FORBIDDENBYTE) ok = false;
   if (ok) {
@@ -51,17 +53,17 @@ export function dumpBlockText(u8: Uint8Array, p: number, serialNumbers: boolean)
 
   // the pad bytes after the data, where the size field says they are
   const tail = BigInt(p) + n;
-  if (tail + BigInt(TRAILER_BYTES) > end) {
-    lines.push(`    The ${TRAILER_BYTES} pad bytes at tail=${hexBig(tail)} lie outside the memory, which ends at ${hexBig(end)}; not read.`);
+  if (tail + BigInt(sst) > end) {
+    lines.push(`    The ${sst} pad bytes at tail=${hexBig(tail)} lie outside the memory, which ends at ${hexBig(end)}; not read.`);
   } else {
     const t = Number(tail);
     ok = true;
-    for (let i = 0; i < TRAILER_BYTES; i++) if (u8[t + i] !== FORBIDDENBYTE) ok = false;
+    for (let i = 0; i < sst; i++) if (u8[t + i] !== FORBIDDENBYTE) ok = false;
     if (ok) {
-      lines.push(`    The ${TRAILER_BYTES} pad bytes at tail=${formatAddress(t)} are FORBIDDENBYTE, as expected.`);
+      lines.push(`    The ${sst} pad bytes at tail=${formatAddress(t)} are FORBIDDENBYTE, as expected.`);
     } else {
-      lines.push(`    The ${TRAILER_BYTES} pad bytes at tail=${formatAddress(t)} are not all FORBIDDENBYTE (0x${hexByte(FORBIDDENBYTE)}):`);
-      for (let i = 0; i < TRAILER_BYTES; i++) {
+      lines.push(`    The ${sst} pad bytes at tail=${formatAddress(t)} are not all FORBIDDENBYTE (0x${hexByte(FORBIDDENBYTE)}):`);
+      for (let i = 0; i < sst; i++) {
         const byte = u8[t + i]!;
         lines.push(`        at tail+${i}: 0x${hexByte(byte)}${byte === FORBIDDENBYTE ? "" : " *** OUCH"}`);
       }
@@ -69,11 +71,11 @@ export function dumpBlockText(u8: Uint8Array, p: number, serialNumbers: boolean)
   }
 
   if (serialNumbers) {
-    const serialAt = tail + BigInt(TRAILER_BYTES);
-    if (serialAt + BigInt(WORD) > end) {
-      lines.push(`    The serial number at tail+${TRAILER_BYTES} lies outside the memory; not read.`);
+    const serialAt = tail + BigInt(sst);
+    if (serialAt + BigInt(sst) > end) {
+      lines.push(`    The serial number at tail+${sst} lies outside the memory; not read.`);
     } else {
-      lines.push(`    The block was made by call #${readWordBig(u8, Number(serialAt))} to debug malloc/realloc.`);
+      lines.push(`    The block was made by call #${readFieldBig(u8, Number(serialAt), sst)} to debug malloc/realloc.`);
     }
   }
 
@@ -105,19 +107,20 @@ export function dumpBlockText(u8: Uint8Array, p: number, serialNumbers: boolean)
  * The dump of the debug block at `ptr` in `memory`, as CPython's `_PyObject_DebugDumpAddress`
  * prints it (see the package README for the format): the API id, the requested size, the pad
  * bytes on both sides (`*** OUCH` marks each damaged one), the serial number when
- * `serialNumbers` is on, and the first and last 8 data bytes, then an empty line. It reads
- * nothing outside the memory, however damaged the block is; it checks nothing and changes
- * nothing.
+ * `serialNumbers` is on, and the first and last 8 data bytes, then an empty line. `layout` is the
+ * block layout the hooks wrote (`"64-bit"` by default, or `"wasm32"`). It reads nothing outside
+ * the memory, however damaged the block is; it checks nothing and changes nothing.
  *
  * @returns the text, ending with `"\n\n"`
  * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_POINTER` when `ptr` is not an integer
- *   address or the block's 16-byte header would lie outside the memory (`ptr` below 16 or past
- *   the memory's end); `ERR_TSMALLOC_INVALID_OPTION` when `memory` is not a LinearMemory
+ *   address or the block's header (16 bytes, 8 on wasm32) would lie outside the memory;
+ *   `ERR_TSMALLOC_INVALID_OPTION` when `memory` is not a LinearMemory or `layout` is not a layout
  */
-export function dumpDebugBlock(memory: LinearMemory, ptr: number, serialNumbers: boolean = false): string {
+export function dumpDebugBlock(memory: LinearMemory, ptr: number, serialNumbers: boolean = false, layout: DebugLayoutName = "64-bit"): string {
   if (!isLinearMemory(memory)) throw optionError("dumpDebugBlock", "memory must be a LinearMemory", memory);
+  const { sst, headerBytes } = resolveDebugLayout(layout, "dumpDebugBlock");
   requireAddress(ptr, "dumpDebugBlock");
   const u8 = memory.u8;
-  if (ptr < HEADER_BYTES || ptr > u8.length) throw pointerError("dumpDebugBlock", ptr, u8.length);
-  return dumpBlockText(u8, ptr, serialNumbers === true);
+  if (ptr < headerBytes || ptr > u8.length) throw pointerError("dumpDebugBlock", ptr, u8.length, headerBytes);
+  return dumpBlockText(u8, ptr, serialNumbers === true, sst);
 }

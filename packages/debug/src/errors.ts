@@ -1,5 +1,4 @@
 import { describeValue, ErrorCode, formatAddress, TsmallocError } from "@tsmalloc/memory";
-import { HEADER_BYTES } from "./constants.ts";
 
 /** What a {@link DebugCorruptionError} can be about. */
 export type DebugErrorCode = typeof ErrorCode.Corruption | typeof ErrorCode.WrongThread;
@@ -59,10 +58,10 @@ export type OnCorruption = "throw" | "abort" | CorruptionHandler;
 export type CorruptionHandler = (error: DebugCorruptionError) => void;
 
 /** The error for a pointer whose header would lie outside the memory. @internal */
-export function pointerError(fn: string, ptr: number, byteLength: number): TsmallocError {
+export function pointerError(fn: string, ptr: number, byteLength: number, headerBytes: number): TsmallocError {
   return new TsmallocError(
     ErrorCode.InvalidPointer,
-    `${fn}: ${formatAddress(ptr)} cannot be a debug block: its ${HEADER_BYTES}-byte header would lie outside the memory (${byteLength} bytes)`,
+    `${fn}: ${formatAddress(ptr)} cannot be a debug block: its ${headerBytes}-byte header would lie outside the memory (${byteLength} bytes)`,
     { address: ptr },
   );
 }

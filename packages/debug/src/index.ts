@@ -12,6 +12,7 @@ export {
   TRAILER_BYTES,
 } from "./constants.ts";
 export { DebugAllocator, isDebugAllocator, withDebugHooks } from "./debug-allocator.ts";
+export { type DebugLayout, type DebugLayoutName, DebugLayouts } from "./debug-layout.ts";
 export { dumpDebugBlock } from "./dump.ts";
 export { type CorruptionHandler, DebugCorruptionError, type DebugErrorCode, type OnCorruption } from "./errors.ts";
 export { isFreed, isPtrFreed } from "./is-freed.ts";

@@ -5,6 +5,7 @@
  */
 import { type LinearMemory, requireAddress } from "@tsmalloc/memory";
 import { CLEANBYTE, DEADBYTE, FORBIDDENBYTE } from "./constants.ts";
+import { type DebugLayoutName, resolveDebugLayout } from "./debug-layout.ts";
 import { optionError } from "./errors.ts";
 import { isLinearMemory } from "./options.ts";
 
@@ -39,34 +40,40 @@ export function isPtrFreed(value: number | bigint): boolean {
   return false;
 }
 
-/** True when the 8 bytes at `at` are all 0, all CLEANBYTE, all DEADBYTE or all FORBIDDENBYTE. */
-function isFreedWord(u8: Uint8Array, at: number): boolean {
+/** True when the `size` bytes at `at` are all 0, all CLEANBYTE, all DEADBYTE or all FORBIDDENBYTE. */
+function isFreedWord(u8: Uint8Array, at: number, size: number): boolean {
   const first = u8[at]!;
   if (first !== 0 && first !== CLEANBYTE && first !== DEADBYTE && first !== FORBIDDENBYTE) return false;
-  for (let i = 1; i < 8; i++) if (u8[at + i] !== first) return false;
+  for (let i = 1; i < size; i++) if (u8[at + i] !== first) return false;
   return true;
 }
 
 /**
- * CPython's `_PyObject_IsFreed`, for an object laid out as a 64-bit `PyObject` (an 8-byte
- * reference count, then the 8-byte type pointer): true when `ptr` itself is NULL or a fill
- * pattern ({@link isPtrFreed}), or when the 64-bit word at `ptr + 8`, where the type pointer
- * would be, is 0 or a fill pattern. Under the debug hooks that word reads `0xCDCD...` in a block
- * never written, `0xFDFD...` when the block is too small to hold it (the trailing pad), and
- * `0xDDDD...` after the block was freed.
+ * CPython's `_PyObject_IsFreed`, for an object laid out as a `PyObject` of the platform `layout`
+ * names: on `"64-bit"` (the default) an 8-byte reference count, then the 8-byte type pointer; on
+ * `"wasm32"` 4 and 4. True when `ptr` itself is NULL or a fill pattern ({@link isPtrFreed}), or
+ * when the word where the type pointer would be (`ptr + 8`, or `ptr + 4`) is 0 or a fill pattern.
+ * Under the debug hooks that word reads `0xCDCD...` in a block never written, `0xFDFD...` when the
+ * block is too small to hold it (the trailing pad), and `0xDDDD...` after the block was freed.
  *
- * Only bytes inside the memory are read: when the word at `ptr + 8` lies (partly) past the
- * memory's end, the object cannot be told apart from a live one, and the answer is false.
+ * Only bytes inside the memory are read: when that word lies (partly) past the memory's end, the
+ * object cannot be told apart from a live one, and the answer is false.
  *
  * @returns true when the object looks freed
  * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_POINTER` when `ptr` is not an integer in
- *   [0, 2^32); `ERR_TSMALLOC_INVALID_OPTION` when `memory` is not a LinearMemory
+ *   [0, 2^32); `ERR_TSMALLOC_INVALID_OPTION` when `memory` is not a LinearMemory or `layout` is
+ *   not a layout
  */
-export function isFreed(memory: LinearMemory, ptr: number): boolean {
+export function isFreed(memory: LinearMemory, ptr: number, layout: DebugLayoutName = "64-bit"): boolean {
   if (!isLinearMemory(memory)) throw optionError("isFreed", "memory must be a LinearMemory", memory);
+  const { sst } = resolveDebugLayout(layout, "isFreed");
   requireAddress(ptr, "isFreed");
+  return isObjectFreed(memory.u8, ptr, sst);
+}
+
+/** {@link isFreed} once its arguments are checked; `sst` is the pointer size. @internal */
+export function isObjectFreed(u8: Uint8Array, ptr: number, sst: number): boolean {
   if (isPtrFreed(ptr)) return true;
-  const u8 = memory.u8;
-  const at = ptr + 8;
-  return at + 8 <= u8.length && isFreedWord(u8, at);
+  const at = ptr + sst;
+  return at + sst <= u8.length && isFreedWord(u8, at, sst);
 }

@@ -1,14 +1,15 @@
 /*
- * The block layout of CPython's debug hooks on 64-bit, and the byte-level helpers that read and
- * write it. Everything here works on a Uint8Array of the whole memory and writes byte by byte, so
- * no block needs any alignment and the size field is big-endian on every platform.
+ * The block layout of CPython's debug hooks, and the byte-level helpers that read and write it.
+ * Every field is SST bytes (`sizeof(size_t)`: 8 on 64-bit, 4 on wasm32; see debug-layout.ts).
+ * Everything here works on a Uint8Array of the whole memory and writes byte by byte, so no block
+ * needs any alignment and the size field is big-endian on every platform.
  *
- *   head          head+8  head+9       p = head+16        tail = p+n     tail+8
- *   | size n (BE) | id    | 7 x 0xFD   | n data bytes     | 8 x 0xFD     | serial (BE, optional) |
+ *   head          head+SST  head+SST+1      p = head+2*SST   tail = p+n       tail+SST
+ *   | size n (BE) | id      | SST-1 x 0xFD  | n data bytes   | SST x 0xFD     | serial (BE, optional) |
  *
  * These functions are internal: they trust their caller to keep every index inside the memory.
  */
-import { FORBIDDENBYTE, HEADER_BYTES, TRAILER_BYTES } from "./constants.ts";
+import { FORBIDDENBYTE } from "./constants.ts";
 
 /** 2^32, to split a size or serial into two 32-bit halves. */
 const TWO_32 = 4294967296;
@@ -17,9 +18,9 @@ const TWO_32 = 4294967296;
 export const BLOCK_OK = 0;
 /** The id byte is not the API id of the caller (also: a freed block, whose id reads 0xDD). */
 export const BAD_ID = 1;
-/** One of the 7 pad bytes before the data is not 0xFD: an underflow. */
+/** One of the SST - 1 pad bytes before the data is not 0xFD: an underflow. */
 export const BAD_LEADING_PAD = 2;
-/** One of the 8 pad bytes after the data is not 0xFD, or lies outside the memory: an overflow. */
+/** One of the SST pad bytes after the data is not 0xFD, or lies outside the memory: an overflow. */
 export const BAD_TRAILING_PAD = 3;
 
 /** Writes `value` (an integer below 2^53) as a big-endian 8-byte word at `at`. */
@@ -36,14 +37,19 @@ export function writeWord(u8: Uint8Array, at: number, value: number): void {
   u8[at + 7] = low;
 }
 
+/** The big-endian 32-bit word at `at`. */
+export function read32(u8: Uint8Array, at: number): number {
+  return ((u8[at]! << 24) | (u8[at + 1]! << 16) | (u8[at + 2]! << 8) | u8[at + 3]!) >>> 0;
+}
+
 /** The upper 32 bits of the big-endian 8-byte word at `at`. */
 export function readWordHigh(u8: Uint8Array, at: number): number {
-  return ((u8[at]! << 24) | (u8[at + 1]! << 16) | (u8[at + 2]! << 8) | u8[at + 3]!) >>> 0;
+  return read32(u8, at);
 }
 
 /** The lower 32 bits of the big-endian 8-byte word at `at`. */
 export function readWordLow(u8: Uint8Array, at: number): number {
-  return ((u8[at + 4]! << 24) | (u8[at + 5]! << 16) | (u8[at + 6]! << 8) | u8[at + 7]!) >>> 0;
+  return read32(u8, at + 4);
 }
 
 /** The big-endian 8-byte word at `at`, in full (for reports, where the size may be garbage). */
@@ -51,32 +57,64 @@ export function readWordBig(u8: Uint8Array, at: number): bigint {
   return (BigInt(readWordHigh(u8, at)) << 32n) | BigInt(readWordLow(u8, at));
 }
 
-/**
- * Writes the 16-byte header of a block of `n` data bytes at `head`: the size, the API id byte and
- * 7 pad bytes.
- */
-export function writeHeader(u8: Uint8Array, head: number, n: number, apiByte: number): void {
-  writeWord(u8, head, n);
-  u8[head + 8] = apiByte;
-  u8[head + 9] = FORBIDDENBYTE;
-  u8[head + 10] = FORBIDDENBYTE;
-  u8[head + 11] = FORBIDDENBYTE;
-  u8[head + 12] = FORBIDDENBYTE;
-  u8[head + 13] = FORBIDDENBYTE;
-  u8[head + 14] = FORBIDDENBYTE;
-  u8[head + 15] = FORBIDDENBYTE;
+/** The big-endian field of `sst` bytes at `at`, in full (for reports). */
+export function readFieldBig(u8: Uint8Array, at: number, sst: number): bigint {
+  return sst === 8 ? readWordBig(u8, at) : BigInt(read32(u8, at));
 }
 
-/** Writes the 8 trailing pad bytes at `tail`. */
-export function writeTrailer(u8: Uint8Array, tail: number): void {
+/** The requested size in the header at `head` (its low 32 bits when SST is 8: checkBlock vouched for the rest). */
+export function readSize(u8: Uint8Array, head: number, sst: number): number {
+  return read32(u8, head + sst - 4);
+}
+
+/**
+ * Writes `value` as a big-endian field of `sst` bytes at `at`: all of it when SST is 8 (`value`
+ * below 2^53), its low 32 bits when SST is 4 (a 32-bit `size_t` wraps the same way).
+ */
+export function writeField(u8: Uint8Array, at: number, value: number, sst: number): void {
+  if (sst === 8) {
+    writeWord(u8, at, value);
+    return;
+  }
+  const low = value >>> 0;
+  u8[at] = low >>> 24;
+  u8[at + 1] = low >>> 16;
+  u8[at + 2] = low >>> 8;
+  u8[at + 3] = low;
+}
+
+/**
+ * Writes the 2 * SST-byte header of a block of `n` data bytes at `head`: the size, the API id
+ * byte and SST - 1 pad bytes.
+ */
+export function writeHeader(u8: Uint8Array, head: number, n: number, apiByte: number, sst: number): void {
+  writeField(u8, head, n, sst);
+  // the pad ends where the data starts: p-1, p-2, p-3 in both layouts, p-4 .. p-7 with SST 8
+  const p = head + 2 * sst;
+  u8[p - sst] = apiByte;
+  u8[p - 1] = FORBIDDENBYTE;
+  u8[p - 2] = FORBIDDENBYTE;
+  u8[p - 3] = FORBIDDENBYTE;
+  if (sst === 8) {
+    u8[p - 4] = FORBIDDENBYTE;
+    u8[p - 5] = FORBIDDENBYTE;
+    u8[p - 6] = FORBIDDENBYTE;
+    u8[p - 7] = FORBIDDENBYTE;
+  }
+}
+
+/** Writes the SST trailing pad bytes at `tail` (written out: this runs on every allocation). */
+export function writeTrailer(u8: Uint8Array, tail: number, sst: number): void {
   u8[tail] = FORBIDDENBYTE;
   u8[tail + 1] = FORBIDDENBYTE;
   u8[tail + 2] = FORBIDDENBYTE;
   u8[tail + 3] = FORBIDDENBYTE;
-  u8[tail + 4] = FORBIDDENBYTE;
-  u8[tail + 5] = FORBIDDENBYTE;
-  u8[tail + 6] = FORBIDDENBYTE;
-  u8[tail + 7] = FORBIDDENBYTE;
+  if (sst === 8) {
+    u8[tail + 4] = FORBIDDENBYTE;
+    u8[tail + 5] = FORBIDDENBYTE;
+    u8[tail + 6] = FORBIDDENBYTE;
+    u8[tail + 7] = FORBIDDENBYTE;
+  }
 }
 
 /**
@@ -102,40 +140,27 @@ export function fillBytes(u8: Uint8Array, u32: Uint32Array | null, start: number
 }
 
 /**
- * Checks the block whose data starts at `p`, in CPython's order: the API id, then the leading pad
- * bytes (p-1 .. p-7), then the trailing pad bytes at p + n, where n is the size in the header.
- * Reads nothing outside `u8`: a size that puts the trailer past the end is a bad trailing pad.
- * The caller guarantees `HEADER_BYTES <= p <= u8.length`.
+ * Checks the block whose data starts at `p`, in CPython's order: the API id (at p - SST), then
+ * the leading pad bytes (p-1 .. p-(SST-1)), then the SST trailing pad bytes at p + n, where n is
+ * the size in the header. Reads nothing outside `u8`: a size that puts the trailer past the end
+ * is a bad trailing pad. The caller guarantees `2 * SST <= p <= u8.length`.
  *
  * @returns {@link BLOCK_OK} or the first problem found
  */
-export function checkBlock(u8: Uint8Array, p: number, apiByte: number): number {
-  if (u8[p - 8] !== apiByte) return BAD_ID;
-  if (
-    u8[p - 7] !== FORBIDDENBYTE ||
-    u8[p - 6] !== FORBIDDENBYTE ||
-    u8[p - 5] !== FORBIDDENBYTE ||
-    u8[p - 4] !== FORBIDDENBYTE ||
-    u8[p - 3] !== FORBIDDENBYTE ||
-    u8[p - 2] !== FORBIDDENBYTE ||
-    u8[p - 1] !== FORBIDDENBYTE
-  ) {
+export function checkBlock(u8: Uint8Array, p: number, apiByte: number, sst: number): number {
+  if (u8[p - sst] !== apiByte) return BAD_ID;
+  // written out rather than looped: this runs on every free and realloc
+  if (u8[p - 1] !== FORBIDDENBYTE || u8[p - 2] !== FORBIDDENBYTE || u8[p - 3] !== FORBIDDENBYTE) return BAD_LEADING_PAD;
+  if (sst === 8 && (u8[p - 4] !== FORBIDDENBYTE || u8[p - 5] !== FORBIDDENBYTE || u8[p - 6] !== FORBIDDENBYTE || u8[p - 7] !== FORBIDDENBYTE)) {
     return BAD_LEADING_PAD;
   }
-  const head = p - HEADER_BYTES;
-  if (readWordHigh(u8, head) !== 0) return BAD_TRAILING_PAD;
-  const tail = p + readWordLow(u8, head);
-  if (tail + TRAILER_BYTES > u8.length) return BAD_TRAILING_PAD;
-  if (
-    u8[tail] !== FORBIDDENBYTE ||
-    u8[tail + 1] !== FORBIDDENBYTE ||
-    u8[tail + 2] !== FORBIDDENBYTE ||
-    u8[tail + 3] !== FORBIDDENBYTE ||
-    u8[tail + 4] !== FORBIDDENBYTE ||
-    u8[tail + 5] !== FORBIDDENBYTE ||
-    u8[tail + 6] !== FORBIDDENBYTE ||
-    u8[tail + 7] !== FORBIDDENBYTE
-  ) {
+  const head = p - 2 * sst;
+  // a 64-bit size of 2^32 or more puts the trailer past any memory
+  if (sst === 8 && readWordHigh(u8, head) !== 0) return BAD_TRAILING_PAD;
+  const tail = p + readSize(u8, head, sst);
+  if (tail + sst > u8.length) return BAD_TRAILING_PAD;
+  if (u8[tail] !== FORBIDDENBYTE || u8[tail + 1] !== FORBIDDENBYTE || u8[tail + 2] !== FORBIDDENBYTE || u8[tail + 3] !== FORBIDDENBYTE) return BAD_TRAILING_PAD;
+  if (sst === 8 && (u8[tail + 4] !== FORBIDDENBYTE || u8[tail + 5] !== FORBIDDENBYTE || u8[tail + 6] !== FORBIDDENBYTE || u8[tail + 7] !== FORBIDDENBYTE)) {
     return BAD_TRAILING_PAD;
   }
   return BLOCK_OK;

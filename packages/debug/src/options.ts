@@ -1,5 +1,6 @@
 import { type Allocator, LinearMemory } from "@tsmalloc/memory";
 import { type ApiId, isApiId } from "./constants.ts";
+import { type DebugLayout, type DebugLayoutName, resolveDebugLayout } from "./debug-layout.ts";
 import { type OnCorruption, optionError } from "./errors.ts";
 import { isSerialCounterChoice, type SerialCounterChoice } from "./serial-counter.ts";
 
@@ -61,6 +62,13 @@ export interface DebugHookOptions extends DebugThreadOptions {
    * @defaultValue "memory"
    */
   readonly serialCounter?: SerialCounterChoice;
+  /**
+   * The block layout, by the platform CPython runs on: `"64-bit"` (SST, the size of a `size_t`,
+   * is 8: 24 extra bytes a block, 32 with serial numbers) or `"wasm32"` (SST 4, as on 32-bit
+   * platforms such as WebAssembly: 12 and 16). See `DebugLayouts`.
+   * @defaultValue "64-bit"
+   */
+  readonly layout?: DebugLayoutName;
 }
 
 /** The thread options, checked and with their defaults. @internal */
@@ -115,15 +123,16 @@ export function threadSettings(options: DebugThreadOptions, fn: string): ThreadS
 export function hookSettings(
   options: DebugHookOptions,
   fn: string,
-): ThreadSettings & { readonly api: ApiId; readonly serialNumbers: boolean; readonly serialCounter: SerialCounterChoice } {
+): ThreadSettings & { readonly api: ApiId; readonly serialNumbers: boolean; readonly serialCounter: SerialCounterChoice; readonly layout: DebugLayout } {
   const settings = threadSettings(options, fn);
   const { api = "r", serialNumbers = false, serialCounter = "memory" } = options;
+  const layout = resolveDebugLayout(options.layout, fn);
   if (!isApiId(api)) throw optionError(fn, `api must be "r", "m" or "o"`, api);
   if (typeof serialNumbers !== "boolean") throw optionError(fn, "serialNumbers must be a boolean", serialNumbers);
   if (!isSerialCounterChoice(serialCounter)) {
     throw optionError(fn, `serialCounter must be "memory", "new" or the address of another hooks' counter (a non-zero multiple of 4)`, serialCounter);
   }
-  return { ...settings, api, serialNumbers, serialCounter };
+  return { ...settings, api, serialNumbers, serialCounter, layout };
 }
 
 /**

@@ -39,8 +39,10 @@ export const STATE_COUNTER_OFFSET = 24;
 
 /** Flag: blocks carry a serial number after the trailing pad. */
 export const FLAG_SERIAL = 1;
+/** Flag: blocks have the wasm32 layout (SST 4); without it, the 64-bit one (SST 8). */
+export const FLAG_WASM32 = 2;
 /** Every flag this build knows. */
-export const KNOWN_FLAGS: number = FLAG_SERIAL;
+export const KNOWN_FLAGS: number = FLAG_SERIAL | FLAG_WASM32;
 
 /**
  * Writes a fresh state block at `address` (4-byte aligned) whose hooks draw serial numbers from

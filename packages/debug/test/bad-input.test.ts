@@ -141,6 +141,8 @@ describe("options of withDebugHooks", () => {
     ["serialCounter", -8],
     ["serialCounter", 2 ** 32],
     ["serialCounter", null],
+    ["layout", "32-bit"],
+    ["layout", 4],
     ["tracebacks", -1],
     ["tracebacks", 1.5],
     ["tracebacks", 101],
