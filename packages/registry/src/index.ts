@@ -34,4 +34,5 @@ export {
 export { Domain, DOMAINS, isDomain } from "./domain.ts";
 export { createRuntimeFromEnv, type Environment, processEnvironment, TSMALLOC_ENV, TSMALLOCSTATS_ENV } from "./environment.ts";
 export { MAX_REQUEST_SIZE } from "./limits.ts";
+export { isRuntimePlatform, PLATFORMS, type RuntimePlatform } from "./platform.ts";
 export { attachRuntime, type AttachRuntimeOptions, createRuntime, Runtime, type RuntimeOptions } from "./runtime.ts";

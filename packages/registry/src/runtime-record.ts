@@ -1,6 +1,7 @@
 import { type LinearMemory, lockMutex, unlockMutex } from "@tsmalloc/memory";
 import { ALLOCATOR_CONFIGS, type AllocatorConfig } from "./config-name.ts";
 import type { Domain } from "./domain.ts";
+import { PLATFORMS, type RuntimePlatform } from "./platform.ts";
 
 /*
  * A runtime records what it is made of in the memory, so that `attachRuntime` in another worker
@@ -9,7 +10,8 @@ import type { Domain } from "./domain.ts";
  *
  *   word 0  magic "tsrt"          word 5  pymalloc state address (0: none)
  *   word 1  layout version        word 6  RAW debug hooks state address (0: not hooked)
- *   word 2  configuration index   word 7  MEM debug hooks state address
+ *   word 2  configuration index,  word 7  MEM debug hooks state address
+ *           platform index << 8
  *   word 3  lock (futex word)     word 8  OBJ debug hooks state address
  *   word 4  malloc heap address   word 9  serial counter of the runtime's hooks (0: none yet)
  *
@@ -41,6 +43,7 @@ const W_SERIAL_COUNTER = 9;
 /** What a record says. @internal */
 export interface RuntimeRecord {
   readonly config: AllocatorConfig;
+  readonly platform: RuntimePlatform;
   readonly malloc: number;
   readonly pymalloc: number;
   readonly hooks: { readonly raw: number; readonly mem: number; readonly obj: number };
@@ -59,7 +62,7 @@ export function writeRecord(memory: LinearMemory, address: number, record: Runti
   u32.fill(0, w, w + RECORD_BYTES / 4);
   u32[w + W_MAGIC] = MAGIC;
   u32[w + W_VERSION] = VERSION;
-  u32[w + W_CONFIG] = ALLOCATOR_CONFIGS.indexOf(record.config);
+  u32[w + W_CONFIG] = ALLOCATOR_CONFIGS.indexOf(record.config) | (PLATFORMS.indexOf(record.platform) << 8);
   u32[w + W_MALLOC] = record.malloc;
   u32[w + W_PYMALLOC] = record.pymalloc;
   u32[w + W_HOOK_RAW] = record.hooks.raw;
@@ -79,12 +82,15 @@ export function readRecord(memory: LinearMemory, address: number): RuntimeRecord
   const w = address >>> 2;
   if (u32[w + W_MAGIC] !== MAGIC) return `no runtime record at 0x${address.toString(16)}`;
   if (u32[w + W_VERSION] !== VERSION) return `the runtime record at 0x${address.toString(16)} has layout version ${u32[w + W_VERSION]}, this build reads ${VERSION}`;
-  const config = ALLOCATOR_CONFIGS[u32[w + W_CONFIG]!];
-  if (config === undefined) return `the runtime record at 0x${address.toString(16)} is damaged`;
+  // a record written before the platform was recorded reads platform 0, "64-bit"
+  const config = ALLOCATOR_CONFIGS[u32[w + W_CONFIG]! & 0xff];
+  const platform = PLATFORMS[u32[w + W_CONFIG]! >>> 8];
+  if (config === undefined || platform === undefined) return `the runtime record at 0x${address.toString(16)} is damaged`;
   lock(memory, w);
   try {
     return {
       config,
+      platform,
       malloc: u32[w + W_MALLOC]!,
       pymalloc: u32[w + W_PYMALLOC]!,
       hooks: { raw: u32[w + W_HOOK_RAW]!, mem: u32[w + W_HOOK_MEM]!, obj: u32[w + W_HOOK_OBJ]! },

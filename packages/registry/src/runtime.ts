@@ -12,6 +12,7 @@ import {
 } from "@tsmalloc/memory";
 import { type ArenaAllocator, inspectState, Pymalloc, type PymallocOptions, regionArenaAllocator, resolveLayout } from "@tsmalloc/pymalloc";
 import { type AllocatorConfig, type AllocatorName, parseAllocatorConfig, planOf } from "./config-name.ts";
+import { planPlatform, type RuntimePlatform } from "./platform.ts";
 import { apiIdOf, Domain, DOMAINS, isDomain } from "./domain.ts";
 import { FaultCounter, FaultInjectionAllocator } from "./fault-injection.ts";
 import { MAX_REQUEST_SIZE, refuseCalloc, refuseRealloc, refuseSize } from "./limits.ts";
@@ -37,17 +38,26 @@ export interface RuntimeOptions {
    * @defaultValue "default"
    */
   readonly allocator?: string | undefined;
+  /**
+   * The platform model (see {@link PLATFORMS}): `"64-bit"`, or `"wasm32"` for 32-bit CPython such
+   * as its WebAssembly builds. It sets pymalloc's layout (when `pymalloc.layout` is not given) and
+   * the debug hooks' block layout. Omitted, it follows `pymalloc.layout` (a wasm32 layout makes a
+   * wasm32 runtime), else `"64-bit"`.
+   * @defaultValue "64-bit"
+   */
+  readonly platform?: RuntimePlatform | undefined;
   /** Options of the system malloc (RAW, and MEM/OBJ in the malloc configurations). */
   readonly malloc?: Pick<MallocOptions, "mmapThreshold" | "segmentSize"> | undefined;
   /** Options of pymalloc (MEM/OBJ in the pymalloc configurations). */
   readonly pymalloc?: Pick<PymallocOptions, "layout" | "checks" | "arenaAllocator"> | undefined;
   /**
    * Options of the debug hooks this runtime installs (the `_debug` configurations and
-   * {@link Runtime.setupDebugHooks}); the API id is each domain's own, and with serial numbers
-   * on, all the runtime's hooks draw from one counter of the runtime's own (CPython's one
-   * `serialno`), so `serialCounter` is not an option here.
+   * {@link Runtime.setupDebugHooks}); the API id is each domain's own, the block layout is the
+   * platform's, and with serial numbers on, all the runtime's hooks draw from one counter of the
+   * runtime's own (CPython's one `serialno`), so `api`, `layout` and `serialCounter` are not
+   * options here.
    */
-  readonly debug?: Omit<DebugHookOptions, "api" | "serialCounter"> | undefined;
+  readonly debug?: Omit<DebugHookOptions, "api" | "serialCounter" | "layout"> | undefined;
   /**
    * Print pymalloc's statistics each time a new arena is created and when the runtime is closed
    * (`TSMALLOCSTATS`, CPython's `PYTHONMALLOCSTATS`). Ignored by the malloc configurations,
@@ -69,7 +79,7 @@ export interface AttachRuntimeOptions {
   readonly statsOutput?: ((text: string) => void) | undefined;
 }
 
-const OPTION_KEYS: ReadonlySet<string> = new Set(["memory", "allocator", "malloc", "pymalloc", "debug", "stats", "statsOutput"]);
+const OPTION_KEYS: ReadonlySet<string> = new Set(["memory", "allocator", "platform", "malloc", "pymalloc", "debug", "stats", "statsOutput"]);
 const ATTACH_KEYS: ReadonlySet<string> = new Set(["debug", "stats", "statsOutput"]);
 
 /** Set by attachRuntime() for the constructor call it makes. */
@@ -104,6 +114,8 @@ export class Runtime {
   readonly memory: LinearMemory;
   /** The configuration the runtime was created with (`"default"`, `"debug"`, …). */
   readonly config: AllocatorConfig;
+  /** The platform model: pymalloc's layout and the debug hooks' block layout follow it. */
+  readonly platform: RuntimePlatform;
   /** The system malloc: the RAW domain's allocator, and MEM/OBJ's in the malloc configurations. */
   readonly mallocHeap: Malloc;
   /** The pymalloc heap of MEM and OBJ, or null in the malloc configurations. */
@@ -112,7 +124,9 @@ export class Runtime {
   readonly address: number;
 
   readonly #table: DomainTable;
-  readonly #debugOptions: Omit<DebugHookOptions, "api" | "serialCounter">;
+  readonly #debugOptions: Omit<DebugHookOptions, "api" | "serialCounter" | "layout">;
+  /** The platform's debug block layout, for the hooks this runtime makes. */
+  readonly #debugLayout: "64-bit" | "wasm32";
   #arenaAllocator: ArenaAllocator | null;
   #faults: { readonly counter: FaultCounter; readonly saved: DomainTable } | null = null;
   readonly #stats: boolean;
@@ -142,6 +156,7 @@ export class Runtime {
     if (typeof this.#debugOptions !== "object" || this.#debugOptions === null) throw optionError(fn, `debug must be an object, got ${describeValue(options.debug)}`);
     if ("api" in this.#debugOptions) throw optionError(fn, "debug.api is each domain's own ('r', 'm', 'o'); do not pass one");
     if ("serialCounter" in this.#debugOptions) throw optionError(fn, "debug.serialCounter is the runtime's own (one counter for all its hooks); do not pass one");
+    if ("layout" in this.#debugOptions) throw optionError(fn, 'debug.layout follows the runtime\'s platform; pass platform ("64-bit" or "wasm32") instead');
     // checked once, before anything is allocated or opened
     try {
       checkDebugHookOptions({ ...this.#debugOptions, api: "r" });
@@ -154,6 +169,8 @@ export class Runtime {
       const { memory, record } = attaching;
       this.memory = memory;
       this.config = record.config;
+      this.platform = record.platform;
+      this.#debugLayout = record.platform;
       this.mallocHeap = Malloc.attach(memory, record.malloc);
       const malloc = this.mallocHeap;
       const table: DomainTable = { raw: malloc, mem: malloc, obj: malloc };
@@ -181,6 +198,9 @@ export class Runtime {
     const pymallocOptions = options.pymalloc ?? {};
     if (typeof pymallocOptions !== "object" || pymallocOptions === null) throw optionError(fn, `pymalloc must be an object, got ${describeValue(pymallocOptions)}`);
     checkPymallocOptions(pymallocOptions, fn);
+    const platform = planPlatform(options.platform, pymallocOptions.layout, fn);
+    this.platform = platform.platform;
+    this.#debugLayout = platform.debugLayout;
 
     const mallocOptions = options.malloc ?? {};
     if (typeof mallocOptions !== "object" || mallocOptions === null) throw optionError(fn, `malloc must be an object, got ${describeValue(mallocOptions)}`);
@@ -192,7 +212,7 @@ export class Runtime {
     // the RAW hooks start the runtime's serial counter; the MEM and OBJ hooks draw from it
     let serialCounter = 0;
     if (plan.debug) {
-      const hooked = withDebugHooks(malloc, { ...this.#debugOptions, api: "r", serialCounter: "new" });
+      const hooked = withDebugHooks(malloc, { ...this.#debugOptions, api: "r", serialCounter: "new", layout: this.#debugLayout });
       table.raw = hooked;
       hooks.raw = hooked.stateAddress;
       serialCounter = hooked.serialCounter;
@@ -200,7 +220,7 @@ export class Runtime {
     if (plan.pymalloc) {
       // pymalloc's raw allocator is the RAW *domain*, not the system malloc: under the debug
       // configurations its large blocks carry 'r' hooks inside the 'm' / 'o' hooks
-      this.pymallocHeap = new Pymalloc(new RawDomainAllocator(table, memory), { ...pymallocOptions, onNewArena });
+      this.pymallocHeap = new Pymalloc(new RawDomainAllocator(table, memory), { ...pymallocOptions, layout: platform.pymallocLayout, onNewArena });
       table.mem = table.obj = this.pymallocHeap;
       this.#arenaAllocator = null;
     } else {
@@ -210,8 +230,8 @@ export class Runtime {
     if (plan.debug) {
       const base = table.mem;
       const counter = serialCounter === 0 ? "new" : serialCounter;
-      const mem = withDebugHooks(base, { ...this.#debugOptions, api: "m", serialCounter: counter });
-      const obj = withDebugHooks(base, { ...this.#debugOptions, api: "o", serialCounter: counter });
+      const mem = withDebugHooks(base, { ...this.#debugOptions, api: "m", serialCounter: counter, layout: this.#debugLayout });
+      const obj = withDebugHooks(base, { ...this.#debugOptions, api: "o", serialCounter: counter, layout: this.#debugLayout });
       table.mem = mem;
       table.obj = obj;
       hooks.mem = mem.stateAddress;
@@ -219,7 +239,7 @@ export class Runtime {
     }
     const address = malloc.malloc(RECORD_BYTES);
     if (address === 0) throw new TsmallocError(ErrorCode.OutOfMemory, `createRuntime: the memory cannot hold the runtime's ${RECORD_BYTES}-byte record`);
-    writeRecord(memory, address, { config: this.config, malloc: malloc.address, pymalloc: this.pymallocHeap?.address ?? 0, hooks, serialCounter });
+    writeRecord(memory, address, { config: this.config, platform: this.platform, malloc: malloc.address, pymalloc: this.pymallocHeap?.address ?? 0, hooks, serialCounter });
     if (memory.getRoot(RUNTIME_ROOT_TAG) === 0) memory.setRoot(RUNTIME_ROOT_TAG, address);
     this.address = address;
   }
@@ -287,7 +307,12 @@ export class Runtime {
       for (const domain of DOMAINS) {
         const current = table[domain];
         if (isDebugAllocator(current)) continue;
-        const hooks = withDebugHooks(current, { ...this.#debugOptions, api: apiIdOf(domain), serialCounter: serialCounter === 0 ? "new" : serialCounter });
+        const hooks = withDebugHooks(current, {
+          ...this.#debugOptions,
+          api: apiIdOf(domain),
+          serialCounter: serialCounter === 0 ? "new" : serialCounter,
+          layout: this.#debugLayout,
+        });
         made.push(hooks);
         table[domain] = hooks;
         if (serialCounter === 0) serialCounter = hooks.serialCounter;

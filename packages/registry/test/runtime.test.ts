@@ -4,10 +4,10 @@
  * createRuntime and createRuntimeFromEnv, the arena allocator, statistics printing, the default
  * runtime behind the package's functions, and check().
  */
-import { type DebugAllocator, isDebugAllocator, withDebugHooks } from "@tsmalloc/debug";
+import { type DebugAllocator, DebugLayouts, isDebugAllocator, withDebugHooks } from "@tsmalloc/debug";
 import { Malloc } from "@tsmalloc/malloc";
 import { type Allocator, ErrorCode, formatAddress, LinearMemory, TsmallocError } from "@tsmalloc/memory";
-import { type ArenaAllocator, inspectState } from "@tsmalloc/pymalloc";
+import { type ArenaAllocator, inspectState, resolveLayout } from "@tsmalloc/pymalloc";
 import {
   allocatorName,
   attachRuntime,
@@ -20,6 +20,7 @@ import {
   DOMAINS,
   getAllocator,
   getArenaAllocator,
+  isRuntimePlatform,
   MAX_REQUEST_SIZE,
   memCalloc,
   memFree,
@@ -30,6 +31,7 @@ import {
   objMalloc,
   objRealloc,
   parseAllocatorConfig,
+  PLATFORMS,
   rawCalloc,
   rawFree,
   rawMalloc,
@@ -545,6 +547,7 @@ describe("setupDebugHooks (PyMem_SetupDebugHooks)", () => {
     [{ api: "m" }, "createRuntime: debug.api is each domain's own ('r', 'm', 'o'); do not pass one"],
     [{ serialNumbers: true, serialCounter: "new" }, "createRuntime: debug.serialCounter is the runtime's own (one counter for all its hooks); do not pass one"],
     [{ serialCounter: 64 }, "createRuntime: debug.serialCounter is the runtime's own (one counter for all its hooks); do not pass one"],
+    [{ layout: "wasm32" }, 'createRuntime: debug.layout follows the runtime\'s platform; pass platform ("64-bit" or "wasm32") instead'],
     [{ serialNumbers: "yes" }, 'createRuntime: debug options: withDebugHooks: serialNumbers must be a boolean, got "yes"'],
     [{ onCorruption: "ignore" }, 'createRuntime: debug options: withDebugHooks: onCorruption must be "throw", "abort" or a function, got "ignore"'],
     [5, "createRuntime: debug must be an object, got 5"],
@@ -634,6 +637,108 @@ describe("serial numbers: one counter per runtime (CPython's one serialno)", () 
 
 // -------------------------------------------------------------------------------------------------
 
+describe("platform: the 64-bit and wasm32 models (pymalloc's layout and the debug hooks' SST)", () => {
+  it("64-bit is the default: pymalloc's default layout, hooks with 8-byte fields", () => {
+    const runtime = createRuntime({ allocator: "pymalloc_debug" });
+    expect(runtime.platform).toBe("64-bit");
+    expect(runtime.pymallocHeap!.layout).toEqual(resolveLayout("default"));
+    for (const domain of DOMAINS) expect((runtime.getAllocator(domain) as DebugAllocator).layout).toBe(DebugLayouts["64-bit"]);
+    expect(PLATFORMS).toEqual(["64-bit", "wasm32"]);
+    expect([isRuntimePlatform("wasm32"), isRuntimePlatform("wasm64"), isRuntimePlatform(undefined)]).toEqual([true, false, false]);
+  });
+
+  it.each(["debug", "pymalloc_debug", "malloc_debug"] as const)("%s on wasm32: every domain's hooks have 4-byte fields, pymalloc the wasm32 layout", (config) => {
+    const runtime = createRuntime({ platform: "wasm32", allocator: config });
+    expect(runtime.platform).toBe("wasm32");
+    if (runtime.pymallocHeap !== null) expect(runtime.pymallocHeap.layout).toEqual(resolveLayout("wasm32"));
+    for (const domain of DOMAINS) {
+      const hooks = runtime.getAllocator(domain) as DebugAllocator;
+      expect(hooks.layout).toBe(DebugLayouts.wasm32);
+      expect(hooks.extraBytes).toBe(12);
+      const api = entryPoints(runtime, domain);
+      const p = api.malloc(20);
+      expect(runtime.memory.dataView.getUint32(p - 8, false)).toBe(20);
+      expect(runtime.memory.u8[p - 4]).toBe(hooks.api.charCodeAt(0));
+      api.free(p);
+    }
+    expectRuntimeOk(runtime);
+  });
+
+  it("debug on wasm32: a large MEM block carries a 4-byte 'm' header around a 4-byte 'r' header (1000 + 12 bytes)", () => {
+    const runtime = createRuntime({ platform: "wasm32", allocator: "debug" });
+    const p = runtime.memMalloc(1000);
+    const u8 = runtime.memory.u8;
+    // 'r' block of 1012 bytes at p - 16, whose data is the 'm' block at p - 8
+    expect([...u8.subarray(p - 16, p)]).toEqual([0, 0, 0x03, 0xf4, 0x72, 0xfd, 0xfd, 0xfd, 0, 0, 0x03, 0xe8, 0x6d, 0xfd, 0xfd, 0xfd]);
+    runtime.memFree(p);
+    expectRuntimeOk(runtime);
+  });
+
+  it("pymalloc: { layout: 'wasm32' } alone makes a wasm32 runtime, hooks included", () => {
+    const runtime = createRuntime({ pymalloc: { layout: "wasm32" }, allocator: "pymalloc_debug", debug: { serialNumbers: true } });
+    expect(runtime.platform).toBe("wasm32");
+    const hooks = runtime.getAllocator(Domain.OBJ) as DebugAllocator;
+    expect([hooks.layout.name, hooks.extraBytes]).toEqual(["wasm32", 16]);
+  });
+
+  it("a custom pymalloc layout on a wasm32 runtime starts from the wasm32 preset", () => {
+    const runtime = createRuntime({ platform: "wasm32", pymalloc: { layout: { arenaSize: 1 << 20 } } });
+    expect(runtime.pymallocHeap!.layout).toMatchObject({ alignment: 8, poolSize: 4096, arenaSize: 1 << 20, pointerSize: 4, poolOverhead: 32 });
+  });
+
+  it("sys._debugmallocstats() of a wasm32 runtime: 64 classes, 4 KiB pools, 256 KiB arenas, the 32-bit arena map root", () => {
+    const runtime = createRuntime({ platform: "wasm32" });
+    const blocks = [runtime.objMalloc(8), runtime.memMalloc(20), runtime.objMalloc(512)];
+    expect(runtime.debugMallocStats()).toBe(
+      [
+        "Small block threshold = 512, in 64 size classes.",
+        "",
+        "class   size   num pools   blocks in use  avail blocks",
+        "-----   ----   ---------   -------------  ------------",
+        "    0      8           1               1           507",
+        "    2     24           1               1           168",
+        "   63    512           1               1             6",
+        "",
+        "# arenas allocated total           =                    1",
+        "# arenas reclaimed                 =                    0",
+        "# arenas highwater mark            =                    1",
+        "# arenas allocated current         =                    1",
+        "1 arenas * 262144 bytes/arena      =              262,144",
+        "",
+        "# bytes in allocated blocks        =                  544",
+        "# bytes in available blocks        =               11,160",
+        "61 unused pools * 4096 bytes       =              249,856",
+        "# bytes lost to pool headers       =                   96",
+        "# bytes lost to quantization       =                  488",
+        "# bytes lost to arena alignment    =                    0",
+        "Total                              =              262,144",
+        "",
+        "arena map counts",
+        "# bytes lost to arena map root     =              131,072",
+        "",
+      ].join("\n"),
+    );
+    runtime.objFree(blocks[0]!);
+    runtime.memFree(blocks[1]!);
+    runtime.objFree(blocks[2]!);
+  });
+
+  it("attachRuntime keeps the platform, and setupDebugHooks there makes wasm32 hooks", () => {
+    const runtime = createRuntime({ platform: "wasm32" });
+    const attached = attachRuntime(runtime.memory, runtime.address);
+    expect(attached.platform).toBe("wasm32");
+    expect(attached.pymallocHeap!.layout.pointerSize).toBe(4);
+    attached.setupDebugHooks();
+    for (const domain of DOMAINS) expect((attached.getAllocator(domain) as DebugAllocator).layout.name).toBe("wasm32");
+    const debugged = createRuntime({ platform: "wasm32", allocator: "debug" });
+    for (const domain of DOMAINS) {
+      expect((attachRuntime(debugged.memory, debugged.address).getAllocator(domain) as DebugAllocator).layout.name).toBe("wasm32");
+    }
+  });
+});
+
+// -------------------------------------------------------------------------------------------------
+
 describe("createRuntime options", () => {
   it.each([
     [{ alocator: "malloc" }, 'createRuntime: unknown option "alocator"'],
@@ -643,7 +748,13 @@ describe("createRuntime options", () => {
     [{ memory: {} }, "createRuntime: memory must be a LinearMemory, got an object ([object Object])"],
     [{ memory: new ArrayBuffer(65536) }, "createRuntime: memory must be a LinearMemory, got an object ([object ArrayBuffer])"],
     [{ pymalloc: 5 }, "createRuntime: pymalloc must be an object, got 5"],
-    [{ pymalloc: { layout: "python39" } }, 'createRuntime: pymalloc options: Pymalloc: layout must be one of default, python38, align8, got "python39"'],
+    [{ pymalloc: { layout: "python39" } }, 'createRuntime: pymalloc options: Pymalloc: layout must be one of default, python38, align8, wasm32, got "python39"'],
+    [{ platform: "32-bit" }, 'createRuntime: platform must be "64-bit" or "wasm32", got "32-bit"'],
+    [{ platform: 32 }, 'createRuntime: platform must be "64-bit" or "wasm32", got 32'],
+    [{ platform: "wasm32", pymalloc: { layout: "default" } }, 'createRuntime: pymalloc.layout "default" is a 64-bit layout (pointer size 8), but platform is "wasm32"'],
+    [{ platform: "64-bit", pymalloc: { layout: "wasm32" } }, 'createRuntime: pymalloc.layout "wasm32" is a wasm32 layout (pointer size 4), but platform is "64-bit"'],
+    [{ platform: "wasm32", pymalloc: { layout: { pointerSize: 8 } } }, 'createRuntime: pymalloc.layout (a custom layout) is a 64-bit layout (pointer size 8), but platform is "wasm32"'],
+    [{ pymalloc: { layout: { pointerSize: 2 } } }, "createRuntime: pymalloc options: Pymalloc: layout.pointerSize must be 8 (64-bit) or 4 (32-bit, wasm32), got 2"],
     [{ pymalloc: { layout: { poolSize: 3 } } }, "createRuntime: pymalloc options: Pymalloc: layout.poolSize must be a power of two of at least 4096, got 3"],
     [{ pymalloc: { checks: 1 } }, "createRuntime: pymalloc.checks must be a boolean, got 1"],
     [{ pymalloc: { arenaAllocator: { alloc: () => 0 } } }, "createRuntime: pymalloc.arenaAllocator must have alloc(size) and free(address, size), got an object ([object Object])"],
