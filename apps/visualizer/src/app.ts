@@ -10,7 +10,7 @@ import { blocksPerPool, classSize, formatStats, inspectArenaObject, inspectPool,
 import { formatAddress as hex } from "@tsmalloc/memory";
 import { ALLOCATOR_CONFIGS, type AllocatorConfig, isAllocatorConfig } from "@tsmalloc/registry";
 import { formatBytes as bytes, formatCount as count, formatCounted as counted, OP_FREE, type Trace } from "@tsmalloc/trace/browser";
-import { ArenaHistory, arenaRows, describeRows, isCarved, poolAddress } from "./arena-map.ts";
+import { arenaRows, describeRows, isCarved, poolAddress } from "./arena-map.ts";
 import { ArenaPainter, type MapHit } from "./arena-painter.ts";
 import { bundledTrace, PAGE_TRACES } from "./bundled-traces.ts";
 import { arenaDetails, type DetailRow, poolDetails } from "./details.ts";
@@ -96,7 +96,6 @@ class App {
   readonly #ui: Elements;
   readonly #painter: ArenaPainter;
   readonly #plot: Plot;
-  readonly #history = new ArenaHistory();
   #session: ReplaySession | null = null;
   #bundledName: string | null = null;
   /** Where a seek is going (events), or null. */
@@ -107,7 +106,6 @@ class App {
   #loads = 0;
   #frame = 0;
   #drawnVersion = -1;
-  #drawnGeneration = -1;
   #selection: Selection = { pool: 0, arenaObject: 0 };
   /** Something besides the heaps changed (selection, panel state): draw on the next frame. */
   #uiDirty = true;
@@ -270,8 +268,6 @@ class App {
   /** Replaces the session: everything drawn from the old one is redrawn from the new one. */
   #useSession(session: ReplaySession): void {
     this.#session = session;
-    this.#history.clear();
-    this.#drawnGeneration = -1;
     this.#selection = { pool: 0, arenaObject: 0 };
     this.#uiDirty = true;
   }
@@ -344,10 +340,6 @@ class App {
   #draw(session: ReplaySession): void {
     const started = performance.now();
     const ui = this.#ui;
-    if (session.generation !== this.#drawnGeneration) {
-      this.#history.clear();
-      this.#drawnGeneration = session.generation;
-    }
     this.#drawnVersion = session.version;
     this.#uiDirty = false;
     const runtime = session.runtime;
@@ -378,7 +370,7 @@ class App {
     } else {
       ui.map.hidden = false;
       ui.mapNote.hidden = true;
-      const rows = arenaRows(heap, this.#history);
+      const rows = arenaRows(heap);
       this.#painter.draw(heap, rows, this.#selection);
       setText(ui.mapSummary, describeRows(rows));
       this.#drawLegend(heap, stats!.classes);

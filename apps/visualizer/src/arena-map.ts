@@ -1,13 +1,23 @@
 /*
- * The arena map's rows, read from pymalloc's structures in the memory each time the page draws
- * (nothing is copied between frames but which arena-object slots have ever held an arena, so
- * that a released arena can be shown as gone rather than as never there).
+ * The arena map's rows, read from pymalloc's structures in the memory each time the page draws.
+ * Nothing is remembered between frames: what the map shows follows from the heap alone, so it is
+ * the same however many events each frame applied.
  *
  *   full         arenas with no free pool: CPython takes them off usable_arenas
  *   usable       usable_arenas, head first: fewest free pools first, the head is where the next
  *                pool comes from
  *   released     slots whose arena was given back (free(arena) once all its pools were empty);
  *                the arena object is on unused_arena_objects again
+ *
+ * A released slot and a slot never used both have `address` 0. They differ in what `new_arena`
+ * wrote: pymalloc zeroes the slots it adds to the arenas vector, and giving an arena back clears
+ * only `address` (and relinks `nextarena`), so a slot that has held an arena keeps its
+ * `ntotalpools` (and `pool_address`) until it holds the next one.
+ *
+ *   arena object     address   ntotalpools   on
+ *   holds an arena   ≠ 0       ≠ 0           usable_arenas, or no list (full)
+ *   released         0         ≠ 0           unused_arena_objects
+ *   never used       0         0             unused_arena_objects
  */
 import {
   type ArenaObjectInfo,
@@ -48,46 +58,23 @@ export type PoolState = (typeof PoolState)[keyof typeof PoolState];
 export const POOL_STATE_NAMES: readonly string[] = ["never carved", "empty", "used", "full"];
 
 /**
- * Remembers which arena-object slots have held an arena, so that the map can show a released
- * arena. Reset it when the replay starts again.
+ * True when the slot has held an arena and holds none now: its arena was given back (see the
+ * module comment).
  */
-export class ArenaHistory {
-  #held = new Uint8Array(16);
-
-  /** Notes the slots holding an arena now. */
-  note(arenas: readonly ArenaObjectInfo[]): void {
-    for (const arena of arenas) {
-      if (arena.address === 0) continue;
-      if (arena.index >= this.#held.length) {
-        const grown = new Uint8Array(Math.max(arena.index + 1, this.#held.length * 2));
-        grown.set(this.#held);
-        this.#held = grown;
-      }
-      this.#held[arena.index] = 1;
-    }
-  }
-
-  /** True when slot `index` has held an arena since the last {@link clear}. */
-  held(index: number): boolean {
-    return this.#held[index] === 1;
-  }
-
-  clear(): void {
-    this.#held.fill(0);
-  }
+export function isReleased(arena: ArenaObjectInfo): boolean {
+  return arena.address === 0 && arena.ntotalpools !== 0;
 }
 
 /**
  * The map's rows from the heap as it is now: full arenas by slot, then usable_arenas in list
- * order, then the released slots that `history` saw holding an arena. Updates `history`.
+ * order, then the released slots by slot.
  */
-export function arenaRows(heap: PymallocHeapView, history: ArenaHistory): ArenaRow[] {
+export function arenaRows(heap: PymallocHeapView): ArenaRow[] {
   const slots = inspectArenas(heap);
-  history.note(slots);
   const rows: ArenaRow[] = [];
   for (const arena of slots) if (arena.address !== 0 && arena.nfreepools === 0) rows.push({ section: "full", arena, position: -1 });
   usableArenaOrder(heap).forEach((arena, position) => rows.push({ section: "usable", arena, position }));
-  for (const arena of slots) if (arena.address === 0 && history.held(arena.index)) rows.push({ section: "released", arena, position: -1 });
+  for (const arena of slots) if (isReleased(arena)) rows.push({ section: "released", arena, position: -1 });
   return rows;
 }
 

@@ -1,7 +1,8 @@
 /*
  * The arena map's rows (src/arena-map.ts) over a heap driven into a known shape (see
  * arena-scenario.ts): full arenas by slot, then usable_arenas in list order (fewest free pools
- * first), then the released slots an ArenaHistory saw holding an arena; CPython keeping one wholly
+ * first), then the slots whose arena was given back, read from the heap alone (the same rows
+ * whether the map was looked at after every step or only at the end); CPython keeping one wholly
  * free arena when it is the last usable one (bpo-37257); the words under the map; pool states,
  * fullness, carving and addresses against a tally of the live blocks made here.
  */
@@ -11,9 +12,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   type ArenaRow,
   arenaRows,
-  ArenaHistory,
   describeRows,
   isCarved,
+  isReleased,
   POOL_STATE_NAMES,
   poolAddress,
   poolFullness,
@@ -44,9 +45,6 @@ function expectedShape(s: Scenario, held: readonly number[], released: readonly 
 describe("arenaRows over full, usable and released arenas", () => {
   let s: Scenario;
   let heap: PymallocHeapView;
-  const history = new ArenaHistory();
-  /** A second history that saw the start, for the last test (the one above is cleared by a test). */
-  const keep = new ArenaHistory();
   let atStart: ArenaRow[];
   let afterKept: ArenaRow[];
   let afterRelease: ArenaRow[];
@@ -57,18 +55,17 @@ describe("arenaRows over full, usable and released arenas", () => {
   beforeAll(() => {
     s = scenario();
     heap = s.runtime.pymallocHeap!;
-    atStart = arenaRows(heap, history);
-    arenaRows(heap, keep);
+    atStart = arenaRows(heap);
     expected.push(expectedShape(s, [0, 1, 2, 3, 4, 5, 6], []));
     s.step(2);
-    afterKept = arenaRows(heap, history);
+    afterKept = arenaRows(heap);
     expected.push(expectedShape(s, [0, 1, 2, 3, 4, 5, 6], []));
     s.step(3);
-    afterRelease = arenaRows(heap, history);
+    afterRelease = arenaRows(heap);
     expected.push(expectedShape(s, [0, 1, 2, 3, 4, 6], [5]));
     s.step(4);
     s.step(5);
-    end = arenaRows(heap, history);
+    end = arenaRows(heap);
     expected.push(expectedShape(s, [0, 1, 2, 3, 4, 6], [5]));
     endArenas = inspectArenas(heap);
   });
@@ -123,20 +120,43 @@ describe("arenaRows over full, usable and released arenas", () => {
     for (const row of end) expect(row.arena).toEqual(endArenas[row.arena.index]);
   });
 
-  it("released slots only when the history saw them hold an arena", () => {
-    const fresh = new ArenaHistory();
-    expect(shape(arenaRows(heap, fresh))).toEqual(shape(end).filter(([section]) => section !== "released"));
-    expect(fresh.held(5)).toBe(false);
-    expect(fresh.held(4)).toBe(true);
-    expect(history.held(5)).toBe(true);
-    // slots never used are never rows
+  it("the same rows when the map is looked at only at the end: nothing depends on when it was drawn (issue 16)", () => {
+    const unseen = scenario();
+    for (const step of [2, 3, 4, 5] as const) unseen.step(step);
+    const rows = arenaRows(unseen.runtime.pymallocHeap!);
+    expect(shape(rows)).toEqual(shape(end));
+    expect(describeRows(rows)).toBe(describeRows(end));
+  });
+
+  it("a released slot keeps ntotalpools; a slot never used is all zero and never a row", () => {
+    const five = endArenas[5]!;
+    expect(isReleased(five)).toBe(true);
+    expect(five).toMatchObject({ address: 0, ntotalpools: POOLS });
+    expect(five.poolAddress).not.toBe(0);
     expect(inspectState(heap).maxarenas).toBeGreaterThan(7);
+    for (const never of endArenas.slice(7)) {
+      expect(isReleased(never)).toBe(false);
+      expect(never).toMatchObject({ address: 0, poolAddress: 0, nfreepools: 0, ntotalpools: 0, freepools: 0, prevarena: 0 });
+    }
     expect(end.some((row) => row.arena.index > 6)).toBe(false);
-    history.clear();
-    expect([history.held(0), history.held(5), history.held(6)]).toEqual([false, false, false]);
-    const rows = arenaRows(heap, history);
+    expect(endArenas.slice(0, 7).map(isReleased)).toEqual([false, false, false, false, false, true, false]);
+  });
+
+  it("a released slot that holds an arena again is a row of its section, not released", () => {
+    const again = scenario();
+    for (const step of [2, 3] as const) again.step(step);
+    const reheap = again.runtime.pymallocHeap!;
+    expect(shape(arenaRows(reheap)).at(-1)).toEqual(["released", 5, -1]);
+    // fill #6, then #4 (usable, kept when it was emptied): the next arena takes slot 5 again,
+    // the head of unused_arena_objects
+    const left = (POOLS - ARENA6_FULL_POOLS) * PER_POOL - ARENA6_LAST_POOL_BLOCKS + POOLS * PER_POOL;
+    for (let i = 0; i < left; i++) again.runtime.memMalloc(64);
+    expect(inspectState(reheap).narenasCurrentlyAllocated).toBe(6);
+    again.runtime.memMalloc(64);
+    const rows = arenaRows(reheap);
     expect(rows.some((row) => row.section === "released")).toBe(false);
-    expect(history.held(0)).toBe(true);
+    expect(rows.find((row) => row.arena.index === 5)?.section).toBe("usable");
+    expect(describeRows(rows)).toBe("7 arenas: 6 full (#0 #1 #2 #3 #4 #6), 1 on usable_arenas (#5), 0 released");
   });
 
   it("pool states, fullness, carving and addresses agree with the live blocks", () => {
@@ -185,7 +205,7 @@ describe("arenaRows over full, usable and released arenas", () => {
 
   it("(runs last: step 6) an arena with a single free pool joins usable_arenas at its head", () => {
     s.step(6);
-    const rows = arenaRows(heap, keep);
+    const rows = arenaRows(heap);
     expect(shape(rows)).toEqual(expectedShape(s, [0, 1, 2, 3, 4, 6], [5]));
     expect(shape(rows).slice(0, 3)).toEqual([
       ["full", 0, -1],
@@ -251,18 +271,8 @@ describe("describeRows", () => {
     ).toBe("1 arena: 1 full (#2), 0 on usable_arenas, 2 released (#0 #1)");
   });
 
-  it("ArenaHistory remembers slots past its first 16, and skips slots that hold nothing", () => {
-    const history = new ArenaHistory();
-    history.note([slot(3, 0x100000), slot(40, 0x200000), slot(41, 0)]);
-    expect([history.held(3), history.held(40), history.held(41), history.held(39), history.held(1000)]).toEqual([true, true, false, false, false]);
-    history.note([slot(100, 0x300000)]);
-    expect([history.held(3), history.held(40), history.held(100)]).toEqual([true, true, true]);
-    history.clear();
-    expect([history.held(3), history.held(40), history.held(100)]).toEqual([false, false, false]);
-  });
-
   it("an empty heap has no rows", () => {
     const runtime = createRuntime({ allocator: "pymalloc" });
-    expect(arenaRows(runtime.pymallocHeap!, new ArenaHistory())).toEqual([]);
+    expect(arenaRows(runtime.pymallocHeap!)).toEqual([]);
   });
 });

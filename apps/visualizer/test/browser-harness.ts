@@ -3,6 +3,7 @@
  * see the current sources), served by `vite preview` on a free loopback port, and Debian's
  * Chromium driven by playwright-core (which downloads no browser of its own).
  */
+import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -123,6 +124,31 @@ export async function scrubTo(page: Page, events: number): Promise<void> {
     events,
   );
   await idle(page);
+}
+
+/**
+ * The page at `url` as Chromium's own headless mode leaves it after `budgetMs` of virtual time
+ * (`--dump-dom --virtual-time-budget`): virtual time stands still while a script runs, so the page's
+ * 8 ms of work per frame never runs out and a whole seek happens in one frame, whatever the
+ * machine's load. This is how the page was seen to lose an arena given back within one frame.
+ * @returns the serialised DOM
+ */
+export function dumpDom(url: string, budgetMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      chromiumPath(),
+      ["--headless", ...CHROMIUM_ARGS, "--dump-dom", `--virtual-time-budget=${budgetMs}`, url],
+      { maxBuffer: 64 << 20, timeout: 120_000 },
+      (error, stdout) => (error === null ? resolve(stdout) : reject(error)),
+    );
+  });
+}
+
+/** The text of the element `[data-testid=id]` in serialised HTML (as {@link dumpDom} gives it), entities decoded. */
+export function testIdText(html: string, id: string): string {
+  const found = new RegExp(`<[a-z]+ [^>]*data-testid="${id}"[^>]*>([^<]*)<`).exec(html);
+  if (found === null) throw new Error(`no [data-testid=${id}] in the page`);
+  return found[1]!.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&amp;", "&");
 }
 
 /** The text of `[data-testid=id]`. */
