@@ -20,9 +20,10 @@ export interface ReplayOptions {
   /** Replay only the first `limit` events. */
   readonly limit?: number;
   /**
-   * Called after every `every` events with the number of events applied, and once more at the
-   * end (after the last checks and the release, with the last event's number): e.g. to run the
-   * heap's check().
+   * Called after every `every` events with the number of events applied, and at the end (after
+   * the last checks and the release, with the last event's number): e.g. to run the heap's
+   * check(). Once per event number: when `every` divides the events replayed, the call at the end
+   * is the last event's.
    */
   readonly checkpoint?: (event: number) => void;
   readonly every?: number;
@@ -177,7 +178,8 @@ export function replayVerified(trace: Trace, target: ReplayTarget, options: Repl
       }
       if (options.footprint !== undefined && (i & 1023) === 0) peakFootprint = Math.max(peakFootprint, options.footprint());
       if (event === options.probeAfter) options.probe?.(event);
-      if (every > 0 && options.checkpoint !== undefined && event % every === 0) options.checkpoint(event);
+      // (the last event's checkpoint is the one at the end, below)
+      if (every > 0 && options.checkpoint !== undefined && event % every === 0 && event !== limit) options.checkpoint(event);
     }
   } catch (error) {
     throw thrownAt(event, error);

@@ -79,11 +79,29 @@ describe("replayVerified", () => {
 
   it("calls the checkpoint after every N events, with the number of events applied, and at the end", () => {
     const seen: number[] = [];
-    replayVerified(trace, new Bump(), { every: 2, checkpoint: (e) => seen.push(e) });
-    expect(seen).toEqual([2, 4, 6, 6]);
+    replayVerified(trace, new Bump(), { every: 4, checkpoint: (e) => seen.push(e) });
+    expect(seen).toEqual([4, 6]);
     const four: number[] = [];
     replayVerified(trace, new Bump(), { every: 4, checkpoint: (e) => four.push(e), limit: 5 });
     expect(four).toEqual([4, 5]);
+  });
+
+  it("calls the checkpoint once for the last event when N divides the events replayed, after the last checks", () => {
+    const seen: Array<[number, number]> = [];
+    const bump = new Bump();
+    replayVerified(trace, bump, { every: 2, checkpoint: (e) => seen.push([e, bump.freed]), release: true });
+    // after events 2 and 4; after event 6 once, when the block still live has been freed too
+    expect(seen).toEqual([
+      [2, 0],
+      [4, 0],
+      [6, 3],
+    ]);
+    const limited: number[] = [];
+    replayVerified(trace, new Bump(), { every: 2, checkpoint: (e) => limited.push(e), limit: 4 });
+    expect(limited).toEqual([2, 4]);
+    const every: number[] = [];
+    replayVerified(trace, new Bump(), { every: 1, checkpoint: (e) => every.push(e) });
+    expect(every).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it("lists the events whose request returned NULL, and counts only the blocks it got", () => {
