@@ -10,6 +10,7 @@ import { blocksPerPool, classSize, formatStats, inspectArenaObject, inspectPool,
 import { formatAddress as hex } from "@tsmalloc/memory";
 import { ALLOCATOR_CONFIGS, type AllocatorConfig, isAllocatorConfig } from "@tsmalloc/registry";
 import { formatBytes as bytes, formatCount as count, formatCounted as counted, OP_FREE, type Trace } from "@tsmalloc/trace/browser";
+import { eventTarget, readAddress } from "./address-bar.ts";
 import { arenaRows, describeRows, isCarved, poolAddress } from "./arena-map.ts";
 import { ArenaPainter, type MapHit } from "./arena-painter.ts";
 import { bundledTrace, PAGE_TRACES } from "./bundled-traces.ts";
@@ -18,6 +19,7 @@ import { describeEvent } from "./events.ts";
 import { mallocStatsText, pymallocStatsText } from "./heap-text.ts";
 import { Plot } from "./plot.ts";
 import { ReplaySession } from "./replay-session.ts";
+import { statusLine } from "./status-line.ts";
 import { traceFromBlob, traceFromUrl } from "./trace-loading.ts";
 
 /** Milliseconds of replay per frame at most, so that a frame stays near 16 ms. */
@@ -44,6 +46,7 @@ function elements(doc: Document) {
     traceFile: get<HTMLInputElement>("trace-file"),
     configSelect: get<HTMLSelectElement>("config-select"),
     status: get("status"),
+    notice: get("notice"),
     reset: get<HTMLButtonElement>("reset"),
     stepBack: get<HTMLButtonElement>("step-back"),
     play: get<HTMLButtonElement>("play"),
@@ -109,8 +112,8 @@ class App {
   #selection: Selection = { pool: 0, arenaObject: 0 };
   /** Something besides the heaps changed (selection, panel state): draw on the next frame. */
   #uiDirty = true;
-  /** What was wrong with the address bar, said again after the first trace has loaded. */
-  #addressNotice = "";
+  /** What was wrong with the address bar, said again with what was wrong with `?event` once the first trace has loaded. */
+  #addressNotices: readonly string[] = [];
 
   constructor(doc: Document, location: Location) {
     this.#doc = doc;
@@ -124,24 +127,18 @@ class App {
     const ui = this.#ui;
     for (const entry of PAGE_TRACES) ui.traceSelect.add(new Option(`${entry.name}: ${entry.description}`, entry.name));
     for (const config of ALLOCATOR_CONFIGS) ui.configSelect.add(new Option(config, config));
-    const params = new URLSearchParams(this.#location.search);
-    const config = params.get("config") ?? "default";
-    ui.configSelect.value = isAllocatorConfig(config) ? config : "default";
-    const notices: string[] = [];
-    if (!isAllocatorConfig(config)) notices.push(`?config=${config} is not a configuration (${ALLOCATOR_CONFIGS.join(", ")}): using default`);
-    const traceName = params.get("trace") ?? PAGE_TRACES[0]!.name;
-    const entry = bundledTrace(traceName) ?? PAGE_TRACES[0]!;
-    if (entry.name !== traceName) notices.push(`?trace=${traceName} is not a bundled trace (${PAGE_TRACES.map((t) => t.name).join(", ")}): using ${entry.name}`);
-    this.#addressNotice = notices.join("; ");
-    ui.traceSelect.value = entry.name;
-    const event = params.get("event");
+    const request = readAddress(this.#location.search, PAGE_TRACES.map((entry) => entry.name));
+    ui.configSelect.value = request.config;
+    ui.traceSelect.value = request.trace;
+    this.#addressNotices = request.notices;
+    this.#notify(request.notices);
     this.#wire();
-    void this.#loadBundled(entry.name, event === null ? "peak" : event);
+    void this.#loadBundled(request.trace, request.event);
   }
 
   #wire(): void {
     const ui = this.#ui;
-    ui.traceSelect.addEventListener("change", () => void this.#loadBundled(ui.traceSelect.value, "peak"));
+    ui.traceSelect.addEventListener("change", () => void this.#loadBundled(ui.traceSelect.value, null));
     ui.traceFile.addEventListener("change", () => {
       const file = ui.traceFile.files?.[0];
       if (file !== undefined) void this.#loadFile(file);
@@ -193,7 +190,8 @@ class App {
 
   // --- loading ------------------------------------------------------------------------------
 
-  async #loadBundled(name: string, at: string): Promise<void> {
+  /** Loads bundled trace `name` and opens it at `?event=at` (null: the peak). */
+  async #loadBundled(name: string, at: string | null): Promise<void> {
     const entry = bundledTrace(name);
     if (entry === undefined) return;
     const loaded = await this.#load(() => traceFromUrl(entry.url, `${entry.name}.trace.gz`, (read, total) => this.#setStatus(`loading ${entry.name}: ${bytes(read)} of ${bytes(total)}`)), entry.name, at);
@@ -217,10 +215,10 @@ class App {
   }
 
   /**
-   * Reads a trace and makes it the session's, at event `at` ("peak" for the live-bytes peak).
-   * @returns false when it failed (the status says why; the old trace stays) or a newer load began
+   * Reads a trace and makes it the session's, at `?event=at` (null for the live-bytes peak).
+   * @returns false when it failed (the notice line says why; the old trace stays) or a newer load began
    */
-  async #load(read: () => Promise<Trace>, label: string, at: string): Promise<boolean> {
+  async #load(read: () => Promise<Trace>, label: string, at: string | null): Promise<boolean> {
     const serial = ++this.#loads;
     this.#loading = true;
     this.#playing = false;
@@ -233,7 +231,9 @@ class App {
     } catch (error) {
       if (serial !== this.#loads) return false;
       this.#loading = false;
-      this.#setStatus(error instanceof Error ? error.message : String(error), true);
+      this.#notify([...this.#addressNotices, error instanceof Error ? error.message : String(error)]);
+      // the status line goes back to the trace still shown
+      this.#setStatus(this.#session === null ? "" : statusLine(this.#session.trace, this.#session.series));
       this.#busy();
       return false;
     }
@@ -244,15 +244,11 @@ class App {
     this.#useSession(session);
     this.#ui.scrub.max = String(trace.length);
     this.#ui.blockId.value = "";
-    const peak = session.series.peakEvent;
-    const requested = at === "peak" ? peak : Number(at);
-    const target = Number.isInteger(requested) && requested >= 0 ? Math.min(requested, trace.length) : 0;
-    this.#setStatus(`${trace.name}: ${counted(trace.length, "event")}, ${counted(trace.ids, "block")}; live bytes peak at ${bytes(session.series.peakLiveBytes)} after event ${count(peak)}`);
-    if (this.#addressNotice !== "") {
-      this.#setStatus(`${this.#addressNotice}. ${this.#ui.status.textContent}`, true);
-      this.#addressNotice = "";
-    }
-    this.#seek(target);
+    const target = eventTarget(at, trace.length, session.series.peakEvent);
+    this.#notify([...this.#addressNotices, target.notice]);
+    this.#addressNotices = [];
+    this.#setStatus(statusLine(trace, session.series));
+    this.#seek(target.event);
     return true;
   }
 
@@ -346,6 +342,8 @@ class App {
     const heap = runtime.pymallocHeap;
     const cursor = session.cursor;
 
+    // (the live-bytes curve moves when the replay meets a NULL return, and the peak with it)
+    if (!this.#loading) setText(ui.status, statusLine(session.trace, session.series));
     ui.play.textContent = this.#playing ? "⏸ pause" : "▶ play";
     ui.scrub.value = String(this.#goal ?? cursor);
     ui.position.textContent = `${count(cursor)} of ${counted(session.length, "event")}`;
@@ -520,9 +518,15 @@ class App {
     if (`${this.#location.pathname}${this.#location.search}` !== url) history.replaceState(null, "", url);
   }
 
-  #setStatus(text: string, error = false): void {
+  #setStatus(text: string): void {
     this.#ui.status.textContent = text;
-    this.#ui.status.classList.toggle("error", error);
+  }
+
+  /** The notice line: what the page could not do as asked, and what it did instead; hidden when there is nothing to say. */
+  #notify(notices: readonly string[]): void {
+    const text = notices.filter((notice) => notice !== "").join("; ");
+    setText(this.#ui.notice, text);
+    this.#ui.notice.hidden = text === "";
   }
 }
 

@@ -381,14 +381,21 @@ describe("the visualizer in Chromium", () => {
     writeFileSync(path, "a 0 16\nx 1\n");
     await page.setInputFiles("#trace-file", path);
     await idle(page);
-    expect(await textOf(page, "status")).toBe('bad.trace:2: "x 1": unknown event "x" (the events are a, c, r, f and m; # starts a comment)');
-    expect(await page.locator("[data-testid=status]").getAttribute("class")).toContain("error");
+    expect(await textOf(page, "notice")).toBe('bad.trace:2: "x 1": unknown event "x" (the events are a, c, r, f and m; # starts a comment)');
+    expect(await page.locator("[data-testid=notice]").isVisible()).toBe(true);
+    // the status line still describes the trace shown
+    expect(await textOf(page, "status")).toMatch(/^short: 40,000 events, /);
     expect(await textOf(page, "position")).toBe(`0 of ${counted(SHORT_EVENTS)} events`);
     const broken = join(scratch, "broken.trace.gz");
     writeFileSync(broken, gzipSync("a 0 16\n").subarray(0, 12));
     await page.setInputFiles("#trace-file", broken);
     await idle(page);
-    expect(await textOf(page, "status")).toContain("broken.trace.gz: not a valid gzip file");
+    expect(await textOf(page, "notice")).toContain("broken.trace.gz: not a valid gzip file");
+    // a file that loads takes the notice away
+    await page.setInputFiles("#trace-file", shortTracePath);
+    await idle(page);
+    expect(await page.locator("[data-testid=notice]").isHidden()).toBe(true);
+    expect(scriptErrors(page)).toEqual([]);
     await page.close();
   });
 
@@ -398,7 +405,8 @@ describe("the visualizer in Chromium", () => {
     writeFileSync(path, "# one request too large for any memory\n\na 1 3000000000\n");
     await page.setInputFiles("#trace-file", path);
     await idle(page);
-    expect(await textOf(page, "status")).toBe("big: 1 event, 2 blocks; live bytes peak at 3000000000 B after event 1".replace("3000000000 B", "2.79 GiB"));
+    // the trace's own peak, until the replay meets the NULL return
+    expect(await textOf(page, "status")).toBe("big: 1 event, 2 blocks; live bytes peak at 2.79 GiB after event 1");
     // the file opens before its first event; step over it
     await page.click("[data-testid=step]");
     await idle(page);
@@ -406,6 +414,14 @@ describe("the visualizer in Chromium", () => {
     expect(await textOf(page, "failures")).toBe("1");
     expect(await textOf(page, "live-bytes")).toBe("0 B");
     expect(await textOf(page, "last-event")).toBe("event 1  a 1 3000000000  malloc(3000000000) -> #1");
+    // the status line follows the live bytes the replay holds, as the figure, the plot and "peak" do
+    // (a curve that never leaves 0 peaks after event 1, as traceProfile says)
+    expect(await textOf(page, "status")).toBe("big: 1 event, 2 blocks; live bytes peak at 0 B after event 1, without the block of 1 NULL return");
+    await page.click("#reset");
+    await idle(page);
+    await page.click("#to-peak");
+    await idle(page);
+    expect(await textOf(page, "position")).toBe("1 of 1 event");
     expect(scriptErrors(page)).toEqual([]);
     await page.close();
   });
@@ -468,13 +484,43 @@ describe("the visualizer in Chromium", () => {
     const page = await rig.newPage();
     await page.goto(`${rig.url}?trace=nonesuch&config=fast&event=100`);
     await idle(page);
-    expect(await textOf(page, "status")).toBe(
-      "?config=fast is not a configuration (default, debug, malloc, malloc_debug, pymalloc, pymalloc_debug): using default; ?trace=nonesuch is not a bundled trace (py_compileall, gcc_cc1_wrapt): using py_compileall. py_compileall: 995,232 events, 507,927 blocks; live bytes peak at 10.8 MiB after event 251,313",
+    expect(await textOf(page, "notice")).toBe(
+      "?config=fast is not a configuration (default, debug, malloc, malloc_debug, pymalloc, pymalloc_debug): using default; ?trace=nonesuch is not a bundled trace (py_compileall, gcc_cc1_wrapt): using py_compileall",
     );
-    expect(await page.locator("[data-testid=status]").getAttribute("class")).toContain("error");
+    expect(await textOf(page, "status")).toBe("py_compileall: 995,232 events, 507,927 blocks; live bytes peak at 10.8 MiB after event 251,313");
     expect(await page.inputValue("[data-testid=config-select]")).toBe("default");
     expect(await textOf(page, "position")).toBe("100 of 995,232 events");
     expect(new URL(page.url()).search).toBe("?trace=py_compileall&config=default&event=100");
+    await page.close();
+  });
+
+  it("says what was wrong with ?event, on a line of its own below the status (issue 16)", async () => {
+    const page = await rig.newPage();
+    await page.goto(`${rig.url}?trace=bogus&event=-3`);
+    await idle(page);
+    expect(await textOf(page, "notice")).toBe(
+      "?trace=bogus is not a bundled trace (py_compileall, gcc_cc1_wrapt): using py_compileall; ?event=-3 is not an event number (0 to 995,232): opening at the peak of live bytes, after event 251,313",
+    );
+    expect(await textOf(page, "status")).toBe("py_compileall: 995,232 events, 507,927 blocks; live bytes peak at 10.8 MiB after event 251,313");
+    expect(await textOf(page, "position")).toBe("251,313 of 995,232 events");
+    // the notice is a line of its own: below the status, not beside it
+    const status = (await page.locator("[data-testid=status]").boundingBox())!;
+    const notice = (await page.locator("[data-testid=notice]").boundingBox())!;
+    expect(notice.y).toBeGreaterThanOrEqual(status.y + status.height);
+    await page.screenshot({ path: join(RESULTS_DIR, "visualizer-notice.png") });
+
+    await page.goto(`${rig.url}?trace=gcc_cc1_wrapt&event=2000000`);
+    await idle(page);
+    expect(await textOf(page, "notice")).toBe("?event=2000000 is past the end of the trace (1,451,043 events): opening at its end");
+    expect(await textOf(page, "position")).toBe("1,451,043 of 1,451,043 events");
+    await page.goto(`${rig.url}?trace=gcc_cc1_wrapt&event=1.5`);
+    await idle(page);
+    expect(await textOf(page, "notice")).toMatch(/^\?event=1\.5 is not an event number \(0 to 1,451,043\): opening at the peak of live bytes, after event [\d,]+$/);
+    await page.goto(`${rig.url}?trace=gcc_cc1_wrapt&event=7`);
+    await idle(page);
+    expect(await page.locator("[data-testid=notice]").isHidden()).toBe(true);
+    expect(await textOf(page, "position")).toBe("7 of 1,451,043 events");
+    expect(scriptErrors(page)).toEqual([]);
     await page.close();
   });
 });
