@@ -64,6 +64,7 @@ function elements(doc: Document) {
     footprint: get("footprint"),
     failures: get("failures"),
     map: get<HTMLCanvasElement>("map"),
+    mapScroll: get("map-scroll"),
     mapSummary: get("map-summary"),
     mapNote: get("map-note"),
     legend: get("legend"),
@@ -185,7 +186,24 @@ class App {
       // (also keeps a focused button from pressing itself on the same space)
       event.preventDefault();
     });
-    globalThis.addEventListener("resize", () => this.#touch());
+    // the map fills its panel: drawn again when the panel's width changes (a window resized, the
+    // layout's columns changing, a scroll bar coming or going) and when devicePixelRatio does
+    // (zoom, another screen), which need not change any width in CSS pixels
+    new ResizeObserver(() => this.#touch()).observe(ui.mapScroll);
+    this.#watchPixelRatio();
+  }
+
+  /** Draws again when devicePixelRatio changes, then watches for the next change. */
+  #watchPixelRatio(): void {
+    const query = matchMedia(`(resolution: ${globalThis.devicePixelRatio || 1}dppx)`);
+    query.addEventListener(
+      "change",
+      () => {
+        this.#touch();
+        this.#watchPixelRatio();
+      },
+      { once: true },
+    );
   }
 
   // --- loading ------------------------------------------------------------------------------
@@ -369,7 +387,7 @@ class App {
       ui.map.hidden = false;
       ui.mapNote.hidden = true;
       const rows = arenaRows(heap);
-      this.#painter.draw(heap, rows, this.#selection);
+      this.#painter.draw(heap, rows, this.#selection, ui.mapScroll.clientWidth);
       setText(ui.mapSummary, describeRows(rows));
       this.#drawLegend(heap, stats!.classes);
     }

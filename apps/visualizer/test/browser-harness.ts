@@ -58,9 +58,19 @@ export interface BrowserRig {
   /** The page's address, ending in `/`. */
   readonly url: string;
   readonly browser: Browser;
-  /** A new page of 1500 × 1000 CSS pixels, its script errors collected for {@link scriptErrors}. */
-  newPage(): Promise<Page>;
+  /**
+   * A new page of 1500 × 1000 CSS pixels (or `width` × `height`, `deviceScaleFactor` device
+   * pixels to a CSS pixel), its script errors collected for {@link scriptErrors}.
+   */
+  newPage(options?: PageSize): Promise<Page>;
   close(): Promise<void>;
+}
+
+/** The window a test page gets. */
+export interface PageSize {
+  readonly width?: number;
+  readonly height?: number;
+  readonly deviceScaleFactor?: number;
 }
 
 /** Builds the page, serves it and starts Chromium. */
@@ -82,8 +92,8 @@ export async function startRig(): Promise<BrowserRig> {
   return {
     url,
     browser,
-    async newPage(): Promise<Page> {
-      const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+    async newPage(size: PageSize = {}): Promise<Page> {
+      const page = await browser.newPage({ viewport: { width: size.width ?? 1500, height: size.height ?? 1000 }, deviceScaleFactor: size.deviceScaleFactor ?? 1 });
       const errors: string[] = [];
       pageErrors.set(page, errors);
       page.on("pageerror", (error) => errors.push(error.message));

@@ -16,7 +16,7 @@ import type { AllocatorConfig } from "@tsmalloc/registry";
 import { bundledTracePath, loadTrace, OP_CALLOC, OP_FREE, OP_MALLOC, OP_REALLOC, parseTrace, type Trace, traceProfile } from "@tsmalloc/testkit";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CELL_GAP, CELL_HEIGHT, CELL_WIDTH, HEADING_HEIGHT, LABEL_WIDTH } from "../src/arena-painter.ts";
+import { CELL_HEIGHT, HEADING_HEIGHT, LABEL_WIDTH, mapGeometry } from "../src/arena-painter.ts";
 import { type BrowserRig, dumpDom, idle, RESULTS_DIR, scriptErrors, scrubTo, startRig, testIdText, textOf } from "./browser-harness.ts";
 import { compileallPrefix, Reference } from "./helpers.ts";
 
@@ -94,6 +94,27 @@ function expectedMapSummary(heap: Pymalloc): string {
   const released = slots.filter((a) => a.address === 0 && a.index < highwater).map((a) => a.index);
   const held = full.length + usable.length;
   return `${held} arena${held === 1 ? "" : "s"}: ${full.length} full${list(full)}, ${usable.length} on usable_arenas${list(usable)}, ${released.length} released${list(released)}`;
+}
+
+/** The boxes of the page whose content is wider than they are (what would scroll sideways, or spill), with their widths. */
+function sidewaysOverflow(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const found: string[] = [];
+    const root = document.documentElement;
+    if (root.scrollWidth > root.clientWidth) found.push(`the page: ${root.scrollWidth} > ${root.clientWidth}`);
+    for (const element of document.querySelectorAll("header, main, section, aside, .row, p, pre, dl, #map-scroll")) {
+      if (element.scrollWidth > element.clientWidth) found.push(`${element.tagName.toLowerCase()}#${element.id}.${element.className}: ${element.scrollWidth} > ${element.clientWidth}`);
+    }
+    return found;
+  });
+}
+
+/** The map's panel (its content width), the canvas's width in CSS pixels and in canvas pixels. */
+function mapWidths(page: Page): Promise<{ panel: number; css: number; pixels: number }> {
+  return page.evaluate(() => {
+    const canvas = document.getElementById("map") as HTMLCanvasElement;
+    return { panel: document.getElementById("map-scroll")!.clientWidth, css: canvas.getBoundingClientRect().width, pixels: canvas.width };
+  });
 }
 
 /** A count as the page writes it. */
@@ -250,7 +271,8 @@ describe("the visualizer in Chromium", () => {
     // a pool of the map's first row (the first full arena, else the head of usable_arenas)
     const box = (await page.locator("[data-testid=map]").boundingBox())!;
     const column = 3;
-    const cell = { x: box.x + LABEL_WIDTH + column * (CELL_WIDTH + CELL_GAP) + CELL_WIDTH / 2, y: box.y + 4 + HEADING_HEIGHT + CELL_HEIGHT / 2 };
+    const { cellWidth, pitch } = mapGeometry(box.width, heap.layout.maxPoolsInArena);
+    const cell = { x: box.x + LABEL_WIDTH + column * pitch + cellWidth / 2, y: box.y + 4 + HEADING_HEIGHT + CELL_HEIGHT / 2 };
     await page.mouse.move(cell.x, cell.y);
     const tip = (await page.locator("[data-testid=map]").getAttribute("title")) ?? "";
     await page.mouse.click(cell.x, cell.y);
@@ -457,6 +479,47 @@ describe("the visualizer in Chromium", () => {
     await page.waitForTimeout(200);
     expect(await position()).toBe(stopped);
     expect(scriptErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  for (const width of [1280, 1920]) {
+    it(`fills the map's panel at ${width} px, and nothing scrolls sideways, under default and malloc (issue 16)`, async () => {
+      const page = await rig.newPage({ width, height: 1000 });
+      await page.goto(`${rig.url}?trace=py_compileall&config=default`);
+      await idle(page);
+      const widths = await mapWidths(page);
+      expect(widths.panel).toBeGreaterThan(width / 3);
+      expect(widths).toEqual({ panel: widths.panel, css: widths.panel, pixels: widths.panel });
+      expect(await sidewaysOverflow(page)).toEqual([]);
+      await page.screenshot({ path: join(RESULTS_DIR, `visualizer-${width}.png`) });
+      await page.selectOption("[data-testid=config-select]", "malloc");
+      await idle(page);
+      expect(await sidewaysOverflow(page)).toEqual([]);
+      // no pymalloc: the note instead of the map (not the last map drawn beside it)
+      expect(await page.locator("[data-testid=map-note]").isVisible()).toBe(true);
+      expect(await page.locator("[data-testid=map]").isVisible()).toBe(false);
+      await page.screenshot({ path: join(RESULTS_DIR, `visualizer-${width}-malloc.png`) });
+      expect(scriptErrors(page)).toEqual([]);
+      await page.close();
+    });
+  }
+
+  it("draws the map again when the window narrows, with devicePixelRatio pixels to a CSS pixel (issue 16)", async () => {
+    const page = await rig.newPage({ width: 1920, height: 1000, deviceScaleFactor: 2 });
+    await page.goto(`${rig.url}?trace=py_compileall&config=default`);
+    await idle(page);
+    const wide = await mapWidths(page);
+    expect(wide).toEqual({ panel: wide.panel, css: wide.panel, pixels: 2 * wide.panel });
+    await page.setViewportSize({ width: 1280, height: 1000 });
+    await page.waitForFunction(() => {
+      const canvas = document.getElementById("map") as HTMLCanvasElement;
+      return canvas.getBoundingClientRect().width === document.getElementById("map-scroll")!.clientWidth;
+    });
+    await idle(page);
+    const narrow = await mapWidths(page);
+    expect(narrow.panel).toBeLessThan(wide.panel);
+    expect(narrow).toEqual({ panel: narrow.panel, css: narrow.panel, pixels: 2 * narrow.panel });
+    expect(await sidewaysOverflow(page)).toEqual([]);
     await page.close();
   });
 

@@ -27,8 +27,14 @@ describe.each(ALLOCATOR_CONFIGS)("%s", (config) => {
       expect(text).toMatch(/^Small block threshold = 512, in 32 size classes\.\n/);
     } else {
       expect(runtime.pymallocHeap).toBeNull();
-      expect(text).toBe(`pymalloc is not in this configuration (${config}): the system malloc serves every domain.\n`);
+      expect(text).toBe(`pymalloc is not in this configuration (${config}):\nthe system malloc serves every domain.\n`);
     }
+  });
+
+  it("the lines the page adds fit the statistics box: 61 characters at most, with a heap of a GiB", () => {
+    const runtime = busy(config);
+    runtime.memMalloc(1 << 30);
+    for (const line of `${pymallocStatsText(runtime)}${mallocStatsText(runtime)}`.split("\n")) expect(line.length, line).toBeLessThanOrEqual(61);
   });
 
   it("mallocStatsText: malloc's figures, one per line", () => {
@@ -36,11 +42,12 @@ describe.each(ALLOCATOR_CONFIGS)("%s", (config) => {
     const m = runtime.mallocHeap.stats();
     expect(m.largeBlocks).toBeGreaterThan(0);
     expect(mallocStatsText(runtime)).toBe(
-      `system malloc (${hasPymalloc ? "the RAW domain, with pymalloc's requests over 512 bytes" : "every domain"}):\n` +
+      `system malloc (${hasPymalloc ? "RAW, and pymalloc's requests over 512 bytes" : "every domain"}):\n` +
         `  ${thousands(m.allocatedBlocks)} block${plural(m.allocatedBlocks)} in use, ${thousands(m.allocatedBytes)} bytes usable\n` +
-        `  ${thousands(m.segments)} segment${plural(m.segments)} of ${thousands(m.segmentBytes)} bytes: ${thousands(m.freeBlocks)} free block${plural(m.freeBlocks)}, ${thousands(m.freeBytes)} bytes free, the largest ${thousands(m.largestFreeBlock)}\n` +
+        `  ${thousands(m.segments)} segment${plural(m.segments)} of ${thousands(m.segmentBytes)} bytes\n` +
+        `  ${thousands(m.freeBlocks)} free block${plural(m.freeBlocks)}, ${thousands(m.freeBytes)} bytes; the largest ${thousands(m.largestFreeBlock)}\n` +
         `  ${thousands(m.largeBlocks)} large block${plural(m.largeBlocks)} in regions of their own, ${thousands(m.largeBytes)} bytes\n` +
-        `  ${thousands(m.mappedBytes)} bytes mapped, ${thousands(m.overheadBytes)} of them headers and rounding\n`,
+        `  ${thousands(m.mappedBytes)} bytes mapped, ${thousands(m.overheadBytes)} in headers and rounding\n`,
     );
   });
 });
