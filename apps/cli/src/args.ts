@@ -18,13 +18,15 @@ export interface ParsedLine {
 }
 
 /**
- * Reads `argv` against `options` (`--help` never gets here: {@link run} answers it first).
+ * Reads `argv` against `options` (`--help` never gets here: {@link run} answers it first). A value
+ * that looks like a negative number is the value of the option before it (`--limit -5`), so that
+ * the option's own check says what is wrong with it.
  * @throws CliError (exit 2) for an unknown option, a missing option value, or a value given to a flag
  */
 export function parseCommandLine(command: string, argv: readonly string[], options: OptionSpec): ParsedLine {
   try {
     const { values, positionals } = parseArgs({
-      args: [...argv],
+      args: attachNegativeValues(argv, options),
       options,
       allowPositionals: true,
       strict: true,
@@ -33,6 +35,26 @@ export function parseCommandLine(command: string, argv: readonly string[], optio
   } catch (error) {
     throw usageError(command, describeParseError(error));
   }
+}
+
+/**
+ * `--name -5` as `--name=-5` when `--name` takes a value (up to a `--`): parseArgs would read
+ * `-5` as an option and say that `--name` has no value.
+ */
+function attachNegativeValues(argv: readonly string[], options: OptionSpec): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") return [...args, ...argv.slice(i)];
+    const next = argv[i + 1];
+    if (arg.startsWith("--") && options[arg.slice(2)]?.type === "string" && next !== undefined && /^-\.?\d/.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else {
+      args.push(arg);
+    }
+  }
+  return args;
 }
 
 /** parseArgs' messages, shortened to what went wrong. */

@@ -10,7 +10,7 @@ import { type BenchCase, benchTableRows, type BenchCell, formatBenchTable, large
 import { type OptionSpec, parseCommandLine, seconds, wholeNumber } from "./args.ts";
 import { CONTENDER_NAMES, DEFAULT_CONTENDERS } from "./contenders.ts";
 import { ExitCode, usageError } from "./errors.ts";
-import { textTable } from "./format.ts";
+import { roundTo, textTable } from "./format.ts";
 import type { CliIo } from "./io.ts";
 import { loadTraceFile } from "./load.ts";
 
@@ -70,23 +70,51 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
   const elapsed = (Date.now() - started) / 1000;
 
   if (values.json === true) {
-    const json = {
-      runs,
-      budgetSeconds,
-      quick,
-      contenders,
-      cases: cases.map((c) => ({ name: c.name, unit: c.workload.kind === "churn" ? "ns/pair" : "ns/event", units: c.workload.kind === "churn" ? c.workload.churn.pairs : c.workload.trace.length })),
-      cells,
-      seconds: elapsed,
-      node: process.version,
-    };
-    io.out(`${JSON.stringify(json, null, 2)}\n`);
+    io.out(`${JSON.stringify(benchJson(cases, cells, { runs, budgetSeconds, quick, contenders, elapsed }), null, 2)}\n`);
     return ExitCode.Ok;
   }
   const table = values.markdown === true ? formatBenchTable(cells, cases, contenders) : textTable(benchTableRows(cells, cases, contenders), 2);
-  const note = `median of ${runs} run${runs === 1 ? "" : "s"} per cell, each in a fresh worker on a fresh allocator after an untimed pass on another (to compile the code); allocators alternating; ratios to the first column; budget ${budgetSeconds} s per run; ${elapsed.toFixed(0)} s in all; node ${process.version}`;
+  const note = `${runs === 1 ? "1 run" : `median of ${runs} runs`} per cell${quick ? " (--quick: smaller workloads)" : ""}, each in a fresh worker on a fresh allocator after an untimed pass on another (to compile the code); allocators alternating; ratios to the first column; budget ${budgetSeconds} s per run; ${elapsed.toFixed(0)} s in all; node ${process.version}`;
   io.out(`${table}\n\n${note}\n${failureNotes(cells)}`);
   return ExitCode.Ok;
+}
+
+/**
+ * `bench --json` (the README lists the fields): a case's times are nanoseconds per unit, its
+ * `unit` being a trace's event or a churn's malloc/free pair, rounded to 0.1 ns; each cell's ratio
+ * is to the first contender's median on the same case, to 3 decimals.
+ */
+function benchJson(
+  cases: readonly BenchCase[],
+  cells: readonly BenchCell[],
+  run: { readonly runs: number; readonly budgetSeconds: number; readonly quick: boolean; readonly contenders: readonly string[]; readonly elapsed: number },
+): Record<string, unknown> {
+  return {
+    runsPerCell: run.runs,
+    budgetSeconds: run.budgetSeconds,
+    quick: run.quick,
+    contenders: run.contenders,
+    cases: cases.map((c) => ({
+      name: c.name,
+      unit: c.workload.kind === "churn" ? "pair" : "event",
+      unitsPerRun: c.workload.kind === "churn" ? c.workload.churn.pairs : c.workload.trace.length,
+    })),
+    cells: cells.map((cell) => {
+      const base = cells.find((other) => other.case === cell.case && other.contender === run.contenders[0])?.median ?? null;
+      return {
+        case: cell.case,
+        contender: cell.contender,
+        status: cell.status,
+        medianNsPerUnit: roundTo(cell.median, 1),
+        runsNsPerUnit: cell.runs.map((ns) => roundTo(ns, 1)),
+        ratio: cell.median === null || base === null || base === 0 ? null : roundTo(cell.median / base, 3),
+        failures: cell.failures,
+        ...(cell.error === undefined ? {} : { error: cell.error }),
+      };
+    }),
+    elapsedSeconds: roundTo(run.elapsed, 1),
+    node: process.version,
+  };
 }
 
 /** One line for each cell that failed, with its error's first line. */

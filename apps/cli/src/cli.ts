@@ -46,7 +46,13 @@ async function helpCommand(argv: readonly string[], io: CliIo): Promise<number> 
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   try {
-    if (name === undefined) throw usageError("", "missing command: replay, stats, bench, demo, visualize, wasm or help");
+    if (name === undefined) {
+      // a bare `tsmalloc` is asking what the command does: the usage in full. Nothing ran, so it
+      // is still a usage error, on stderr with exit 2 (as grep's and tar's): a script whose
+      // command word went missing fails instead of passing, and stdout stays empty for a pipe.
+      io.err(MAIN_HELP);
+      return ExitCode.Usage;
+    }
     if (name === "--help" || name === "-h") return await helpCommand([], io);
     if (name === "--version") {
       io.out(`${VERSION}\n`);

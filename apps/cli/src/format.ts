@@ -26,3 +26,15 @@ export function fields(entries: readonly (readonly [string, string])[], indent: 
   const width = Math.max(...entries.map(([label]) => label.length));
   return entries.map(([label, value]) => `${indent}${label.padEnd(width)}  ${value}`).join("\n");
 }
+
+/**
+ * A measured figure for `--json`, rounded to `decimals` decimals (a time measured on a shared
+ * machine has no more to say than that): `roundTo(14566.99999994271, 1)` is 14567. null stays null.
+ */
+export function roundTo(value: number, decimals: number): number;
+export function roundTo(value: number | null, decimals: number): number | null;
+export function roundTo(value: number | null, decimals: number): number | null {
+  if (value === null) return null;
+  const scale = 10 ** decimals;
+  return Math.round(value * scale) / scale;
+}

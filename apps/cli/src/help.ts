@@ -27,8 +27,9 @@ Environment:
 
 Exit codes: 0 done, 1 the replay found a fault (--verify, or the allocator threw), 2 bad input,
 70 an internal error (a bug in tsmalloc: please report it with the output).
-Trace format: one event per line, gzip-compressed or plain; # comments and empty lines are
-not events (see the README). Events are numbered from 1: "after event N" is N events applied.
+Traces: a file, or a bundled trace's name (py_compileall, gcc_cc1_wrapt). One event per line,
+gzip-compressed or plain; # comments and empty lines are not events (see the README). Events are
+numbered from 1: "after event N" is N events applied.
   a ID SIZE | c ID NMEMB SIZE | r OLDID NEWID SIZE | f ID | m ID ALIGN SIZE
 `;
 
@@ -43,8 +44,9 @@ const AT_OPTION = "  --at end|peak      take the statistics at the end of the tr
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
   replay: `Usage: tsmalloc replay <trace> [options]
 
-Replays an allocation trace through a runtime's MEM domain (the program's malloc, calloc, realloc
-and free become PyMem_Malloc, PyMem_Calloc, PyMem_Realloc and PyMem_Free). The trace is read and
+Replays an allocation trace (a file, or a bundled trace's name: py_compileall, gcc_cc1_wrapt)
+through a runtime's MEM domain (the program's malloc, calloc, realloc and free become
+PyMem_Malloc, PyMem_Calloc, PyMem_Realloc and PyMem_Free). The trace is read and
 parsed first (a progress bar on a terminal); only the replay is timed. Prints the events, the time
 per event, the trace's peak of live bytes, the heap footprint at that peak (bytes the allocators
 had mapped from the memory) and its ratio to the live bytes, pymalloc's arenas and pools.
@@ -60,7 +62,8 @@ ${AT_OPTION}
                      (default 3, the first of which also compiles the code; 1 with --verify)
 ${LIMIT_OPTION}
 ${MODULE_OPTION}
-  --json             print the results as JSON
+  --json             print the results as JSON (times in the unit their name ends with, rounded
+                     to 0.1; the fields are listed in the README)
 `,
   stats: `Usage: tsmalloc stats [trace] [options]
 
@@ -94,7 +97,8 @@ Options:
   --budget SECONDS   time one run may take (default 20)
   --quick            one run of smaller workloads (100,000 events of each trace), to try it out
   --markdown         print a Markdown table
-  --json             print every run as JSON
+  --json             print every run as JSON (times in ns per unit of the case, an event or a
+                     malloc/free pair, rounded to 0.1; the fields are listed in the README)
 `,
   demo: `Usage: tsmalloc demo [options]
 

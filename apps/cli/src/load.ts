@@ -3,7 +3,9 @@
  * bar on a terminal), every problem turned into one line that names the file and, for a bad line,
  * its number.
  */
+import { existsSync } from "node:fs";
 import { basename } from "node:path";
+import { BUNDLED_TRACES, bundledTracePath, isBundledTrace } from "@tsmalloc/bundled-traces";
 import { OP_MEMALIGN, readTrace, type Trace, TraceFormatError, traceLine } from "@tsmalloc/trace";
 import { CliError, messageOf } from "./errors.ts";
 import type { CliIo } from "./io.ts";
@@ -16,10 +18,18 @@ import { ProgressBar } from "./progress.ts";
  */
 export const MEM_ALIGNMENT = 16;
 
+/**
+ * The file a command's trace argument names: the path as given when there is such a file, else
+ * the bundled trace of that name (`tsmalloc replay py_compileall`), else the path as given.
+ */
+export function tracePath(given: string): string {
+  return !existsSync(given) && isBundledTrace(given) ? bundledTracePath(given) : given;
+}
+
 /** A trace read from a file. */
 export interface LoadedTrace {
   readonly trace: Trace;
-  /** The path as given. */
+  /** The file read: the path as given, or a bundled trace's file for its name. */
   readonly path: string;
   /** Milliseconds spent reading and parsing. */
   readonly parseMs: number;
@@ -27,18 +37,19 @@ export interface LoadedTrace {
 
 /** Messages for the file-system errors a user can cause, by `code`. */
 const FILE_ERRORS: Readonly<Record<string, string>> = {
-  ENOENT: "no such file",
   EISDIR: "is a directory",
   EACCES: "permission denied",
   ENOTDIR: "a part of the path is not a directory",
 };
 
 /**
- * Reads and parses the trace at `path`, the first `limit` events of it.
+ * Reads and parses the trace at `given` (a path, or a bundled trace's name: {@link tracePath}),
+ * the first `limit` events of it.
  * @throws CliError (exit 2) when the file cannot be read, is not valid gzip, has a line that is not
  *   an event (`path:LINE: why`), has no events, or asks for an alignment the MEM domain does not give
  */
-export async function loadTraceFile(path: string, io: CliIo, limit: number = Infinity): Promise<LoadedTrace> {
+export async function loadTraceFile(given: string, io: CliIo, limit: number = Infinity): Promise<LoadedTrace> {
+  const path = tracePath(given);
   const progress = new ProgressBar(io, `reading ${basename(path)}`);
   const started = performance.now();
   let trace: Trace;
@@ -64,6 +75,7 @@ function traceError(path: string, error: unknown): CliError {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string") {
     const known = FILE_ERRORS[code];
+    if (code === "ENOENT") return new CliError(`cannot read ${path}: no such file, nor a bundled trace (${BUNDLED_TRACES.map((t) => t.name).join(", ")})`);
     if (known !== undefined) return new CliError(`cannot read ${path}: ${known}`);
     // zlib's codes: a damaged or cut-off gzip file
     if (code.startsWith("Z_")) return new CliError(`${path}: not a valid gzip file (${messageOf(error)})`);

@@ -4,7 +4,7 @@
  * request that returned NULL is not a live block.
  */
 import { formatCount, formatCounted, formatExactBytes, formatMilliseconds, formatNanoseconds, formatRatio } from "@tsmalloc/trace";
-import { fields } from "./format.ts";
+import { fields, roundTo } from "./format.ts";
 import type { LoadedTrace } from "./load.ts";
 import type { ReplayOutcome, ReplaySettings } from "./replay-run.ts";
 
@@ -60,7 +60,11 @@ function nullEvents(events: readonly number[]): string {
   return `${events.length === 1 ? "event" : "events"} ${shown}${more}`;
 }
 
-/** The summary as a JSON-ready object (events numbered from 1, as everywhere). */
+/**
+ * The summary as a JSON-ready object (events numbered from 1, as everywhere; the fields and their
+ * units are listed in the README): times in the unit their name ends with, rounded to 0.1;
+ * byte counts exact; the ratio to 3 decimals.
+ */
 export function summaryJson(loaded: LoadedTrace, settings: ReplaySettings, outcome: ReplayOutcome, withStatistics: boolean): Record<string, unknown> {
   const profile = outcome.profile;
   return {
@@ -71,16 +75,16 @@ export function summaryJson(loaded: LoadedTrace, settings: ReplaySettings, outco
     allocatorName: outcome.allocatorName,
     module: settings.module?.path ?? null,
     verified: settings.verify,
-    nsPerEvent: outcome.nsPerEvent,
-    runs: outcome.runs,
-    replayMs: outcome.replayMs,
-    parseMs: loaded.parseMs,
+    nsPerEvent: roundTo(outcome.nsPerEvent, 1),
+    runsNsPerEvent: outcome.runs.map((ns) => roundTo(ns, 1)),
+    replayMs: roundTo(outcome.replayMs, 1),
+    parseMs: roundTo(loaded.parseMs, 1),
     peakLiveBytes: profile.peakLiveBytes,
     peakEvent: profile.peakEvent,
     blocksAtPeak: profile.blocksAtPeak,
     peakLiveBlocks: profile.peakLiveBlocks,
     footprintAtPeak: outcome.atPeak.footprint,
-    footprintRatio: footprintRatio(outcome),
+    footprintRatio: roundTo(footprintRatio(outcome), 3),
     atPeak: outcome.atPeak,
     atEnd: outcome.atEnd,
     arenas: outcome.arenas,

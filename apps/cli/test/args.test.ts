@@ -91,6 +91,16 @@ describe("parseCommandLine", () => {
     expect(parseCommandLine("replay", ["--allocator=debug"], options).values.allocator).toBe("debug");
   });
 
+  it("takes a negative number after an option that has a value as that value, so that its check can say what is wrong", () => {
+    const limit = { limit: { type: "string" }, verify: { type: "boolean" } } as const;
+    expect(parseCommandLine("replay", ["x", "--limit", "-5"], limit).values.limit).toBe("-5");
+    expect(parseCommandLine("replay", ["--limit", "-.5", "x"], limit)).toEqual({ values: { limit: "-.5" }, positionals: ["x"] });
+    // not after a flag, not a word, not past "--"
+    expect(usage(() => parseCommandLine("replay", ["--verify", "-5"], limit))).toBe("replay: unknown option -5 (see tsmalloc replay --help)");
+    expect(usage(() => parseCommandLine("replay", ["--limit", "-x"], limit))).toBe("replay: option --limit needs a value (see tsmalloc replay --help)");
+    expect(parseCommandLine("replay", ["--", "--limit", "-5"], limit).positionals).toEqual(["--limit", "-5"]);
+  });
+
   it.each([
     [["--bogus"], "replay: unknown option --bogus (see tsmalloc replay --help)"],
     [["-z"], "replay: unknown option -z (see tsmalloc replay --help)"],

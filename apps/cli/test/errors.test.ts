@@ -31,7 +31,8 @@ const CONFIGS = "default, debug, malloc, malloc_debug, pymalloc, pymalloc_debug"
 type ErrorCase = readonly [string, readonly string[], Readonly<Record<string, string>>, string | RegExp];
 
 const TRACE_ERRORS: readonly ErrorCase[] = [
-  ["a missing file", ["replay", temp.file("missing.trace")], {}, `tsmalloc: cannot read ${temp.file("missing.trace")}: no such file`],
+  ["a missing file", ["replay", temp.file("missing.trace")], {}, `tsmalloc: cannot read ${temp.file("missing.trace")}: no such file, nor a bundled trace (py_compileall, gcc_cc1_wrapt)`],
+  ["a name that is no bundled trace", ["stats", "py_compile"], {}, "tsmalloc: cannot read py_compile: no such file, nor a bundled trace (py_compileall, gcc_cc1_wrapt)"],
   ["a directory", ["replay", temp.path], {}, `tsmalloc: cannot read ${temp.path}: is a directory`],
   ["a malformed line", ["replay", badLine], {}, `tsmalloc: ${badLine}:2: "a 1 x": SIZE "x" is not a decimal number`],
   ["a malformed line, gzip", ["replay", badLineGz], {}, `tsmalloc: ${badLineGz}:2: "a 1 x": SIZE "x" is not a decimal number`],
@@ -65,14 +66,17 @@ const OPTION_ERRORS: readonly ErrorCase[] = [
   ["--runs 0", ["replay", good, "--runs", "0"], {}, 'tsmalloc: replay: --runs must be a whole number of at least 1, got "0" (see tsmalloc replay --help)'],
   ["--runs 1.5", ["replay", good, "--runs", "1.5"], {}, 'tsmalloc: replay: --runs must be a whole number of at least 1, got "1.5" (see tsmalloc replay --help)'],
   ["--limit=0", ["replay", good, "--limit=0"], {}, 'tsmalloc: replay: --limit must be a whole number of at least 1, got "0" (see tsmalloc replay --help)'],
-  ["--limit -3", ["stats", good, "--limit=-3"], {}, /^tsmalloc: stats: --limit must be a whole number of at least 1, got "-3"/],
+  ["--limit=-3", ["stats", good, "--limit=-3"], {}, /^tsmalloc: stats: --limit must be a whole number of at least 1, got "-3"/],
+  ["--limit -5 (a negative value after a space)", ["replay", good, "--limit", "-5"], {}, 'tsmalloc: replay: --limit must be a whole number of at least 1, got "-5" (see tsmalloc replay --help)'],
+  ["--runs -1", ["replay", good, "--runs", "-1"], {}, 'tsmalloc: replay: --runs must be a whole number of at least 1, got "-1" (see tsmalloc replay --help)'],
+  ["--limit -0.5", ["stats", good, "--limit", "-0.5"], {}, /^tsmalloc: stats: --limit must be a whole number of at least 1, got "-0\.5"/],
+  ["--limit with an option after it", ["replay", good, "--limit", "--verify"], {}, "tsmalloc: replay: option --limit needs a value (see tsmalloc replay --help)"],
   ["--at middle", ["replay", good, "--at", "middle"], {}, 'tsmalloc: replay: --at must be "end" or "peak", got "middle" (see tsmalloc replay --help)'],
   ["--at middle, to stats", ["stats", good, "--at", "middle"], {}, /^tsmalloc: stats: --at must be "end" or "peak"/],
 ];
 
 const COMMAND_ERRORS: readonly ErrorCase[] = [
   ["an unknown command", ["frobnicate"], {}, 'tsmalloc: unknown command "frobnicate"; the commands are replay, stats, bench, demo, visualize, wasm, help (see tsmalloc --help)'],
-  ["no command", [], {}, "tsmalloc: missing command: replay, stats, bench, demo, visualize, wasm or help (see tsmalloc --help)"],
   ["an option before the command", ["--allocator", "malloc", "replay"], {}, "tsmalloc: unknown option --allocator before the command (see tsmalloc --help)"],
   ["help on an unknown command", ["help", "nonsense"], {}, 'tsmalloc: help: unknown command "nonsense"; the commands are replay, stats, bench, demo, visualize, wasm, help (see tsmalloc help --help)'],
   ["help on two commands", ["help", "replay", "stats"], {}, 'tsmalloc: help: unexpected argument "stats" (see tsmalloc help --help)'],
@@ -87,7 +91,8 @@ const BENCH_ERRORS: readonly ErrorCase[] = [
   ["--budget 0", ["bench", "--budget", "0"], {}, 'tsmalloc: bench: --budget must be a positive number of seconds, got "0" (see tsmalloc bench --help)'],
   ["--budget ten", ["bench", "--budget", "ten"], {}, /^tsmalloc: bench: --budget must be a positive number of seconds, got "ten"/],
   ["--runs 0", ["bench", "--runs", "0"], {}, /^tsmalloc: bench: --runs must be a whole number of at least 1, got "0"/],
-  ["a missing trace", ["bench", temp.file("missing.trace"), "--quick"], {}, `tsmalloc: cannot read ${temp.file("missing.trace")}: no such file`],
+  ["--budget -2", ["bench", "--budget", "-2"], {}, 'tsmalloc: bench: --budget must be a positive number of seconds, got "-2" (see tsmalloc bench --help)'],
+  ["a missing trace", ["bench", temp.file("missing.trace"), "--quick"], {}, `tsmalloc: cannot read ${temp.file("missing.trace")}: no such file, nor a bundled trace (py_compileall, gcc_cc1_wrapt)`],
 ];
 
 function escape(text: string): string {
@@ -112,6 +117,13 @@ describe("bad input: exit 2, one line on stderr, nothing on stdout", () => {
   });
   describe("bench", () => {
     it.each(BENCH_ERRORS)("%s", async (_label, args, env, expected) => expectUsageError(args, env, expected));
+  });
+
+  it("no command at all: the usage in full on stderr (not one line), exit 2, nothing on stdout", async () => {
+    const run = await runCli([]);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^tsmalloc: CPython's memory allocators .*\n\nUsage: tsmalloc <command> \[options\]\n\nCommands:\n {2}replay <trace> /s);
   });
 
   it("the good trace of these cases replays (the errors are the cases' own)", async () => {

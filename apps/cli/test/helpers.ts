@@ -125,6 +125,17 @@ export function expectFailure(run: CliRun, status: number): string {
   return run.stderr.slice(0, -1);
 }
 
+/**
+ * Expects every size in binary units in `text` to have three significant figures, as
+ * @tsmalloc/trace's formatBytes writes them (`10.8 MiB`, `0.984 MiB`, `66.5 KiB`), never more
+ * (`1007.5 KiB`, `1,031,680.0 B`); returns how many there were.
+ */
+export function expectTidyFigures(text: string): number {
+  const figures = [...text.matchAll(/([\d.,]+) (KiB|MiB|GiB|TiB)\b/g)].map((m) => m[1]!);
+  for (const figure of figures) expect(figure, `"${figure}" in\n${text}`).toMatch(/^(\d\.\d\d|\d\d\.\d|\d\d\d|0\.\d\d\d)$/);
+  return figures.length;
+}
+
 /** The events of a bundled trace as text (gunzipped once). */
 let bundledText: Buffer | null = null;
 

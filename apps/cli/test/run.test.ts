@@ -74,8 +74,14 @@ describe("run: help and version", () => {
 });
 
 describe("run: exit codes", () => {
+  it("no command: the main help on stderr, exit 2 (a usage error that shows the usage)", async () => {
+    const io = captureIo();
+    expect(await run([], io)).toBe(2);
+    expect(io.stderr).toBe(MAIN_HELP);
+    expect(io.stdout).toBe("");
+  });
+
   it.each([
-    [[], "tsmalloc: missing command: replay, stats, bench, demo, visualize, wasm or help (see tsmalloc --help)\n"],
     [["replay", "x", "--runs", "0"], 'tsmalloc: replay: --runs must be a whole number of at least 1, got "0" (see tsmalloc replay --help)\n'],
     [["help", "nonsense"], 'tsmalloc: help: unknown command "nonsense"; the commands are replay, stats, bench, demo, visualize, wasm, help (see tsmalloc help --help)\n'],
     [["--frob"], "tsmalloc: unknown option --frob before the command (see tsmalloc --help)\n"],

@@ -96,7 +96,7 @@ describe("tsmalloc visualize", () => {
   it.each([
     [["--port", "http"], 'tsmalloc: visualize: --port must be a whole number of at least 0, got "http" (see tsmalloc visualize --help)'],
     [["--port", "70000"], 'tsmalloc: visualize: --port must be at most 65535, got "70000" (see tsmalloc visualize --help)'],
-    [["--port", "-1"], "tsmalloc: visualize: option --port needs a value (see tsmalloc visualize --help)"],
+    [["--port", "-1"], 'tsmalloc: visualize: --port must be a whole number of at least 0, got "-1" (see tsmalloc visualize --help)'],
     [["--host", ""], "tsmalloc: visualize: --host needs an address (see tsmalloc visualize --help)"],
     [["--host", "192.0.2.1", "--port", "0"], "tsmalloc: visualize: --host 192.0.2.1 is not an address of this machine"],
     [["extra"], 'tsmalloc: visualize: unexpected argument "extra" (see tsmalloc visualize --help)'],
