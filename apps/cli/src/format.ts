@@ -21,6 +21,22 @@ export function textTable(rows: readonly (readonly string[])[], left: number = 1
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 
+/** `text` broken into lines of at most `width` characters, at spaces (a longer word stays whole). */
+export function wrapText(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== "") lines.push(line);
+  return lines.join("\n");
+}
+
 /** Label-value lines with the values lined up: `label   value`. */
 export function fields(entries: readonly (readonly [string, string])[], indent: string = "  "): string {
   const width = Math.max(...entries.map(([label]) => label.length));

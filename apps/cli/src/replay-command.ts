@@ -9,7 +9,8 @@ import { loadAllocatorModule } from "./allocator-module.ts";
 import { ExitCode } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 import { loadTraceFile } from "./load.ts";
-import { formatSummary, statisticsJson, summaryJson } from "./report.ts";
+import { wrapText } from "./format.ts";
+import { formatSummary, statisticsJson, statisticsNote, summaryJson } from "./report.ts";
 import { replayTrace, type ReplaySettings } from "./replay-run.ts";
 
 /**
@@ -49,7 +50,10 @@ export async function replayCommand(argv: readonly string[], io: CliIo): Promise
     return ExitCode.Ok;
   }
   io.out(formatSummary(loaded, settings, outcome));
-  if (values.stats === true) io.out(`\nstatistics at the ${settings.statsAt === "end" ? "end of the trace" : "peak of live bytes"}:\n\n${outcome.statistics.text}`);
+  if (values.stats === true) {
+    const note = statisticsNote(outcome);
+    io.out(`\nstatistics at the ${settings.statsAt === "end" ? "end of the trace" : "peak of live bytes"}:\n${note === "" ? "" : `${wrapText(note, 100)}\n`}\n${outcome.statistics.text}`);
+  }
   return ExitCode.Ok;
 }
 

@@ -22,17 +22,23 @@ export function configurationLabel(settings: ReplaySettings, outcome: ReplayOutc
   return `"${settings.config}" (allocatorName() = ${outcome.allocatorName})`;
 }
 
-/** The summary as label / value lines. */
-export function formatSummary(loaded: LoadedTrace, settings: ReplaySettings, outcome: ReplayOutcome): string {
-  const runs = settings.runs === 1 ? "1 run" : `median of ${settings.runs} runs in this process, each on a fresh runtime`;
-  const checks = settings.verify ? ", fills and checks included" : "";
+/**
+ * The summary as label / value lines. `time: false` leaves the time out (the demo times the
+ * configurations side by side instead, in fresh workers).
+ */
+export function formatSummary(loaded: LoadedTrace, settings: ReplaySettings, outcome: ReplayOutcome, { time = true }: { readonly time?: boolean } = {}): string {
   const peak = outcome.atPeak;
   const profile = outcome.profile;
-  const entries: [string, string][] = [
-    ["time", `${formatNanoseconds(outcome.nsPerEvent)} ns/event (${formatMilliseconds(outcome.replayMs)} ms; ${runs}${checks}; reading took ${formatMilliseconds(loaded.parseMs)} ms, not counted)`],
+  const entries: [string, string][] = [];
+  if (time) {
+    const runs = settings.runs === 1 ? "1 run" : `median of ${settings.runs} runs in this process, each on a fresh runtime`;
+    const checks = settings.verify ? ", fills and checks included" : "";
+    entries.push(["time", `${formatNanoseconds(outcome.nsPerEvent)} ns/event (${formatMilliseconds(outcome.replayMs)} ms; ${runs}${checks}; reading took ${formatMilliseconds(loaded.parseMs)} ms, not counted)`]);
+  }
+  entries.push(
     ["peak live bytes", `${formatExactBytes(profile.peakLiveBytes)} in ${formatCounted(profile.blocksAtPeak, "block")}, after event ${formatCount(profile.peakEvent)}`],
     ["footprint at peak", `${formatExactBytes(peak.footprint)} mapped: ${formatRatio(footprintRatio(outcome))} the live bytes`],
-  ];
+  );
   if (peak.pymallocArenas !== null && outcome.arenas !== null) {
     const a = outcome.arenas;
     entries.push(["pymalloc at peak", `${formatCounted(peak.pymallocArenas, "arena")}, ${formatCounted(peak.pymallocPools ?? 0, "pool")} in use`]);
@@ -51,6 +57,19 @@ export function formatSummary(loaded: LoadedTrace, settings: ReplaySettings, out
   ]);
   const title = `${loaded.trace.name}: ${formatCounted(loaded.trace.length, "event")} replayed through MEM under ${configurationLabel(settings, outcome)}`;
   return `${title}\n${fields(entries)}\n`;
+}
+
+/**
+ * What to say after the statistics' heading: the table's arena counters stop where it was taken,
+ * so at the peak its `# arenas reclaimed` leaves out the arenas given back after it, which the
+ * summary's "given back" counts: "" when there are none.
+ */
+export function statisticsNote(outcome: ReplayOutcome): string {
+  const total = outcome.arenas?.reclaimed ?? 0;
+  const inTable = outcome.statistics.pymalloc?.arenasReclaimed ?? 0;
+  if (total === inTable) return "";
+  const later = total - inTable;
+  return `The table's counters stop at the point it was taken: its "# arenas reclaimed = ${formatCount(inTable)}" leaves out the ${later === 1 ? "arena" : `${formatCount(later)} arenas`} given back after it, which the summary's "${formatCount(total)} given back" counts.`;
 }
 
 /** The events whose request returned NULL, the first three of them: `event 1`, `events 4, 9, 12 and 3 more`. */

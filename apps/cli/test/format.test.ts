@@ -1,6 +1,6 @@
 /* How the command prints tables (src/format.ts); the figures in them are @tsmalloc/trace's format* (tested there). */
 import { describe, expect, it } from "vitest";
-import { fields, textTable } from "../src/format.ts";
+import { fields, roundTo, textTable, wrapText } from "../src/format.ts";
 
 describe("textTable", () => {
   it("pads the first column left-aligned and the others right-aligned, dashes under the header", () => {
@@ -49,5 +49,26 @@ describe("fields", () => {
 
   it("takes another indent", () => {
     expect(fields([["a", "1"], ["bcd", "2"]], "> ")).toBe("> a    1\n> bcd  2");
+  });
+});
+
+describe("wrapText", () => {
+  it("breaks at the last space that keeps a line within the width", () => {
+    expect(wrapText("the table's counters stop at the point it was taken", 20)).toBe("the table's counters\nstop at the point it\nwas taken");
+    expect(wrapText("short", 20)).toBe("short");
+    expect(wrapText("", 20)).toBe("");
+  });
+
+  it("keeps a word longer than the width whole, on a line of its own", () => {
+    expect(wrapText("a supercalifragilistic word", 10)).toBe("a\nsupercalifragilistic\nword");
+  });
+});
+
+describe("roundTo", () => {
+  it("rounds a measured figure to the decimals asked for; null stays null", () => {
+    expect(roundTo(14566.99999994271, 1)).toBe(14567);
+    expect(roundTo(68.7438, 1)).toBe(68.7);
+    expect(roundTo(1.19849, 3)).toBe(1.198);
+    expect(roundTo(null, 1)).toBeNull();
   });
 });
