@@ -117,6 +117,16 @@ function mapWidths(page: Page): Promise<{ panel: number; css: number; pixels: nu
   });
 }
 
+/** A new page under default with the file at `path` picked, as a user would; it opens before the first event. */
+async function openFile(path: string): Promise<Page> {
+  const page = await rig.newPage();
+  await page.goto(`${rig.url}?config=default&event=0`);
+  await idle(page);
+  await page.setInputFiles("#trace-file", path);
+  await idle(page);
+  return page;
+}
+
 /** A count as the page writes it. */
 const counted = (n: number): string => n.toLocaleString("en-US");
 
@@ -329,11 +339,7 @@ describe("the visualizer in Chromium", () => {
     const stats = reference.runtime.pymallocHeap!.stats();
     expect(stats.arenasReclaimed).toBe(1);
 
-    const page = await rig.newPage();
-    await page.goto(`${rig.url}?config=default&event=0`);
-    await idle(page);
-    await page.setInputFiles("#trace-file", path);
-    await idle(page);
+    const page = await openFile(path);
     await scrubTo(page, 3 * perArena);
     expect(await textOf(page, "map-summary")).toMatch(/^3 arenas: 3 full \(#0 #1 #2\), 0 on usable_arenas, 0 released$/);
     await page.click("[data-testid=to-end]");
@@ -382,11 +388,7 @@ describe("the visualizer in Chromium", () => {
     expect(heap.stats().arenasReclaimed).toBe(1);
     expect(expectedMapSummary(heap)).toBe("1 arena: 0 full, 1 on usable_arenas (#1), 1 released (#0)");
 
-    const page = await rig.newPage();
-    await page.goto(`${rig.url}?config=default&event=0`);
-    await idle(page);
-    await page.setInputFiles("#trace-file", path);
-    await idle(page);
+    const page = await openFile(path);
     expect(await textOf(page, "position")).toBe("0 of 3,970 events");
     await page.click("[data-testid=to-end]");
     await idle(page);
