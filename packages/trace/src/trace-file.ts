@@ -2,7 +2,8 @@
  * Writing a trace file (Node only): a TraceWriter whose chunks go through gzip (for a name that
  * ends with .gz, unless told otherwise) into a file. The file is opened at once, so that a path
  * that cannot be written is refused before any event; the writes are buffered by the streams,
- * and close() waits until everything is on the disk.
+ * and close() waits until everything is on the disk. A program that writes many events in a loop
+ * awaits drained() now and then, so that what waits for gzip and the disk stays bounded.
  */
 import { createWriteStream, openSync, type WriteStream } from "node:fs";
 import { finished } from "node:stream/promises";
@@ -38,6 +39,32 @@ export class TraceFileWriter extends TraceWriter {
     this.gzip = gzip !== null;
     this.#file = file;
     this.#gzip = gzip;
+  }
+
+  /** Bytes handed to the streams and not yet compressed and written (a few tens of KiB at most once {@link TraceFileWriter.drained}). */
+  get buffered(): number {
+    return (this.#gzip?.writableLength ?? 0) + this.#file.writableLength;
+  }
+
+  /**
+   * Resolves once the streams have room again (at once when they have). Writing events never
+   * waits: a loop that writes millions of them awaits this between batches, so that the text
+   * waiting for gzip and the disk stays bounded. Never rejects: an error is close()'s to report.
+   */
+  drained(): Promise<void> {
+    const stream = this.#gzip ?? this.#file;
+    if (!stream.writableNeedDrain || stream.errored !== null || stream.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        stream.off("drain", done);
+        stream.off("error", done);
+        stream.off("close", done);
+        resolve();
+      };
+      stream.on("drain", done);
+      stream.on("error", done);
+      stream.on("close", done);
+    });
   }
 
   /**

@@ -215,6 +215,23 @@ describe("createTraceFile", () => {
     }
   });
 
+  it("says when its streams have room again (drained), so that a long loop of writes stays bounded", async () => {
+    for (const name of ["drained.trace.gz", "drained.trace"]) {
+      const path = join(dir, name);
+      const file = createTraceFile(path);
+      await file.drained(); // nothing written: at once
+      for (let i = 0; i < 100_000; i++) file.malloc(i, i);
+      expect(file.buffered).toBeGreaterThan(64 << 10);
+      await file.drained();
+      expect(file.buffered).toBeLessThanOrEqual(64 << 10);
+      for (let i = 0; i < 100_000; i++) file.free(i);
+      await file.drained();
+      expect(await file.close()).toBe(200_000);
+      await file.drained(); // closed: at once
+      expect((await readTrace(path)).length).toBe(200_000);
+    }
+  });
+
   it("follows the gzip option over the name", async () => {
     const path = join(dir, "forced.trace");
     const file = createTraceFile(path, { gzip: true });
