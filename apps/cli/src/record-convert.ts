@@ -98,7 +98,8 @@ export async function convertRecording(header: RecordHeader, file: TraceFileWrit
             refused(RECORD_CALLS[call] ?? "memalign", `${exact(aLow, aHigh)}, ${exact(bLow, bHigh)}`);
             break;
           }
-          const alignment = powerOfTwoAtLeast(aHigh * TWO_32 + aLow);
+          // (a refused request keeps the alignment it asked for, in its comment)
+          const alignment = result === 0 ? aHigh * TWO_32 + aLow : powerOfTwoAtLeast(aHigh * TWO_32 + aLow);
           if (result !== 0 && alignment >= TWO_32) {
             hugeAlignments++;
             tally.comment(`${RECORD_CALLS[call] ?? "memalign"}(${alignment}, ${bHigh * TWO_32 + bLow}): an alignment of 2^32 or more, which a trace cannot hold: left out`);

@@ -63,7 +63,7 @@ export function formatRecordSummary(run: RecordedRun, cwd: string): string {
   if (missed !== "nothing") entries.push(["not recorded", missed]);
   if (h.forked) entries.push(["forked", `from pid ${h.ppid}: frees of the blocks it had from its parent are among those left out`]);
   if (t.overAligned > 0) {
-    entries.push(["note", `${formatCounted(t.overAligned, "m event")} asks for more than 16-byte alignment, which tsmalloc replay's MEM domain refuses (it has no aligned allocation)`]);
+    entries.push(["note", `${formatCounted(t.overAligned, "m event")} with an alignment over 16 bytes, which tsmalloc replay's MEM domain refuses (it has no aligned allocation)`]);
   }
   if (run.earlier.length > 0) {
     entries.push(["before it", `the process ran ${run.earlier.map((e) => `${basename(e.header.exe) || "?"} (${formatCounted(e.records, "call")})`).join(", ")}, then exec'd: recorded, not written (--follow-forks writes them)`]);
