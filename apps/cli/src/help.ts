@@ -133,6 +133,9 @@ ${ALLOCATOR_OPTION}
                      system malloc's figures)
   --dir DIR          let the program open files under DIR (repeatable)
   --env NAME=VALUE   set a variable in the program's environment, which is otherwise empty (repeatable)
+  --record FILE      record the program's malloc, calloc, realloc and free (its calls on the MEM
+                     domain) into FILE, a trace for tsmalloc replay, stats and the visualizer
+                     (gzip-compressed for a .gz name); a summary line on stderr at the end
 
 Environment:
   TSMALLOCSTATS      print pymalloc's statistics on stderr at each new arena and at the end
