@@ -76,8 +76,8 @@ describe("tsmalloc record of a C program", () => {
     expect(run.stdout).toBe("");
     const lines = linesOf(out);
     expect(lines[0]).toBe(`# recorded by tsmalloc record from ${program} (pid ${/\(pid (\d+)\)/.exec(run.stderr)![1]}): ${program}`);
-    const from = lines.findIndex((line) => / 7777$/.test(line));
-    const shown = relative(lines.slice(from, lines.findIndex((line) => / 8888$/.test(line)) + 1), 7777).map((line) => line.replace(/0x[0-9a-f]+/, "0xADDRESS"));
+    const from = lines.findIndex((line) => line.endsWith(" 7777"));
+    const shown = relative(lines.slice(from, lines.findIndex((line) => line.endsWith(" 8888")) + 1), 7777).map((line) => line.replace(/0x[0-9a-f]+/, "0xADDRESS"));
     expect(shown).toEqual([
       "a K0 7777",
       "a K1 100",
