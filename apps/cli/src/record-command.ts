@@ -171,7 +171,8 @@ export async function recordCommand(argv: readonly string[], io: CliIo): Promise
 async function convertTo(header: RecordHeader, path: string, line: RecordLine, pythonMalloc: boolean): Promise<ConvertedRecording> {
   let file;
   try {
-    file = createTraceFile(path);
+    // gzip's fastest level: four times as fast as its default, for a file a sixth larger
+    file = createTraceFile(path, { level: 1 });
   } catch (error) {
     throw new CliError(`record: cannot write ${path}: ${messageOf(error)}`, ExitCode.Usage, { cause: error });
   }

@@ -34,6 +34,9 @@ export interface ConvertedRecording {
   readonly hugeAlignments: number;
 }
 
+/** Bytes of trace text that may wait for gzip before the conversion waits for it. */
+const PENDING_TEXT = 8 << 20;
+
 /** 2^32, and the high word from which a 64-bit number is 2^53 or more. */
 const TWO_32 = 2 ** 32;
 const HIGH_53 = 2 ** 21;
@@ -112,8 +115,9 @@ export async function convertRecording(header: RecordHeader, file: TraceFileWrit
           throw new CliError(`record: ${header.path}, call ${seen + 1}: an unknown operation ${op} (a recorder of another version?)`);
       }
     }
-    // the text waiting for gzip and the disk stays bounded, whatever the length of the recording
-    await file.drained();
+    // the text waiting for gzip and the disk stays bounded, whatever the length of the recording;
+    // below the bound, the next chunk is converted while gzip compresses this one (in zlib's thread)
+    if (file.buffered > PENDING_TEXT) await file.drained();
   });
   const named: Record<string, number> = {};
   RECORD_CALLS.forEach((name, i) => {

@@ -8,13 +8,19 @@
 import { createWriteStream, openSync, type WriteStream } from "node:fs";
 import { finished } from "node:stream/promises";
 import { createGzip, type Gzip } from "node:zlib";
-import { argumentError } from "./errors.ts";
+import { argumentError, describe } from "./errors.ts";
 import { TraceWriter } from "./trace-writer.ts";
 
 /** Options of {@link createTraceFile}. */
 export interface TraceFileOptions {
   /** gzip-compress the file. @defaultValue true when the path ends with `.gz` */
   readonly gzip?: boolean;
+  /**
+   * gzip's compression level, 1 (fastest) to 9 (smallest). On the bundled traces, 1 compresses
+   * about four times as fast as 6, into a file a sixth to a fifth larger.
+   * @defaultValue 6, zlib's default
+   */
+  readonly level?: number;
 }
 
 /** A {@link TraceWriter} into a file: write the events, then `await close()`. */
@@ -88,16 +94,18 @@ export class TraceFileWriter extends TraceWriter {
 /**
  * Creates (or truncates) the file at `path` and returns a writer into it.
  * @throws TraceError `ERR_TSMALLOC_TRACE_INVALID_ARGUMENT` for a path that is not a non-empty
- *   string or options that are not as documented; the file system's error (`ENOENT`, `EACCES`,
+ *   string or options that are not as documented (a level that is not 1 to 9); the file system's error (`ENOENT`, `EACCES`,
  *   `EISDIR`, …) when the file cannot be created
  */
 export function createTraceFile(path: string, options: TraceFileOptions = {}): TraceFileWriter {
   if (typeof path !== "string" || path === "") throw argumentError("createTraceFile", "path must be a non-empty string");
   if (typeof options !== "object" || options === null) throw argumentError("createTraceFile", "options must be an object");
   if (options.gzip !== undefined && typeof options.gzip !== "boolean") throw argumentError("createTraceFile", "gzip must be a boolean");
+  const level = options.level ?? 6;
+  if (!Number.isInteger(level) || level < 1 || level > 9) throw argumentError("createTraceFile", `level must be a whole number from 1 to 9, got ${describe(options.level)}`);
   const gzip = options.gzip ?? path.endsWith(".gz");
   const file = createWriteStream(path, { fd: openSync(path, "w") });
-  return new TraceFileWriter(path, file, gzip ? createGzip() : null);
+  return new TraceFileWriter(path, file, gzip ? createGzip({ level }) : null);
 }
 
 function ignore(): void {}
