@@ -5,8 +5,9 @@
  * folder, named by the hash of this source) and runs the program with it preloaded. Every call
  * of the malloc family that the program makes goes through the functions below: each calls the C
  * library's own function (found with dlsym(RTLD_NEXT, ...)) and appends one fixed-size record of
- * the call and its result to a file. `tsmalloc record` turns the records into a trace after the
- * program has ended (addresses become ids there, by @tsmalloc/trace's TraceRecorder).
+ * the call and its result to a file. `tsmalloc record` reads the records as they come, while the
+ * program runs, and turns them into a trace (addresses become ids there, by @tsmalloc/trace's
+ * TraceRecorder): a header counts once its magic is written, a record once its op is.
  *
  * One file per program image, `DIR/PID.N.rec`: N counts the programs a process has been (0, then
  * 1 after its first exec, ...), so an exec starts a new file, and so does a fork (when forks are
@@ -235,7 +236,6 @@ static void open_file(int forked) {
     return;
   }
   head = mapped;
-  memcpy(head->magic, MAGIC, 8);
   head->byte_order = BYTE_ORDER_MARK;
   head->header_size = HEADER_SIZE;
   head->record_size = RECORD_SIZE;
@@ -247,6 +247,10 @@ static void open_file(int forked) {
   ssize_t exe = readlink("/proc/self/exe", (char *)head + EXE_OFFSET, EXE_MAX);
   head->exe_length = exe > 0 ? (uint32_t)exe : 0;
   head->argv_length = read_proc("/proc/self/cmdline", (unsigned char *)head + ARGV_OFFSET, ARGV_MAX);
+  /* the magic last: `tsmalloc record` reads the file while the program runs, and takes a header
+   * only once its magic is there */
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  memcpy(head->magic, MAGIC, 8);
   window = NULL;
   next_offset = HEADER_SIZE;
   int error = map_window(HEADER_SIZE);

@@ -19,6 +19,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { rename } from "node:fs/promises";
 import { constants } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { createTraceFile } from "@tsmalloc/trace";
@@ -26,7 +27,8 @@ import { CliError, ExitCode, messageOf, usageError } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 import { isPythonCommand } from "./python-program.ts";
 import { type ConvertedRecording, convertRecording } from "./record-convert.ts";
-import { type RecordHeader, readRecordHeader, readRecords, recordFiles } from "./record-file.ts";
+import { RecordFileError, type RecordHeader, readRecordHeader } from "./record-file.ts";
+import { type RecordFileEntry, RecordingFollower } from "./record-follower.ts";
 import { glibcVersion, recordUnsupported } from "./record-platform.ts";
 import { ensureShim } from "./record-shim.ts";
 import { formatRecordSummary, type RecordedRun } from "./record-summary.ts";
@@ -120,34 +122,38 @@ export async function recordCommand(argv: readonly string[], io: CliIo): Promise
     if (line.followForks) env["TSMALLOC_RECORD_FORKS"] = "1";
     else delete env["TSMALLOC_RECORD_FORKS"];
 
+    // every file is converted as it is written, into the scratch folder, and moved to its name at the end
+    const about: TraceComments = { line, pythonMalloc };
+    const follower = new RecordingFollower(scratch, (file, more) => convertFile(file, join(scratch, `${file.pid}.${file.image}.trace.gz`), about, more));
     const started = performance.now();
-    const ended = await runProgram(line.command, env);
+    let ended: ProgramEnd;
+    try {
+      ended = await runProgram(line.command, env);
+    } catch (error) {
+      await follower.end().catch(() => {});
+      throw error;
+    }
     const runMs = performance.now() - started;
+    const converted = await follower.end();
 
-    const files = await recordFiles(scratch);
+    const files = [...converted.keys()];
     const roots = files.filter((file) => file.pid === ended.pid);
     const main = roots.at(-1);
-    if (main === undefined) {
+    const mainResult = main === undefined ? null : converted.get(main)!;
+    if (main === undefined || mainResult === null) {
       throw new CliError(`record: ${line.command[0]} made no call the recorder saw: it did not load it (a statically linked program, or a setuid one, ignores LD_PRELOAD)`, ExitCode.Usage);
     }
-    const headers = new Map<string, RecordHeader>();
-    for (const file of files) headers.set(file.path, await readRecordHeader(file.path));
-
-    const convertStarted = performance.now();
+    // the headers again: their counters (forks, calls not recorded) are final only now
+    const finished = async (result: NonNullable<Converted>): Promise<ConvertedRecording> => ({ ...result.recording, header: await readRecordHeader(result.recording.header.path) });
     const recordings: { readonly recording: ConvertedRecording; readonly path: string }[] = [];
-    const mainHeader = headers.get(main.path)!;
-    recordings.push({ recording: await convertTo(mainHeader, output, line, pythonMalloc), path: output });
-    if (line.followForks) {
-      for (const file of files) {
-        if (file === main) continue;
-        const path = siblingOutput(output, file.pid, file.image);
-        recordings.push({ recording: await convertTo(headers.get(file.path)!, path, line, pythonMalloc), path });
-      }
-    }
-    // without --follow-forks: what the started process was before its last exec, counted
-    const earlier = [];
-    if (!line.followForks) {
-      for (const file of roots) if (file !== main) earlier.push({ header: headers.get(file.path)!, records: await readRecords(file.path, () => {}) });
+    const earlier: { readonly header: RecordHeader; readonly records: number }[] = [];
+    recordings.push({ recording: await finished(mainResult), path: await moved(mainResult, output) });
+    for (const file of files) {
+      const result = converted.get(file)!;
+      if (file === main || result === null) continue;
+      if (line.followForks) recordings.push({ recording: await finished(result), path: await moved(result, siblingOutput(output, file.pid, file.image)) });
+      // without --follow-forks: what the started process was before its last exec, counted
+      else if (file.pid === ended.pid) earlier.push({ header: (await finished(result)).header, records: result.recording.records });
     }
     const run: RecordedRun = {
       command: line.command,
@@ -155,7 +161,7 @@ export async function recordCommand(argv: readonly string[], io: CliIo): Promise
       signal: ended.signal,
       exitCode: ended.exitCode,
       runMs,
-      convertMs: performance.now() - convertStarted,
+      convertMs: performance.now() - started - runMs,
       recordings,
       earlier,
       followForks: line.followForks,
@@ -167,8 +173,31 @@ export async function recordCommand(argv: readonly string[], io: CliIo): Promise
   }
 }
 
-/** Converts one recording into the trace file at `path`, with comments that say where it came from. */
-async function convertTo(header: RecordHeader, path: string, line: RecordLine, pythonMalloc: boolean): Promise<ConvertedRecording> {
+/** A file converted into a trace in the scratch folder; null for a file whose header never came. */
+type Converted = { readonly recording: ConvertedRecording; readonly temporary: string } | null;
+
+/** What the trace's first comments say. */
+interface TraceComments {
+  readonly line: RecordLine;
+  readonly pythonMalloc: boolean;
+}
+
+/**
+ * Converts one file of the recorder into the trace file at `path` as its records come, with
+ * comments that say where it came from.
+ * @returns null when the file never got a whole header (its process was killed as it started)
+ */
+async function convertFile(entry: RecordFileEntry, path: string, about: TraceComments, more: () => Promise<boolean>): Promise<Converted> {
+  let header: RecordHeader;
+  for (;;) {
+    try {
+      header = await readRecordHeader(entry.path);
+      break;
+    } catch (error) {
+      if (!(error instanceof RecordFileError)) throw error;
+      if (!(await more())) return null;
+    }
+  }
   let file;
   try {
     // gzip's fastest level: four times as fast as its default, for a file a sixth larger
@@ -179,10 +208,10 @@ async function convertTo(header: RecordHeader, path: string, line: RecordLine, p
   const comments = [
     `recorded by tsmalloc record from ${header.exe || "?"} (pid ${header.pid}${header.image > 0 ? `, its program ${header.image + 1}` : ""}): ${header.argv.join(" ")}`,
     ...(header.forked ? [`forked from pid ${header.ppid}: frees of the blocks it had before the fork are left out`] : []),
-    ...(pythonMalloc ? ["PYTHONMALLOC=malloc"] : []),
-    `the command: ${line.command.join(" ")}`,
+    ...(about.pythonMalloc ? ["PYTHONMALLOC=malloc"] : []),
+    `the command: ${about.line.command.join(" ")}`,
   ];
-  const recording = await convertRecording(header, file, comments);
+  const recording = await convertRecording(header, file, comments, more);
   const c = recording.counts;
   file.comment(`${c.events} events; left out: ${c.nullReturns + recording.tooLarge} NULL returns, ${c.freeNull} free(NULL), ${c.unknownFrees} frees of blocks never seen allocated`);
   try {
@@ -190,7 +219,17 @@ async function convertTo(header: RecordHeader, path: string, line: RecordLine, p
   } catch (error) {
     throw new CliError(`record: cannot write ${path}: ${messageOf(error)}`, ExitCode.Usage, { cause: error });
   }
-  return recording;
+  return { recording, temporary: path };
+}
+
+/** Moves a converted trace from the scratch folder to `path` (the same file system: a rename). @returns `path` */
+async function moved(result: NonNullable<Converted>, path: string): Promise<string> {
+  try {
+    await rename(result.temporary, path);
+  } catch (error) {
+    throw new CliError(`record: cannot write ${path}: ${messageOf(error)}`, ExitCode.Usage, { cause: error });
+  }
+  return path;
 }
 
 /** How the program ended. */

@@ -43,10 +43,10 @@ const HIGH_53 = 2 ** 21;
 
 /**
  * Converts the records of `header`'s file into `file` (which the caller closes), with `comments`
- * first.
+ * first; while the program runs, `more` says whether more records may come (see readRecords).
  * @throws CliError when an address is 2^53 or more (tagged pointers), which a trace cannot name
  */
-export async function convertRecording(header: RecordHeader, file: TraceFileWriter, comments: readonly string[]): Promise<ConvertedRecording> {
+export async function convertRecording(header: RecordHeader, file: TraceFileWriter, comments: readonly string[], more?: () => Promise<boolean>): Promise<ConvertedRecording> {
   for (const line of comments) file.comment(line);
   const tally = new TraceTally(file);
   const recorder = new TraceRecorder(tally, { reallocZeroFrees: true });
@@ -118,7 +118,7 @@ export async function convertRecording(header: RecordHeader, file: TraceFileWrit
     // the text waiting for gzip and the disk stays bounded, whatever the length of the recording;
     // below the bound, the next chunk is converted while gzip compresses this one (in zlib's thread)
     if (file.buffered > PENDING_TEXT) await file.drained();
-  });
+  }, more);
   const named: Record<string, number> = {};
   RECORD_CALLS.forEach((name, i) => {
     if (name !== "" && calls[i]! > 0) named[name] = calls[i]!;

@@ -105,22 +105,27 @@ export async function readRecordHeader(path: string): Promise<RecordHeader> {
   }
 }
 
-/** Records read per chunk: 4 MiB. */
-const CHUNK_RECORDS = 131_072;
+/** Records read per chunk: 1 MiB. */
+const CHUNK_RECORDS = 32_768;
 
 /**
  * Reads the records of the file at `path` in chunks, until the first whose op is 0 (or the end of
  * the file), handing each chunk to `consume` as a view of 32-bit words (8 per record: op and call
  * in the low bytes of the first, then `a`, `b` and `result` as low/high word pairs) and the number
  * of records in it. `consume` may return a promise, which is awaited before the next chunk.
+ *
+ * While the program may still be writing, `more` says whether to wait for more: at the end of what
+ * is there, the reader awaits it; true (after a pause of its choosing) reads on from there, false
+ * (the writer is done) reads once more to the end and returns. Without it, the file is complete.
  * @returns the number of records
  */
-export async function readRecords(path: string, consume: (words: Uint32Array, count: number) => void | Promise<void>): Promise<number> {
+export async function readRecords(path: string, consume: (words: Uint32Array, count: number) => void | Promise<void>, more?: () => Promise<boolean>): Promise<number> {
   const file = await open(path, "r");
   const chunk = Buffer.allocUnsafeSlow(CHUNK_RECORDS * RECORD_SIZE);
   const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 2);
   let offset = HEADER_SIZE;
   let total = 0;
+  let last = more === undefined;
   try {
     for (;;) {
       const { bytesRead } = await file.read(chunk, 0, chunk.length, offset);
@@ -130,7 +135,10 @@ export async function readRecords(path: string, consume: (words: Uint32Array, co
       if (count > 0) await consume(words, count);
       total += count;
       offset += count * RECORD_SIZE;
-      if (count < CHUNK_RECORDS) return total;
+      if (count === CHUNK_RECORDS) continue;
+      if (last) return total;
+      // (the writer ends its records one at a time, the op last: a record read with op 0 is read again)
+      if (!(await more!())) last = true;
     }
   } finally {
     await file.close();

@@ -15,7 +15,7 @@ export interface RecordedRun {
   readonly status: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly exitCode: number;
-  /** Milliseconds the program ran, and the conversion into trace files took. */
+  /** Milliseconds the program ran, and from its end until the trace files were written. */
   readonly runMs: number;
   readonly convertMs: number;
   /** The trace files written: the first is the main one (`-o FILE`). */
@@ -36,7 +36,7 @@ export function formatRecordSummary(run: RecordedRun, cwd: string): string {
   };
   const [main, ...others] = run.recordings;
   const ended = run.signal !== null ? `was killed by ${run.signal} (exit status ${run.exitCode})` : `exited with status ${run.status}`;
-  const lines = [`\ntsmalloc record: ${run.command[0]} ${ended} after ${seconds(run.runMs)}; the trace took ${seconds(run.convertMs)} to write`];
+  const lines = [`\ntsmalloc record: ${run.command[0]} ${ended} after ${seconds(run.runMs)}; its trace was written ${seconds(run.convertMs)} later`];
   const { recording, path } = main!;
   const t = recording.tally;
   const c = recording.counts;

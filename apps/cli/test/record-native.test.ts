@@ -122,7 +122,7 @@ describe("tsmalloc record of a C program", () => {
     const run = await record(out, ["--", compiled("workload"), "20000"]);
     expect(run.status, describeRun(run)).toBe(0);
     expect(run.stdout).toBe("15000 distinct words\n");
-    expect(run.stderr).toMatch(/^\ntsmalloc record: \S+workload exited with status 0 after [\d.]+ m?s; the trace took [\d.]+ m?s to write\n/);
+    expect(run.stderr).toMatch(/^\ntsmalloc record: \S+workload exited with status 0 after [\d.]+ m?s; its trace was written [\d.]+ m?s later\n/);
     const json = await replayVerified(out);
     const events = Number(/^\S+: ([\d,]+) events of /.exec(field(run, "trace"))![1]!.replaceAll(",", ""));
     expect(json.events).toBe(events);
