@@ -3,7 +3,8 @@
  * would pack them: workspace: and catalog: ranges rewritten), the tarballs are installed with
  * `npm install` into a scratch folder outside the repository (the third-party dependencies come
  * from the npm registry), and the installed command runs there: demo, replay --verify of a bundled
- * trace, stats, visualize answering requests, record of a native program. Nothing of the
+ * trace, stats, record of a native program (its recorder built from the shipped C source), and
+ * visualize answering requests. Nothing of the
  * repository is reachable from the scratch folder, so a file the packages forgot to ship, or a
  * dependency on a private package, fails here.
  */
@@ -165,6 +166,16 @@ describe("tsmalloc installed with npm from the packed tarballs", () => {
     const stats = await runOk(tsmalloc, ["stats"], project);
     expect(stats.stdout).toMatch(/^Small block threshold = 512, in 32 size classes\.\n/);
   }, 180_000);
+
+  it("runs tsmalloc record, its recorder built from the C source the package ships, and replays the trace", async () => {
+    const run = await runProcess(tsmalloc, ["record", "-o", "sh.trace.gz", "--", "sh", "-c", "echo recorded"], { cwd: project, fullEnv: { ...env, XDG_CACHE_HOME: join(scratch, "cache") } });
+    expect(run.status, describeRun(run)).toBe(0);
+    expect(run.stdout).toBe("recorded\n");
+    expect(run.stderr).toContain(`built the recorder with cc into ${join(scratch, "cache", "tsmalloc")}/record-`);
+    expect(run.stderr).toMatch(/\n  trace +sh\.trace\.gz: [\d,]+ events of /);
+    const replay = await runOk(tsmalloc, ["replay", "sh.trace.gz", "--verify"], project);
+    expect(replay.stdout).toContain("\n  verified           yes:");
+  });
 
   it("runs tsmalloc visualize, which answers for the page and its bundled traces, then stops", async () => {
     const server = await startVisualize([tsmalloc], ["--port", "0"], project, env);
