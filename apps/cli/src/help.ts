@@ -108,7 +108,7 @@ ${ALLOCATOR_OPTION}
 `,
   visualize: `Usage: tsmalloc visualize [options]
 
-Serves the visualizer (apps/visualizer, built by npm start) on a local port until Ctrl-C: a page
+Serves the visualizer (built into this package) on a local port until Ctrl-C: a page
 that runs pymalloc and malloc in the browser and draws their state as a trace replays. The arena
 map (pools coloured by size class, shaded by how full they are; arenas in usable_arenas order),
 play/step/scrub, sys._debugmallocstats(), live bytes against the footprint, a pool's header and

@@ -6,7 +6,7 @@
  * normalisations, all threads' calls in one consistent order, forks and execs, the summary, the
  * exit status, and the one-line errors (no compiler, no program, a program that ignores LD_PRELOAD).
  */
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -15,7 +15,7 @@ import { defaultOutput, parseRecordLine, siblingOutput } from "../src/record-com
 import { recordUnsupported } from "../src/record-platform.ts";
 import { cacheFolder, SHIM_SOURCE, shimName } from "../src/record-shim.ts";
 import { isPythonCommand } from "../src/python-program.ts";
-import { CLI_DIR, type CliRun, describeRun, expectFailure, jsonOf, runCli, TempDir, usageMessage } from "./helpers.ts";
+import { childEnv, CLI_DIR, type CliRun, describeRun, expectFailure, jsonOf, MAIN_JS, runCli, TempDir, usageMessage } from "./helpers.ts";
 
 const temp = new TempDir();
 afterAll(() => temp.remove());
@@ -156,6 +156,40 @@ describe("tsmalloc record of a C program", () => {
     expect(aborted.stderr).toContain("workload was killed by SIGABRT (exit status 134) after");
     const json = await replayVerified(temp.file("abort.trace.gz"));
     expect(json.liveAtEndBlocks).toBeGreaterThan(0);
+  });
+});
+
+describe("tsmalloc record and signals", () => {
+  /** Starts `tsmalloc record` of a program that sleeps, in a process group of its own; resolves once the program runs. */
+  async function sleeping(out: string): Promise<{ readonly child: ChildProcess; readonly done: Promise<CliRun> }> {
+    const child = spawn(process.execPath, [MAIN_JS, "record", "-o", out, "--", "sh", "-c", "echo started; exec sleep 30"], { cwd: temp.path, env: childEnv(ENV), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const done = new Promise<CliRun>((resolve) => child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr })));
+    await new Promise<void>((resolve) => child.stdout!.on("data", (chunk: Buffer) => ((stdout += chunk.toString()), stdout.includes("started") && resolve())));
+    return { child, done };
+  }
+
+  it("passes SIGTERM on to the program, then writes the trace and exits as the program did", async () => {
+    const out = temp.file("term.trace.gz");
+    const { child, done } = await sleeping(out);
+    child.kill("SIGTERM");
+    const run = await done;
+    expect(run.status, describeRun(run)).toBe(143);
+    expect(run.stderr).toContain("tsmalloc record: sh was killed by SIGTERM (exit status 143) after");
+    expect(field(run, "trace")).toMatch(/^term\.trace\.gz: [\d,]+ events of \S+sleep \(pid \d+\)$/);
+    await replayVerified(out);
+  });
+
+  it("lets Ctrl-C (SIGINT to the whole group) end the program, and writes the trace", async () => {
+    const out = temp.file("interrupt.trace.gz");
+    const { child, done } = await sleeping(out);
+    process.kill(-child.pid!, "SIGINT");
+    const run = await done;
+    expect(run.status, describeRun(run)).toBe(130);
+    expect(run.stderr).toContain("tsmalloc record: sh was killed by SIGINT (exit status 130) after");
+    await replayVerified(out);
   });
 });
 
