@@ -1,11 +1,13 @@
 /*
  * `tsmalloc record [-o FILE] [--follow-forks] -- COMMAND [ARGS...]`: runs a native program with
- * the recorder preloaded (record-shim.ts builds it; c/tsmalloc-record.c is what it does), then
- * turns what it recorded into a trace (record-convert.ts) and sums it up on stderr.
+ * the recorder preloaded (record-shim.ts builds it; c/tsmalloc-record.c is what it does), turns
+ * what it records into traces as it comes (record-follower.ts, record-convert.ts), and sums them
+ * up on stderr when the program has ended.
  *
  *   tsmalloc record ──spawn, LD_PRELOAD──> COMMAND ──every malloc, free, ...──> DIR/PID.N.rec
- *        │                                    (exits)
- *        └── after it: PID.N.rec ──> FILE (.trace.gz), and with --follow-forks the others beside it
+ *        │                                                                          │
+ *        └── meanwhile: each PID.N.rec ──> DIR/PID.N.trace.gz ─(at the end)─> FILE, and with
+ *                                                                  --follow-forks the others beside it
  *
  * Which recording is FILE: the last program the started process was. A process that execs
  * another program (env, nice, a shell's `exec`, pyenv's shims) becomes it, so FILE holds the
@@ -137,8 +139,8 @@ export async function recordCommand(argv: readonly string[], io: CliIo): Promise
     const converted = await follower.end();
 
     const files = [...converted.keys()];
-    const roots = files.filter((file) => file.pid === ended.pid);
-    const main = roots.at(-1);
+    // the started process's last program
+    const main = files.filter((file) => file.pid === ended.pid).reduce<RecordFileEntry | undefined>((last, file) => (last === undefined || file.image > last.image ? file : last), undefined);
     const mainResult = main === undefined ? null : converted.get(main)!;
     if (main === undefined || mainResult === null) {
       throw new CliError(`record: ${line.command[0]} made no call the recorder saw: it did not load it (a statically linked program, or a setuid one, ignores LD_PRELOAD)`, ExitCode.Usage);
