@@ -8,6 +8,7 @@ import { demoCommand } from "./demo-command.ts";
 import { CliError, ExitCode, usageError } from "./errors.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import type { CliIo } from "./io.ts";
+import { recordCommand } from "./record-command.ts";
 import { replayCommand, statsCommand } from "./replay-command.ts";
 import { VERSION } from "./version.ts";
 import { visualizeCommand } from "./visualize-command.ts";
@@ -22,6 +23,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   demo: demoCommand,
   visualize: (argv, io) => visualizeCommand(argv, io),
   wasm: wasmCommand,
+  record: recordCommand,
   help: helpCommand,
 };
 

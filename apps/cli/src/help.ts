@@ -15,6 +15,7 @@ Commands:
   demo               the bundled py_compileall trace under TSMALLOC, then compared with malloc
   visualize          serve the visualizer page (pymalloc's arenas and pools, live) on a local port
   wasm <prog.wasm>   run a C program compiled to WebAssembly (WASI) on a tsmalloc heap
+  record -- COMMAND  record a native program's malloc, calloc, realloc, free, ... into a trace
   help [command]     this text, or a command's
 
 Options:
@@ -111,7 +112,7 @@ ${ALLOCATOR_OPTION}
 `,
   visualize: `Usage: tsmalloc visualize [options]
 
-Serves the visualizer (apps/visualizer, built by npm start) on a local port until Ctrl-C: a page
+Serves the visualizer (built into this package) on a local port until Ctrl-C: a page
 that runs pymalloc and malloc in the browser and draws their state as a trace replays. The arena
 map (pools coloured by size class, shaded by how full they are; arenas in usable_arenas order),
 play/step/scrub, sys._debugmallocstats(), live bytes against the footprint, a pool's header and
@@ -136,6 +137,9 @@ ${ALLOCATOR_OPTION}
                      system malloc's figures)
   --dir DIR          let the program open files under DIR (repeatable)
   --env NAME=VALUE   set a variable in the program's environment, which is otherwise empty (repeatable)
+  --record FILE      record the program's malloc, calloc, realloc and free (its calls on the MEM
+                     domain) into FILE, a trace for tsmalloc replay, stats and the visualizer
+                     (gzip-compressed for a .gz name); a summary line on stderr at the end
 
 Environment:
   TSMALLOCSTATS      print pymalloc's statistics on stderr at each new arena and at the end
@@ -143,6 +147,30 @@ Environment:
 Exit status: the program's; 134 when the allocator stopped it (a debug hook's report, a free of
 what is not a live block) or it trapped (abort(), an access outside the memory), as abort() ends
 a C program; 2 for a file that cannot be read or a module that cannot run on a tsmalloc heap.
+`,
+  record: `Usage: tsmalloc record [-o FILE] [--follow-forks] -- COMMAND [ARGS...]
+
+Runs COMMAND with a recorder of the C library's malloc family preloaded (LD_PRELOAD; Linux with
+glibc): malloc, calloc, realloc, free, memalign, posix_memalign, aligned_alloc, valloc, pvalloc and
+reallocarray, from every thread in one order. Then writes FILE, a gzip-compressed trace that
+tsmalloc replay, stats, bench and the visualizer take (addresses become block ids; free(NULL),
+frees of blocks never seen allocated and NULL returns are left out; realloc(NULL, n) is an
+allocation, realloc(p, 0) a free), and prints a summary on stderr: the events, the peak of live
+bytes, what was left out and why. The recorder is C, built with the system's compiler (CC, else
+cc) on first use into $XDG_CACHE_HOME/tsmalloc (~/.cache/tsmalloc).
+
+A program that execs another (env, a shell's exec, pyenv's shims) becomes it: FILE is the trace of
+the last program the started process ran. For a Python interpreter (or a script whose #! names
+one) PYTHONMALLOC=malloc is set unless it is set already, so that its objects reach malloc.
+
+Options:
+  -o, --output FILE  the trace file (default: COMMAND's name with .trace.gz, here)
+  -f, --follow-forks also record the processes COMMAND forks and the programs they run, and what
+                     the started process ran before its last exec: each into FILE's name with
+                     .PID.N before .trace.gz (N: the programs that process had been before)
+
+Exit status: COMMAND's (128 + the signal's number when a signal ended it); 2 when it cannot be
+recorded (not Linux with glibc, no C compiler, a program that ignores LD_PRELOAD: one line).
 `,
   help: `Usage: tsmalloc help [command]
 

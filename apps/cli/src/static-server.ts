@@ -2,7 +2,8 @@
  * A small static file server for a built page (the visualizer's dist/): GET and HEAD only, files
  * under the root only (no directory listings, nothing reached through `..` or a symlink out of
  * it), and each file with its content type. A `.gz` file is served as the bytes it holds
- * (`application/gzip`, no Content-Encoding), as the page expects for its bundled traces.
+ * (`application/gzip`, no Content-Encoding), as the page expects for its bundled traces. Some
+ * request paths may be answered from files elsewhere (`files`: the page's bundled traces).
  */
 import { createReadStream, realpathSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -31,12 +32,13 @@ export interface StaticServer {
 }
 
 /**
- * Serves the files under `root` on `host`:`port` (port 0: any free port).
+ * Serves the files under `root` on `host`:`port` (port 0: any free port), and the request paths
+ * of `files` (`/assets/x.gz`) from the files they map to, wherever those are.
  * @throws the listen error (`EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`, ...) as Node gives it
  */
-export async function serveDirectory(root: string, host: string, port: number): Promise<StaticServer> {
+export async function serveDirectory(root: string, host: string, port: number, files: ReadonlyMap<string, string> = new Map()): Promise<StaticServer> {
   const base = realpathSync(root);
-  const server = createServer((request, response) => answer(base, request, response));
+  const server = createServer((request, response) => answer(base, files, request, response));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -58,12 +60,12 @@ export async function serveDirectory(root: string, host: string, port: number): 
   };
 }
 
-function answer(base: string, request: IncomingMessage, response: ServerResponse): void {
+function answer(base: string, files: ReadonlyMap<string, string>, request: IncomingMessage, response: ServerResponse): void {
   if (request.method !== "GET" && request.method !== "HEAD") {
     response.writeHead(405, { Allow: "GET, HEAD", "Content-Type": "text/plain; charset=utf-8" }).end("405 method not allowed\n");
     return;
   }
-  const file = resolveFile(base, request.url ?? "/");
+  const file = resolveFile(base, request.url ?? "/", files);
   if (file === null) {
     response.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" }).end("404 not found\n");
     return;
@@ -83,8 +85,11 @@ function answer(base: string, request: IncomingMessage, response: ServerResponse
     .pipe(response);
 }
 
-/** The file a request path names under `base`, or null (outside it, missing, not a file, malformed). */
-export function resolveFile(base: string, url: string): { readonly path: string; readonly size: number } | null {
+/**
+ * The file a request path names: the one `files` maps it to, else the one under `base`; null when
+ * there is none (outside `base`, missing, not a file, malformed).
+ */
+export function resolveFile(base: string, url: string, files: ReadonlyMap<string, string> = new Map()): { readonly path: string; readonly size: number } | null {
   let path: string;
   try {
     path = decodeURIComponent(new URL(url, "http://x").pathname);
@@ -93,6 +98,8 @@ export function resolveFile(base: string, url: string): { readonly path: string;
   }
   if (path.includes("\0")) return null;
   if (path.endsWith("/")) path += "index.html";
+  const elsewhere = files.get(path);
+  if (elsewhere !== undefined) return fileAt(elsewhere);
   let real: string;
   try {
     real = realpathSync(join(base, path));
@@ -100,6 +107,10 @@ export function resolveFile(base: string, url: string): { readonly path: string;
     return null;
   }
   if (!real.startsWith(base + sep)) return null;
-  const stat = statSync(real, { throwIfNoEntry: false });
-  return stat?.isFile() === true ? { path: real, size: stat.size } : null;
+  return fileAt(real);
+}
+
+function fileAt(path: string): { readonly path: string; readonly size: number } | null {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat?.isFile() === true ? { path, size: stat.size } : null;
 }

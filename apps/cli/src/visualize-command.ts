@@ -1,24 +1,18 @@
 /*
- * `tsmalloc visualize`: serves the built visualizer (apps/visualizer's dist/, which `npm start`
- * builds with the command) on a local port until Ctrl-C, so that the page can be opened in any
- * browser without a development server.
+ * `tsmalloc visualize`: serves the built visualizer (this package's dist/visualizer/, copied there
+ * from apps/visualizer by the build: see page-files.ts) on a local port until Ctrl-C, so that the
+ * page can be opened in any browser without a development server.
  */
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { parseCommandLine, positionals, wholeNumber } from "./args.ts";
 import { CliError, ExitCode, messageOf, usageError } from "./errors.ts";
 import type { CliIo } from "./io.ts";
+import { PAGE_DIR, pageTraceFiles } from "./page-files.ts";
 import { serveDirectory } from "./static-server.ts";
 
 /** The port the page is served on by default (vite's own preview uses 4173). */
 export const DEFAULT_PORT = 4178;
-
-/** The folder of the built visualizer, found through the workspace dependency. */
-export function visualizerDist(): string {
-  const manifest = createRequire(import.meta.url).resolve("@tsmalloc/visualizer/package.json");
-  return join(dirname(manifest), "dist");
-}
 
 /**
  * `tsmalloc visualize [--port N] [--host H]`.
@@ -34,13 +28,12 @@ export async function visualizeCommand(argv: readonly string[], io: CliIo, stop:
   if (port > 65_535) throw usageError(command, `--port must be at most 65535, got "${values.port as string}"`);
   const host = (values.host as string | undefined) ?? "127.0.0.1";
   if (host === "") throw usageError(command, "--host needs an address");
-  const dist = visualizerDist();
-  if (!existsSync(join(dist, "index.html"))) {
-    throw new CliError(`the visualizer is not built (no ${join(relative(process.cwd(), dist) || ".", "index.html")}): run \`pnpm --filter @tsmalloc/visualizer build\`, or \`npm start\`, first`);
+  if (!existsSync(join(PAGE_DIR, "index.html"))) {
+    throw new CliError(`the visualizer is not built (no ${join(relative(process.cwd(), PAGE_DIR) || ".", "index.html")}): run \`pnpm turbo run build --filter=@tsmalloc/cli...\`, or \`npm start\`, first`);
   }
   let served;
   try {
-    served = await serveDirectory(dist, host, port);
+    served = await serveDirectory(PAGE_DIR, host, port, pageTraceFiles(PAGE_DIR));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new CliError(`${command}: port ${port} on ${host} is in use; choose another with --port`, ExitCode.Usage, { cause: error });

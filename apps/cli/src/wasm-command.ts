@@ -4,11 +4,15 @@
  * The program's malloc family is served by the MEM domain of the configuration; under a `_debug`
  * configuration a heap overflow or a bad free in the C code stops it with CPython's report, and
  * the command exits 134, as a C program that abort()s does (CPython's fatal error, glibc's
- * "double free detected").
+ * "double free detected"). With --record FILE the program's calls on the MEM domain are recorded
+ * (@tsmalloc/trace's recordTrace) into a trace that `tsmalloc replay FILE --verify` replays; when
+ * the allocator stops the program, the trace holds the calls before the one it refused.
  */
 import { readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { isTsmallocError } from "@tsmalloc/memory";
+import { Domain } from "@tsmalloc/registry";
+import { createTraceFile, formatCount, formatCounted, recordTrace, type TraceFileWriter, type TraceRecording } from "@tsmalloc/trace";
 import { instantiate, type TsmallocInstance } from "@tsmalloc/wasm";
 import { allocatorConfig, type OptionSpec, parseCommandLine, positionals } from "./args.ts";
 import { CliError, ExitCode, messageOf, usageError } from "./errors.ts";
@@ -23,6 +27,7 @@ const OPTIONS: OptionSpec = {
   stats: { type: "boolean" },
   dir: { type: "string", multiple: true },
   env: { type: "string", multiple: true },
+  record: { type: "string" },
 };
 
 /** `NAME=VALUE` options as an environment. @throws CliError (exit 2) for one without `=` */
@@ -63,6 +68,8 @@ export async function wasmCommand(argv: readonly string[], io: CliIo): Promise<n
   const [path] = positionals(command, given, 1, 1, "the program (tsmalloc wasm <prog.wasm> [-- ARGS...])");
   const config = allocatorConfig(command, values.allocator as string | undefined, io.env);
   const env = environment(command, (values.env as string[] | undefined) ?? []);
+  const record = values.record as string | undefined;
+  if (record === "") throw usageError(command, "--record needs a file");
   const preopens: Record<string, string> = {};
   for (const dir of (values.dir as string[] | undefined) ?? []) preopens[dir] = resolve(dir);
 
@@ -86,6 +93,19 @@ export async function wasmCommand(argv: readonly string[], io: CliIo): Promise<n
     throw error;
   }
 
+  let trace: { readonly file: TraceFileWriter; readonly recording: TraceRecording } | null = null;
+  if (record !== undefined) {
+    let file: TraceFileWriter;
+    try {
+      file = createTraceFile(record);
+    } catch (error) {
+      instance.runtime.close();
+      throw new CliError(`wasm: cannot write ${record}: ${messageOf(error)}`, ExitCode.Usage, { cause: error });
+    }
+    file.comment(`recorded by tsmalloc wasm from ${basename(path!)}${programArgs.length > 0 ? ` ${programArgs.join(" ")}` : ""} under "${config}"`);
+    trace = { file, recording: recordTrace(instance.runtime, Domain.MEM, { sink: file }) };
+  }
+
   let status: number;
   try {
     status = instance.start();
@@ -95,6 +115,21 @@ export async function wasmCommand(argv: readonly string[], io: CliIo): Promise<n
     const what = isTsmallocError(error) ? `the allocator stopped the program: ${error.message}` : `the program trapped: ${messageOf(error)}`;
     io.err(`tsmalloc: ${what}\n${typeof report === "string" ? `\n${report}` : ""}`);
     status = PROGRAM_ABORTED;
+  }
+  if (trace !== null) {
+    const { counts } = trace.recording.stop();
+    try {
+      await trace.file.close();
+    } catch (error) {
+      instance.runtime.close();
+      throw new CliError(`wasm: cannot write ${record}: ${messageOf(error)}`, ExitCode.Usage, { cause: error });
+    }
+    const left = [
+      [counts.freeNull, "free(NULL)"],
+      [counts.nullReturns, "NULL returns"],
+    ] as const;
+    const leftOut = left.filter(([n]) => n > 0).map(([n, what]) => `${formatCount(n)} ${what}`).join(", ") || "nothing";
+    io.err(`tsmalloc: recorded ${formatCounted(counts.events, "event")} of ${basename(path!)} on the MEM domain into ${record} (left out: ${leftOut}); replay it: tsmalloc replay ${record} --verify\n`);
   }
   instance.runtime.close();
   if (values.stats === true) {

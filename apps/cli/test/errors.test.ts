@@ -76,9 +76,9 @@ const OPTION_ERRORS: readonly ErrorCase[] = [
 ];
 
 const COMMAND_ERRORS: readonly ErrorCase[] = [
-  ["an unknown command", ["frobnicate"], {}, 'tsmalloc: unknown command "frobnicate"; the commands are replay, stats, bench, demo, visualize, wasm, help (see tsmalloc --help)'],
+  ["an unknown command", ["frobnicate"], {}, 'tsmalloc: unknown command "frobnicate"; the commands are replay, stats, bench, demo, visualize, wasm, record, help (see tsmalloc --help)'],
   ["an option before the command", ["--allocator", "malloc", "replay"], {}, "tsmalloc: unknown option --allocator before the command (see tsmalloc --help)"],
-  ["help on an unknown command", ["help", "nonsense"], {}, 'tsmalloc: help: unknown command "nonsense"; the commands are replay, stats, bench, demo, visualize, wasm, help (see tsmalloc help --help)'],
+  ["help on an unknown command", ["help", "nonsense"], {}, 'tsmalloc: help: unknown command "nonsense"; the commands are replay, stats, bench, demo, visualize, wasm, record, help (see tsmalloc help --help)'],
   ["help on two commands", ["help", "replay", "stats"], {}, 'tsmalloc: help: unexpected argument "stats" (see tsmalloc help --help)'],
 ];
 

@@ -3,8 +3,9 @@
  * tests give it: hand-written ones (plain or gzip) and prefixes of the bundled py_compileall trace
  * (a prefix of a valid trace is valid), all in one temporary directory per test file.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,12 +78,25 @@ export function runCli(args: readonly string[], options: CliRunOptions = {}): Pr
   if (!existsSync(MAIN_JS)) {
     throw new Error(`${MAIN_JS} does not exist: build the command first (at the repository root: pnpm turbo run build --filter=@tsmalloc/cli...)`);
   }
+  return runProcess(process.execPath, [MAIN_JS, ...args], options);
+}
+
+/** How to run a program: {@link CliRunOptions}, and the time it may take. */
+export interface ProcessRunOptions extends CliRunOptions {
+  /** Milliseconds before the process is killed (default 55 s). */
+  readonly timeoutMs?: number;
+  /** The whole environment of the child, instead of {@link childEnv}'s. */
+  readonly fullEnv?: NodeJS.ProcessEnv;
+}
+
+/** Runs `file ...args` (no shell) with the environment {@link childEnv} gives; resolves when it ends. */
+export function runProcess(file: string, args: readonly string[], options: ProcessRunOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN_JS, ...args], {
+    const child = spawn(file, args, {
       cwd: options.cwd ?? CLI_DIR,
-      env: childEnv(options.env),
+      env: options.fullEnv ?? childEnv(options.env),
       stdio: ["ignore", "pipe", "pipe"],
-      timeout: RUN_TIMEOUT_MS,
+      timeout: options.timeoutMs ?? RUN_TIMEOUT_MS,
     });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
@@ -192,4 +206,48 @@ export function usageMessage(fn: () => unknown): string {
   expect(error).toBeInstanceOf(CliError);
   expect((error as CliError).exitCode).toBe(ExitCode.Usage);
   return (error as CliError).message;
+}
+
+/** A `tsmalloc visualize` started by {@link startVisualize}. */
+export interface ServerRun {
+  readonly child: ChildProcess;
+  /** The address it printed. */
+  readonly url: string;
+  /** Resolves with the exit code when the process ends. */
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Starts `COMMAND... visualize ARGS` (the command: `[node, dist/main.js]`, or an installed
+ * `tsmalloc`) in `cwd` and waits for the line with its address.
+ */
+export async function startVisualize(command: readonly string[], args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = childEnv()): Promise<ServerRun> {
+  const child = spawn(command[0]!, [...command.slice(1), "visualize", ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /^tsmalloc visualizer: (http:\/\/\S+)\n/.exec(stdout);
+      if (match !== null) resolve(match[1]!);
+    });
+    void exited.then((code) => reject(new Error(`visualize exited with ${code} before serving: ${stdout}${stderr}`)));
+  });
+  return { child, url, exited };
+}
+
+/** One raw request (the path is sent as it is, `..` included). */
+export function fetchRaw(url: string, path: string, method = "GET"): Promise<{ status: number; type: string | undefined; body: Buffer }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, path, method, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => resolve({ status: response.statusCode!, type: response.headers["content-type"], body: Buffer.concat(chunks) }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }

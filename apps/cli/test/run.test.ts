@@ -83,7 +83,7 @@ describe("run: exit codes", () => {
 
   it.each([
     [["replay", "x", "--runs", "0"], 'tsmalloc: replay: --runs must be a whole number of at least 1, got "0" (see tsmalloc replay --help)\n'],
-    [["help", "nonsense"], 'tsmalloc: help: unknown command "nonsense"; the commands are replay, stats, bench, demo, visualize, wasm, help (see tsmalloc help --help)\n'],
+    [["help", "nonsense"], 'tsmalloc: help: unknown command "nonsense"; the commands are replay, stats, bench, demo, visualize, wasm, record, help (see tsmalloc help --help)\n'],
     [["--frob"], "tsmalloc: unknown option --frob before the command (see tsmalloc --help)\n"],
   ])("%j: exit 2 and the one line", async (argv, line) => {
     const io = captureIo();

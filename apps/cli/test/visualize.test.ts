@@ -3,49 +3,21 @@
  * the right content types, and nothing outside the page's folder; bad options and busy ports are
  * one-line usage errors. The static server's path rules are checked directly too.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { resolveFile, serveDirectory } from "../src/static-server.ts";
-import { DEFAULT_PORT, visualizerDist } from "../src/visualize-command.ts";
-import { childEnv, CLI_DIR, expectFailure, MAIN_JS, runCli, TempDir } from "./helpers.ts";
+import { PAGE_DIR, PAGE_TRACES_FILE } from "../src/page-files.ts";
+import { DEFAULT_PORT } from "../src/visualize-command.ts";
+import { CLI_DIR, expectFailure, fetchRaw, MAIN_JS, PY_COMPILEALL, runCli, type ServerRun, startVisualize, TempDir } from "./helpers.ts";
 
 const temp = new TempDir();
 afterAll(() => temp.remove());
 
-/** Starts `tsmalloc visualize ARGS` and waits for the line with its address. */
-async function startServer(args: readonly string[]): Promise<{ readonly child: ChildProcess; readonly url: string; readonly exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [MAIN_JS, "visualize", ...args], { cwd: CLI_DIR, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  let stdout = "";
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /^tsmalloc visualizer: (http:\/\/\S+)\n/.exec(stdout);
-      if (match !== null) resolve(match[1]!);
-    });
-    void exited.then((code) => reject(new Error(`visualize exited with ${code} before serving: ${stdout}${stderr}`)));
-  });
-  return { child, url, exited };
-}
-
-/** One raw request (the path is sent as it is, `..` included). */
-function fetchRaw(url: string, path: string, method = "GET"): Promise<{ status: number; type: string | undefined; body: Buffer }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path, method, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => resolve({ status: response.statusCode!, type: response.headers["content-type"], body: Buffer.concat(chunks) }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
+/** Starts the built `tsmalloc visualize ARGS`. */
+function startServer(args: readonly string[]): Promise<ServerRun> {
+  return startVisualize([process.execPath, MAIN_JS], args, CLI_DIR);
 }
 
 describe("tsmalloc visualize", () => {
@@ -56,16 +28,23 @@ describe("tsmalloc visualize", () => {
       const page = await fetchRaw(url, "/");
       expect(page.status).toBe(200);
       expect(page.type).toBe("text/html; charset=utf-8");
-      expect(page.body.toString()).toBe(readFileSync(join(visualizerDist(), "index.html"), "utf8"));
+      expect(page.body.toString()).toBe(readFileSync(join(PAGE_DIR, "index.html"), "utf8"));
       expect(page.body.toString()).toContain("<canvas id=\"map\"");
 
-      const assets = readdirSync(join(visualizerDist(), "assets"));
+      const assets = readdirSync(join(PAGE_DIR, "assets"));
       const script = assets.find((name) => name.endsWith(".js"))!;
-      expect((await fetchRaw(url, `/assets/${script}`)).type).toBe("text/javascript; charset=utf-8");
-      const trace = assets.find((name) => name.startsWith("py_compileall") && name.endsWith(".gz"))!;
-      const gz = await fetchRaw(url, `/assets/${trace}`);
+      const js = await fetchRaw(url, `/assets/${script}`);
+      expect(js.type).toBe("text/javascript; charset=utf-8");
+      // the page's bundled traces: not copied into the page's folder, served from @tsmalloc/bundled-traces
+      expect(assets.filter((name) => name.endsWith(".gz"))).toEqual([]);
+      const traces = Object.keys(JSON.parse(readFileSync(join(PAGE_DIR, PAGE_TRACES_FILE), "utf8")) as Record<string, string>);
+      expect(traces.map((asset) => asset.replace(/-[\w-]+\.gz$/, "")).sort()).toEqual(["assets/gcc_cc1_wrapt.trace", "assets/py_compileall.trace"]);
+      for (const asset of traces) expect(js.body.toString()).toContain(asset.slice("assets/".length)); // the names the page asks for
+      const asset = traces.find((name) => name.includes("py_compileall"))!;
+      const gz = await fetchRaw(url, `/${asset}`);
+      expect(gz.status).toBe(200);
       expect(gz.type).toBe("application/gzip");
-      expect([gz.body[0], gz.body[1]]).toEqual([0x1f, 0x8b]); // the gzip bytes, not decoded on the way
+      expect(gz.body.equals(readFileSync(PY_COMPILEALL))).toBe(true); // the gzip bytes, not decoded on the way
 
       expect((await fetchRaw(url, "/../package.json")).status).toBe(404);
       expect((await fetchRaw(url, "/%2e%2e/package.json")).status).toBe(404);
@@ -132,6 +111,12 @@ describe("the static server", () => {
     expect(resolveFile(base, "/assets")).toBeNull(); // a directory
     expect(resolveFile(base, "/%E0%A4%A")).toBeNull(); // malformed escape
     expect(resolveFile(base, "/a%00.html")).toBeNull();
+    // a path mapped elsewhere is answered from there, and only that path
+    const elsewhere = new Map([["/assets/t.gz", temp.file("secret.txt")]]);
+    expect(resolveFile(base, "/assets/t.gz", elsewhere)?.path).toBe(temp.file("secret.txt"));
+    expect(resolveFile(base, "/assets/t.gz")).toBeNull();
+    expect(resolveFile(base, "/assets/../assets/t.gz", elsewhere)?.path).toBe(temp.file("secret.txt"));
+    expect(resolveFile(base, "/index.html", elsewhere)?.path).toBe(join(root, "index.html"));
   });
 
   it("listens on a free port when asked for port 0, and closes", async () => {

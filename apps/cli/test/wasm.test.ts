@@ -7,10 +7,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { compileC } from "@tsmalloc/wasm/compile";
 import { describe, expect, it } from "vitest";
 import { COMMAND_HELP } from "../src/help.ts";
-import { CLI_DIR, describeRun, expectFailure, expectOk, runCli } from "./helpers.ts";
+import { CLI_DIR, describeRun, expectFailure, expectOk, jsonOf, runCli } from "./helpers.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "tsmalloc-cli-wasm-"));
 const wasmPackage = dirname(createRequire(import.meta.url).resolve("@tsmalloc/wasm/package.json"));
@@ -86,7 +87,8 @@ describe("tsmalloc wasm", () => {
     [["wasm", "a.wasm", "b.wasm"], 'tsmalloc: wasm: unexpected argument "b.wasm" (see tsmalloc wasm --help)'],
     [["wasm", "a.wasm", "--allocator", "mimalloc"], 'tsmalloc: wasm: --allocator: allocator "mimalloc" is not available: this build of tsmalloc has no mimalloc-style allocator; expected one of default, debug, malloc, malloc_debug, pymalloc, pymalloc_debug (see tsmalloc wasm --help)'],
     [["wasm", "a.wasm", "--env", "GREETING"], 'tsmalloc: wasm: --env needs NAME=VALUE, got "GREETING" (see tsmalloc wasm --help)'],
-    [["wasm", "a.wasm", "--record", "x.trace"], "tsmalloc: wasm: unknown option --record (see tsmalloc wasm --help)"],
+    [["wasm", "a.wasm", "--record", ""], "tsmalloc: wasm: --record needs a file (see tsmalloc wasm --help)"],
+    [["wasm", "a.wasm", "--record"], "tsmalloc: wasm: option --record needs a value (see tsmalloc wasm --help)"],
   ])("%j: exit 2 and one line", async (args, line) => {
     expect(expectFailure(await runCli(args), 2)).toBe(line);
   });
@@ -99,9 +101,43 @@ describe("tsmalloc wasm", () => {
     expect(expectFailure(await runCli(["wasm", own]), 2)).toMatch(/^tsmalloc: wasm: .*: instantiate: the module defines and exports its own memory; link it with -Wl,--import-memory/);
   });
 
+  it("records the program's calls with --record: tsmalloc replay --verify gives the heap the program left", async () => {
+    const trace = join(scratch, "json-tree.trace.gz");
+    const run = await runCli(["wasm", example("json-tree"), "--record", trace, "--stats", "--", "200"]);
+    expect(run.status, describeRun(run)).toBe(0);
+    const summary = /^tsmalloc: recorded ([\d,]+) events of json-tree\.wasm on the MEM domain into (\S+) \(left out: nothing\); replay it: tsmalloc replay \S+ --verify\n/.exec(run.stderr);
+    expect(summary, run.stderr).not.toBeNull();
+    expect(summary![2]).toBe(trace);
+    const lines = gunzipSync(readFileSync(trace)).toString("utf8").split("\n");
+    expect(lines[0]).toBe('# recorded by tsmalloc wasm from json-tree.wasm 200 under "default"');
+    expect(lines[1]).toBe("# recorded by @tsmalloc/trace from the mem domain (its allocator: pymalloc)");
+    const replayed = jsonOf<{ verified: boolean; events: number; statistics: { text: string } }>(await runCli(["replay", trace, "--verify", "--stats", "--json"]));
+    expect(replayed.verified).toBe(true);
+    expect(replayed.events).toBe(Number(summary![1]!.replaceAll(",", "")));
+    // pymalloc's table after the replay is the one after the program
+    const pymallocTable = (text: string): string => text.slice(text.indexOf("Small block threshold"), text.indexOf("system malloc"));
+    expect(pymallocTable(replayed.statistics.text)).toBe(pymallocTable(run.stderr));
+    expect(pymallocTable(run.stderr)).toMatch(/^Small block threshold = 512/);
+  });
+
+  it("writes the calls before the one the debug hooks stopped, which replay without a fault", async () => {
+    const trace = join(scratch, "overflow.trace");
+    const run = await runCli(["wasm", example("heap-bugs"), "--allocator", "pymalloc_debug", "--record", trace, "--", "overflow"]);
+    expect(run.status, describeRun(run)).toBe(134);
+    expect(run.stderr).toMatch(/\ntsmalloc: recorded [\d,]+ events? of heap-bugs\.wasm on the MEM domain into \S+overflow\.trace \(left out: nothing\)/);
+    const events = readFileSync(trace, "utf8").split("\n").filter((line) => /^[acrfm] /.test(line));
+    expect(events.at(-1)).toMatch(/^a \d+ 10$/); // the overflowed block, whose free the hooks refused
+    expect(jsonOf<{ verified: boolean }>(await runCli(["replay", trace, "--verify", "--json"])).verified).toBe(true);
+  });
+
+  it("refuses a --record file it cannot write, before the program runs", async () => {
+    const run = await runCli(["wasm", example("binary-trees"), "--record", join(scratch, "no", "such", "x.trace"), "--", "4"]);
+    expect(expectFailure(run, 2)).toMatch(/^tsmalloc: wasm: cannot write \S+x\.trace: ENOENT/);
+  });
+
   it("has a help that names its options", async () => {
     const text = expectOk(await runCli(["wasm", "--help"]));
     expect(text).toBe(COMMAND_HELP.wasm);
-    for (const option of ["--allocator NAME", "--stats", "--dir DIR", "--env NAME=VALUE"]) expect(text).toContain(`  ${option}`);
+    for (const option of ["--allocator NAME", "--stats", "--dir DIR", "--env NAME=VALUE", "--record FILE"]) expect(text).toContain(`  ${option}`);
   });
 });

@@ -21,6 +21,7 @@
  * carry. It is written as a comment (`# malloc(3000000000) returned NULL`) for the reader.
  * "Never seen" is a block allocated before the recording began (or by another allocator).
  */
+import { AddressTable } from "./address-table.ts";
 import { argumentError, describe } from "./errors.ts";
 import { ID_LIMIT, MAX_SIZE } from "./event-rules.ts";
 import type { TraceSink } from "./trace-sink.ts";
@@ -71,8 +72,8 @@ export class TraceRecorder {
   /** Where the events go. */
   readonly sink: TraceSink;
   readonly #reallocZeroFrees: boolean;
-  /** address -> id of the blocks live now */
-  readonly #blocks = new Map<number, number>();
+  /** address -> id of the blocks live now (a typed table: recording a call allocates nothing) */
+  readonly #blocks = new AddressTable();
   #nextId = 0;
   #events = 0;
   #nullReturns = 0;
@@ -142,9 +143,9 @@ export class TraceRecorder {
     checkAddress("realloc", "address", address);
     checkSize("realloc", "size", size);
     checkAddress("realloc", "result", result);
-    const old = address === 0 ? undefined : this.#blocks.get(address);
+    const old = address === 0 ? -1 : this.#blocks.get(address);
     if (result === 0) {
-      if (size === 0 && this.#reallocZeroFrees && old !== undefined) {
+      if (size === 0 && this.#reallocZeroFrees && old !== -1) {
         this.#blocks.delete(address);
         this.#zeroFrees++;
         this.#event();
@@ -153,7 +154,7 @@ export class TraceRecorder {
       }
       return this.#returnedNull(`realloc(${address === 0 ? "NULL" : hex(address)}, ${size})`);
     }
-    if (old === undefined) {
+    if (old === -1) {
       if (address === 0) this.#reallocNull++;
       else this.#unknownReallocs++;
       this.sink.malloc(this.#created(result), size);
@@ -170,12 +171,11 @@ export class TraceRecorder {
       this.#freeNull++;
       return;
     }
-    const id = this.#blocks.get(address);
-    if (id === undefined) {
+    const id = this.#blocks.delete(address);
+    if (id === -1) {
       this.#unknownFrees++;
       return;
     }
-    this.#blocks.delete(address);
     this.#event();
     this.sink.free(id);
   }
@@ -204,7 +204,7 @@ export class TraceRecorder {
   /** The id of a new block at `address`, after an `f` for a block the recorder still had there. */
   #created(address: number): number {
     const stale = this.#blocks.get(address);
-    if (stale !== undefined) {
+    if (stale !== -1) {
       this.#reusedAddresses++;
       this.#event();
       this.sink.free(stale);

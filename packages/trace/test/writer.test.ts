@@ -215,6 +215,36 @@ describe("createTraceFile", () => {
     }
   });
 
+  it("says when its streams have room again (drained), so that a long loop of writes stays bounded", async () => {
+    for (const name of ["drained.trace.gz", "drained.trace"]) {
+      const path = join(dir, name);
+      const file = createTraceFile(path);
+      await file.drained(); // nothing written: at once
+      for (let i = 0; i < 100_000; i++) file.malloc(i, i);
+      expect(file.buffered).toBeGreaterThan(64 << 10);
+      await file.drained();
+      expect(file.buffered).toBeLessThanOrEqual(64 << 10);
+      for (let i = 0; i < 100_000; i++) file.free(i);
+      await file.drained();
+      expect(await file.close()).toBe(200_000);
+      await file.drained(); // closed: at once
+      expect((await readTrace(path)).length).toBe(200_000);
+    }
+  });
+
+  it("compresses at the level asked for: 1 is larger than 9, and both read back", async () => {
+    const sizes: number[] = [];
+    for (const level of [1, 9]) {
+      const path = join(dir, `level-${level}.trace.gz`);
+      const file = createTraceFile(path, { level });
+      for (let i = 0; i < 20_000; i++) file.malloc(i, (i * 7919) % 5000);
+      await file.close();
+      sizes.push(readFileSync(path).length);
+      expect((await readTrace(path)).length).toBe(20_000);
+    }
+    expect(sizes[0]).toBeGreaterThan(sizes[1]!);
+  });
+
   it("follows the gzip option over the name", async () => {
     const path = join(dir, "forced.trace");
     const file = createTraceFile(path, { gzip: true });
@@ -228,7 +258,14 @@ describe("createTraceFile", () => {
     expect(thrown(() => createTraceFile(join(dir, "no-such-dir", "x.trace")))).toMatchObject({ code: "ENOENT" });
     expect(existsSync(join(dir, "no-such-dir"))).toBe(false);
     expect(thrown(() => createTraceFile(dir))).toMatchObject({ code: "EISDIR" });
-    for (const bad of [() => createTraceFile(""), () => createTraceFile(5 as never), () => createTraceFile(join(dir, "o"), { gzip: "yes" as never })]) {
+    for (const bad of [
+      () => createTraceFile(""),
+      () => createTraceFile(5 as never),
+      () => createTraceFile(join(dir, "o"), { gzip: "yes" as never }),
+      () => createTraceFile(join(dir, "o.gz"), { level: 0 }),
+      () => createTraceFile(join(dir, "o.gz"), { level: 2.5 }),
+      () => createTraceFile(join(dir, "o.gz"), { level: "9" as never }),
+    ]) {
       expect(isTraceError(thrown(bad), TraceErrorCode.InvalidArgument)).toBe(true);
     }
   });
