@@ -14,6 +14,7 @@ const bits = new DataView(new ArrayBuffer(8));
  * `value` with `digits` decimals as Python's `"%.{digits}f"` (`"%+.{digits}f"` when `sign`)
  * writes it: the exact binary value rounded half to even, `-0` kept for a negative value that
  * rounds to zero. `value` must be finite.
+ * @internal
  */
 export function formatFixed(value: number, digits: number, sign: boolean): string {
   bits.setFloat64(0, value);

@@ -38,6 +38,7 @@ export class Traceback implements Iterable<Frame> {
     return this.frames.at(index);
   }
 
+  /** The frames, oldest first. */
   [Symbol.iterator](): Iterator<Frame> {
     return this.frames[Symbol.iterator]();
   }
