@@ -40,7 +40,7 @@ def churn(sizes, picks, live):
 
 def main():
     runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 5
-    pairs = 20_000 if "--quick" in sys.argv else 200_000
+    pairs = 10_000 if "--quick" in sys.argv else 50_000
     live = 10_000
     rng = random.Random(7)
     sizes = [max(0, rng.randint(8, 512) - EMPTY) for _ in range(live + pairs)]

@@ -21,8 +21,8 @@ const progress = (line: string): void => {
 };
 const started = Date.now();
 
-const cases: BenchCase[] = [{ name: "churn 8..512 B, 10,000 live", workload: { kind: "churn", churn: smallChurn(quick ? 20_000 : 200_000) }, warm: true }];
-const contenders = ["untraced", "traced, 1 frame", "traced, 10 frames"];
+const cases: BenchCase[] = [{ name: "churn 8..512 B, 10,000 live", workload: { kind: "churn", churn: smallChurn(quick ? 10_000 : 50_000) }, warm: true }];
+const contenders = ["untraced", "V8 capture alone", "traced, 1 frame", "traced, 10 frames"];
 const cells = await runBenchmarks(cases, { module, contenders, runs, budgetMs: budgetSeconds * 1000, progress });
 process.stdout.write(`\n${formatBenchTable(cells, cases, contenders)}\n\n`);
 process.stdout.write(`median of ${runs} run(s) per cell, each in a fresh worker, contenders alternating; ratios to the first column; node ${process.version}\n\n`);
