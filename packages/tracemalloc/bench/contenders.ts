@@ -1,12 +1,14 @@
 /*
  * The contenders of the tracemalloc benchmark, each made fresh for every run (see
  * @tsmalloc/testkit's bench harness): a default runtime's MEM domain untraced; the same with a
- * bare V8 stack capture of the window a 1-frame trace captures (3 frames, call sites not read):
- * the floor of any tracer built on V8's stack API; then traced with 1 and with 10 frames. Every
+ * hook that only makes V8 capture the window a 1-frame trace captures, where the tracer captures
+ * it (3 frames, call sites not read): the floor of any tracer built on V8's stack API; then traced
+ * with 1 and with 10 frames. Every
  * call goes through the same ten nested functions, so that a 10-frame traceback has ten frames of
  * this file to capture and the untraced column pays the same calls.
  */
-import { createRuntime, type Runtime } from "@tsmalloc/registry";
+import type { Allocator, LinearMemory } from "@tsmalloc/memory";
+import { createRuntime, Domain, type Runtime } from "@tsmalloc/registry";
 import type { BenchTarget, ContenderFactory } from "@tsmalloc/testkit";
 import { createTracemalloc } from "@tsmalloc/tracemalloc";
 
@@ -42,48 +44,71 @@ function d1(runtime: Runtime, size: number): number {
 }
 
 class MemDomain implements BenchTarget {
-  readonly #runtime: Runtime;
+  readonly runtime: Runtime;
   constructor(nframe: number) {
-    this.#runtime = createRuntime();
-    if (nframe > 0) createTracemalloc(this.#runtime).start(nframe);
+    this.runtime = createRuntime();
+    if (nframe > 0) createTracemalloc(this.runtime).start(nframe);
   }
   malloc(size: number): number {
-    return d1(this.#runtime, size);
+    return d1(this.runtime, size);
   }
   calloc(nelem: number, elsize: number): number {
-    return this.#runtime.memCalloc(nelem, elsize);
+    return this.runtime.memCalloc(nelem, elsize);
   }
   realloc(p: number, size: number): number {
-    return this.#runtime.memRealloc(p, size);
+    return this.runtime.memRealloc(p, size);
   }
   free(p: number): void {
-    this.#runtime.memFree(p);
+    this.runtime.memFree(p);
   }
 }
 
 const V8Error = Error as { stackTraceLimit: number; prepareStackTrace?: unknown; captureStackTrace(target: object, entry?: unknown): void };
 const countSites = (_holder: unknown, sites: unknown[]): number => sites.length;
 
-/** The untraced runtime, plus what V8 alone costs for the stack a 1-frame trace captures. */
-class CaptureOnly extends MemDomain {
+/**
+ * What V8 alone costs where a tracer captures: a MEM hook that captures the window of a 1-frame
+ * trace (3 frames) from inside the allocation, as the tracer's hook does, and reads nothing.
+ */
+class CaptureHook implements Allocator {
+  readonly name = "capture";
+  readonly memory: LinearMemory;
+  readonly #wrapped: Allocator;
   readonly #holder: { stack?: unknown } = {};
-  override malloc(size: number): number {
-    const p = super.malloc(size);
+  constructor(wrapped: Allocator) {
+    this.#wrapped = wrapped;
+    this.memory = wrapped.memory;
+  }
+  malloc(size: number): number {
+    const p = this.#wrapped.malloc(size);
     const limit = V8Error.stackTraceLimit;
     const prepare = V8Error.prepareStackTrace;
     V8Error.stackTraceLimit = 3;
     V8Error.prepareStackTrace = countSites;
-    V8Error.captureStackTrace(this.#holder, CaptureOnly.prototype.malloc);
+    V8Error.captureStackTrace(this.#holder, CaptureHook.prototype.malloc);
     const sites = this.#holder.stack as number;
     V8Error.stackTraceLimit = limit;
     V8Error.prepareStackTrace = prepare;
     return sites > 0 ? p : 0;
   }
+  calloc(nelem: number, elsize: number): number {
+    return this.#wrapped.calloc(nelem, elsize);
+  }
+  realloc(ptr: number, size: number): number {
+    return this.#wrapped.realloc(ptr, size);
+  }
+  free(ptr: number): void {
+    this.#wrapped.free(ptr);
+  }
 }
 
 export const contenders: Record<string, ContenderFactory> = {
   untraced: () => new MemDomain(0),
-  "V8 capture alone": () => new CaptureOnly(0),
+  "V8 capture alone": () => {
+    const target = new MemDomain(0);
+    target.runtime.setAllocator(Domain.MEM, new CaptureHook(target.runtime.getAllocator(Domain.MEM)));
+    return target;
+  },
   "traced, 1 frame": () => new MemDomain(1),
   "traced, 10 frames": () => new MemDomain(10),
 };
