@@ -1,6 +1,6 @@
 /*
  * The contenders of the tracemalloc benchmark, each made fresh for every run (see
- * @tsmalloc/testkit's bench harness): a default runtime's MEM domain untraced; the same with a
+ * @tsmalloc/trace's bench harness): a default runtime's MEM domain untraced; the same with a
  * hook that only makes V8 capture the window a 1-frame trace captures, where the tracer captures
  * it (3 frames, call sites not read): the floor of any tracer built on V8's stack API; then traced
  * with 1 and with 10 frames. Every
@@ -9,7 +9,7 @@
  */
 import type { Allocator, LinearMemory } from "@tsmalloc/memory";
 import { createRuntime, Domain, type Runtime } from "@tsmalloc/registry";
-import type { BenchTarget, ContenderFactory } from "@tsmalloc/testkit";
+import type { ContenderFactory, ReplayTarget } from "@tsmalloc/testkit";
 import { createTracemalloc } from "@tsmalloc/tracemalloc";
 
 function d10(runtime: Runtime, size: number): number {
@@ -43,7 +43,7 @@ function d1(runtime: Runtime, size: number): number {
   return d2(runtime, size);
 }
 
-class MemDomain implements BenchTarget {
+class MemDomain implements ReplayTarget {
   readonly runtime: Runtime;
   constructor(nframe: number) {
     this.runtime = createRuntime();
