@@ -98,6 +98,22 @@ describe("the report of a damaged block ends with its allocation traceback", () 
     ]);
   });
 
+  it("on the wasm32 layout (4-byte size field, 8-byte header), in either order", () => {
+    const { runtime } = traced(1, { allocator: "pymalloc_debug", platform: "wasm32" });
+    const [p, line] = [runtime.objMalloc(16), here()];
+    runtime.memory.u8[p + 16] = 0x78;
+    expect(lines(corruption(() => runtime.objFree(p)).report).slice(-4, -1)).toEqual([
+      "Memory block allocated at (most recent call first):",
+      `  File "${line.filename}", line ${line.lineno}`,
+      "",
+    ]);
+    const { runtime: under } = traced(1, { platform: "wasm32" });
+    under.setupDebugHooks();
+    const [q, lineQ] = [under.memMalloc(24), here()];
+    under.memory.u8[q + 24] = 0x78;
+    expect(lines(corruption(() => under.memFree(q)).report).slice(-3, -2)).toEqual([`  File "${lineQ.filename}", line ${lineQ.lineno}`]);
+  });
+
   it("in the hooks' dump() too", () => {
     const { runtime } = traced(1, { allocator: "pymalloc_debug" });
     const [p, line] = [runtime.objMalloc(8), here()];
