@@ -48,6 +48,7 @@ import {
   writeState,
 } from "./state.ts";
 import { threadToken } from "./thread.ts";
+import { providedTraceback } from "./traceback-provider.ts";
 import { type CapturedStack, captureStack, stackFrames, traceTable, type TracebackFrame, tracebackText } from "./traceback.ts";
 
 /** The message of the thread check (CPython: "Python memory allocator called without holding the GIL"). */
@@ -524,10 +525,19 @@ export class DebugAllocator implements Allocator {
     return this.#shared ? this.memory.u32 : null;
   }
 
+  /**
+   * The report's traceback part: the hooks' own traceback of the block when their `tracebacks`
+   * option is on, else what a registered tracer (tracemalloc) says about it; the advice to
+   * enable tracemalloc when neither traces.
+   */
   #tracebackPart(p: number): string {
-    if (this.tracebacks === 0) return tracebackText(null);
-    const captured = this.#traces.get(p);
-    return tracebackText(captured === undefined ? undefined : stackFrames(captured, this.tracebacks));
+    if (this.tracebacks !== 0) {
+      const captured = this.#traces.get(p);
+      if (captured !== undefined) return tracebackText(stackFrames(captured, this.tracebacks));
+    }
+    const traced = providedTraceback(this.memory.source, p, this.#headerBytes);
+    if (traced !== null && traced !== undefined) return tracebackText(traced);
+    return tracebackText(this.tracebacks !== 0 || traced === undefined ? undefined : null);
   }
 
   /** Reports a block that failed a check (the slow path: it may allocate). */

@@ -19,3 +19,4 @@ export { isFreed, isPtrFreed } from "./is-freed.ts";
 export { checkDebugHookOptions, type DebugHookOptions, type DebugThreadOptions, MAX_TRACEBACK_FRAMES } from "./options.ts";
 export { SERIAL_COUNTER_BYTES, SERIAL_COUNTER_ROOT, type SerialCounterChoice } from "./serial-counter.ts";
 export type { TracebackFrame } from "./traceback.ts";
+export { registerTracebackProvider, type TracebackProvider } from "./traceback-provider.ts";

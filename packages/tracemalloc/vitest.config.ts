@@ -1,0 +1,3 @@
+import { tsmallocProject } from "../../scripts/vitest-project.ts";
+
+export default tsmallocProject("@tsmalloc/tracemalloc");
