@@ -74,8 +74,21 @@ function optionBytes(value: unknown, name: string, min: number, max: number, fal
   return value;
 }
 
-/** Set by attach() for the constructor call it makes. */
-let pendingAttach: Heap | undefined;
+/**
+ * The key under which attach() hands the constructor the heap it opened. Only this module can
+ * name it, so a caller's options never carry it.
+ */
+const ATTACHED: unique symbol = Symbol("Malloc.attach");
+
+/** The constructor's options as attach() passes them. */
+interface AttachedOptions extends MallocOptions {
+  readonly [ATTACHED]: Heap;
+}
+
+/** The heap attach() put into `options`, or undefined for a caller's options. */
+function attachedHeap(options: unknown): Heap | undefined {
+  return typeof options === "object" && options !== null ? (options as Partial<AttachedOptions>)[ATTACHED] : undefined;
+}
 
 /**
  * tsmalloc's system allocator, CPython's "malloc": general purpose, any size, the RAW domain's
@@ -125,8 +138,7 @@ export class Malloc implements Allocator {
    *   `ERR_TSMALLOC_OUT_OF_MEMORY` when the memory cannot hold the first segment
    */
   constructor(memory?: LinearMemory, options: MallocOptions = {}) {
-    const attached = pendingAttach;
-    pendingAttach = undefined;
+    const attached = attachedHeap(options);
     if (attached !== undefined) {
       this.memory = attached.memory;
       this.#heap = attached;
@@ -174,8 +186,8 @@ export class Malloc implements Allocator {
     const hw = at >>> 2;
     if (memory.pageOwner(at) !== RegionOwner.Malloc || u32[hw + H_MAGIC] !== HEAP_MAGIC) throw incompatible(`no malloc heap at ${formatAddress(at)}`);
     if (u32[hw + H_VERSION] !== HEAP_VERSION) throw incompatible(`heap at ${formatAddress(at)} has layout version ${u32[hw + H_VERSION]}, this build reads ${HEAP_VERSION}`);
-    pendingAttach = new Heap(memory, at);
-    return new Malloc();
+    const attached: AttachedOptions = { [ATTACHED]: new Heap(memory, at) };
+    return new Malloc(memory, attached);
   }
 
   /** Address of the heap header: what {@link Malloc.attach} takes. */

@@ -78,8 +78,21 @@ function encodeTag(tag: string): number {
   return word >>> 0;
 }
 
-/** Set by attach() for the constructor call it makes: the constructor then formats nothing. */
-let pendingAttach: MemoryPlan | undefined;
+/**
+ * The key under which attach() hands the constructor the plan of a memory to open (which it then
+ * formats nothing in). Only this module can name it, so a caller's options never carry it.
+ */
+const ATTACHED: unique symbol = Symbol("LinearMemory.attach");
+
+/** The constructor's options as attach() passes them. */
+interface AttachedOptions extends LinearMemoryOptions {
+  readonly [ATTACHED]: MemoryPlan;
+}
+
+/** The plan attach() put into `options`, or undefined for a caller's options. */
+function attachedPlan(options: unknown): MemoryPlan | undefined {
+  return typeof options === "object" && options !== null ? (options as Partial<AttachedOptions>)[ATTACHED] : undefined;
+}
 
 /**
  * One growable range of bytes, the "physical memory" of tsmalloc: a `WebAssembly.Memory` (shared
@@ -140,8 +153,7 @@ export class LinearMemory {
    *   then), or the given buffer is too small to hold the header
    */
   constructor(options: LinearMemoryOptions = {}) {
-    const attaching = pendingAttach;
-    pendingAttach = undefined;
+    const attaching = attachedPlan(options);
     const plan = attaching ?? planMemory(options);
     const { source, base, maxPages } = plan;
     this.#source = source;
@@ -198,8 +210,8 @@ export class LinearMemory {
     if (Math.floor(buffer.byteLength / PAGE_SIZE) < Math.min(committed, maxPages)) {
       throw incompatible(`the header describes ${committed * PAGE_SIZE} bytes but the memory holds ${buffer.byteLength}`);
     }
-    pendingAttach = { source, base, maxPages, fresh: false };
-    return new LinearMemory();
+    const attached: AttachedOptions = { [ATTACHED]: { source, base, maxPages, fresh: false } };
+    return new LinearMemory(attached);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -103,8 +103,16 @@ export interface PymallocOptions {
 
 const OPTION_KEYS: ReadonlySet<string> = new Set(["layout", "arenaAllocator", "checks", "onNewArena", "register"]);
 
-/** The state address `Pymalloc.attach` hands to the constructor (0: create a new heap). */
-let attachAddress = 0;
+/**
+ * The key under which `Pymalloc.attach` hands the constructor the state address of the heap to
+ * open. Only this module can name it, so a caller's options never carry it.
+ */
+const ATTACHED: unique symbol = Symbol("Pymalloc.attach");
+
+/** The constructor's options as attach() passes them. */
+interface AttachedOptions extends PymallocOptions {
+  readonly [ATTACHED]: number;
+}
 
 /** The largest arenas vector: far more arenas than any memory can hold. */
 const MAX_ARENA_OBJECTS = 1 << 20;
@@ -187,8 +195,7 @@ export class Pymalloc implements Allocator {
    *   provide the state block and the arena map
    */
   constructor(raw: Allocator, options: PymallocOptions = {}) {
-    const attaching = attachAddress;
-    attachAddress = 0;
+    const attaching = typeof options === "object" && options !== null ? ((options as Partial<AttachedOptions>)[ATTACHED] ?? 0) : 0;
     if (
       typeof raw !== "object" || raw === null || !(raw.memory instanceof LinearMemory) ||
       typeof raw.malloc !== "function" || typeof raw.calloc !== "function" ||
@@ -292,12 +299,8 @@ export class Pymalloc implements Allocator {
     if (u32[w + STATE_VERSION_WORD] !== STATE_VERSION) {
       throw incompatible(`heap at ${formatAddress(at)} has layout version ${u32[w + STATE_VERSION_WORD]}, this build reads ${STATE_VERSION}`);
     }
-    attachAddress = at;
-    try {
-      return new Pymalloc(raw, { register: false, ...options });
-    } finally {
-      attachAddress = 0;
-    }
+    const attached: AttachedOptions = { register: false, ...options, [ATTACHED]: at };
+    return new Pymalloc(raw, attached);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -82,8 +82,23 @@ export interface AttachRuntimeOptions {
 const OPTION_KEYS: ReadonlySet<string> = new Set(["memory", "allocator", "platform", "malloc", "pymalloc", "debug", "stats", "statsOutput"]);
 const ATTACH_KEYS: ReadonlySet<string> = new Set(["debug", "stats", "statsOutput"]);
 
-/** Set by attachRuntime() for the constructor call it makes. */
-let pendingAttach: { readonly memory: LinearMemory; readonly address: number; readonly record: RuntimeRecord } | undefined;
+/** What attachRuntime() found, for the constructor: the record to open and where it is. */
+interface AttachedRecord {
+  readonly memory: LinearMemory;
+  readonly address: number;
+  readonly record: RuntimeRecord;
+}
+
+/**
+ * The key under which attachRuntime() hands the constructor the record it read. Only this module
+ * can name it, so a caller's options never carry it.
+ */
+const ATTACHED: unique symbol = Symbol("attachRuntime");
+
+/** The constructor's options as attachRuntime() passes them. */
+interface AttachedOptions extends RuntimeOptions {
+  readonly [ATTACHED]: AttachedRecord;
+}
 
 /**
  * A set of allocator domains over one memory: CPython's `_PyRuntime.allocators`. It holds the
@@ -139,9 +154,8 @@ export class Runtime {
    * @throws {@link TsmallocError} as {@link createRuntime}
    */
   constructor(options: RuntimeOptions = {}) {
-    const attaching = pendingAttach;
-    pendingAttach = undefined;
     if (typeof options !== "object" || options === null) throw optionError("createRuntime", `options must be an object, got ${describeValue(options)}`);
+    const attaching = (options as Partial<AttachedOptions>)[ATTACHED];
     const fn = attaching === undefined ? "createRuntime" : "attachRuntime";
     for (const key of Object.keys(options)) {
       if (!(attaching === undefined ? OPTION_KEYS : ATTACH_KEYS).has(key)) throw optionError(fn, `unknown option ${JSON.stringify(key)}`);
@@ -593,12 +607,9 @@ export class Runtime {
 
   /** @internal */
   static attachRecord(memory: LinearMemory, address: number, record: RuntimeRecord, options: AttachRuntimeOptions): Runtime {
-    pendingAttach = { memory, address, record };
-    try {
-      return new Runtime(options as RuntimeOptions);
-    } finally {
-      pendingAttach = undefined;
-    }
+    if (typeof options !== "object" || options === null) throw optionError("attachRuntime", `options must be an object, got ${describeValue(options)}`);
+    const attached: AttachedOptions = { ...(options as RuntimeOptions), [ATTACHED]: { memory, address, record } };
+    return new Runtime(attached);
   }
 }
 
