@@ -513,11 +513,18 @@ export class LinearMemory {
     }
   }
 
-  /** Growth of a resizable or growable buffer shows in the header's committed-page count. */
+  /**
+   * Growth of a resizable or growable buffer shows in the header's committed-page count. On a
+   * shared memory this is a plain load, not an Atomics.load (which costs V8 a call per getter):
+   * JavaScript defines racy reads of a SharedArrayBuffer (an aligned 32-bit load never tears, it
+   * returns some value written), and growth that matters to the reader is ordered before it. A
+   * worker that uses an address another worker's growth made has received it through something
+   * that synchronizes (postMessage, an Atomics operation, the heap's own lock or remote-free list),
+   * so the grower's Atomics.store of the count (#growTo, under the region lock) happens before
+   * this load, which then sees it (or a later count).
+   */
   #syncFromHeader(): void {
-    const index = this.#committedWord;
-    const committed = this.#shared ? Atomics.load(this.#i32, index) : this.#u32[index]!;
-    if (committed > this.#viewPages) this.#refreshViews();
+    if (this.#u32[this.#committedWord]! > this.#viewPages) this.#refreshViews();
   }
 
   /** Pages the backing store holds now (read from the store itself, not from the header). */
