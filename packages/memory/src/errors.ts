@@ -13,6 +13,7 @@
  * | `ERR_TSMALLOC_INCOMPATIBLE` | `attach()` finds no tsmalloc structure, or one of another layout version, where it looks |
  * | `ERR_TSMALLOC_OUT_OF_MEMORY` | a constructor cannot map the memory it needs to start (allocation calls never throw it: they return 0) |
  * | `ERR_TSMALLOC_WRONG_THREAD` | an allocator that belongs to one thread (CPython's GIL rule, enforced by `@tsmalloc/debug` for the MEM and OBJ domains) is called from another |
+ * | `ERR_TSMALLOC_THREAD_LIMIT` | a thread asks for heaps of its own in a shared memory whose every heap slot is held (`HeapSlots`, a free-threaded runtime's `attachRuntime`) |
  * | `ERR_TSMALLOC_UNKNOWN_ALLOCATOR` | an allocator configuration name (`TSMALLOC`, CPython's `PYTHONMALLOC`) is not one this build knows |
  */
 export const ErrorCode = {
@@ -26,6 +27,7 @@ export const ErrorCode = {
   OutOfMemory: "ERR_TSMALLOC_OUT_OF_MEMORY",
   WrongThread: "ERR_TSMALLOC_WRONG_THREAD",
   UnknownAllocator: "ERR_TSMALLOC_UNKNOWN_ALLOCATOR",
+  ThreadLimit: "ERR_TSMALLOC_THREAD_LIMIT",
 } as const;
 
 /** One of the {@link ErrorCode} strings. */

@@ -14,6 +14,7 @@ describe("ErrorCode", () => {
       OutOfMemory: "ERR_TSMALLOC_OUT_OF_MEMORY",
       WrongThread: "ERR_TSMALLOC_WRONG_THREAD",
       UnknownAllocator: "ERR_TSMALLOC_UNKNOWN_ALLOCATOR",
+      ThreadLimit: "ERR_TSMALLOC_THREAD_LIMIT",
     });
   });
 });
