@@ -6,7 +6,7 @@
  * refreshes: at the start of each public call and after every call into the region allocator
  * (which may grow the memory and so replace the view).
  */
-import { type LinearMemory, MAX_MEMORY_BYTES, PAGE_SIZE, RegionOwner } from "@tsmalloc/memory";
+import { type HeapSlots, type LinearMemory, MAX_MEMORY_BYTES, PAGE_SIZE, RegionOwner } from "@tsmalloc/memory";
 import {
   ALIGNMENT,
   BLOCK_HEADER,
@@ -32,6 +32,8 @@ import {
   H_SEGMENT_HEAD,
   H_SEGMENT_SIZE,
   H_SL_BITMAPS,
+  H_SLOT,
+  H_SLOTS,
   H_VERSION,
   HEAP_HEADER_BYTES,
   HEAP_MAGIC,
@@ -47,6 +49,7 @@ import {
   LARGE_PREV,
   LARGE_REGION_SIZE,
   MIN_BLOCK,
+  PENDING_MAGIC,
   PREV_FREE,
   SEG_FIRST_BLOCK,
   SEG_HEAP,
@@ -124,6 +127,12 @@ export interface HeapSettings {
   readonly segmentSize: number;
 }
 
+/** The heap slot a heap belongs to (free-threading): the table and the slot's number. */
+export interface SlotOfHeap {
+  readonly table: HeapSlots;
+  readonly slot: number;
+}
+
 /**
  * One heap in the memory: the header at `address` and the algorithms over it. Unlocked and
  * unchecked; Malloc (malloc.ts) validates arguments and takes the lock around every call.
@@ -142,16 +151,26 @@ export class Heap {
   readonly mmapThreshold: number;
   /** The first block of the first segment, which is never unmapped. */
   firstBlock: number;
+  /** The heap slot this heap belongs to, 0 when none (then nothing below is used). */
+  readonly slot: number;
+  /** The slot table of that slot, null when none. */
+  readonly slots: HeapSlots | null;
+  /** Byte offset of the slot table's page table (HeapSlots.pageTable), 0 when no slot. */
+  readonly pageSlots: number;
   /** Views of the memory, current as of the last sync(). */
   u32: Uint32Array;
   u8: Uint8Array;
 
-  constructor(memory: LinearMemory, address: number) {
+  /** The heap whose header is at `address`; `slot` the heap slot it was made in, if any. */
+  constructor(memory: LinearMemory, address: number, slot: SlotOfHeap | null) {
     this.memory = memory;
     this.address = address;
     this.hw = address >>> 2;
     this.salt = address ^ CHECK_MAGIC;
     this.pageMap = memory.pageMapOffset;
+    this.slot = slot === null ? 0 : slot.slot;
+    this.slots = slot === null ? null : slot.table;
+    this.pageSlots = slot === null ? 0 : slot.table.pageTable;
     this.u32 = memory.u32;
     this.u8 = memory.u8;
     this.mmapThreshold = this.u32[this.hw + H_MMAP_THRESHOLD]!;
@@ -163,10 +182,11 @@ export class Heap {
    * Maps a first segment from `memory` and writes a new heap into it.
    * @returns the heap, or null when the memory cannot hold the first segment
    */
-  static create(memory: LinearMemory, settings: HeapSettings): Heap | null {
+  static create(memory: LinearMemory, settings: HeapSettings, slot: SlotOfHeap | null): Heap | null {
     const bytes = roundUpPages(Math.max(settings.segmentSize, HEAP_HEADER_BYTES + SEGMENT_OVERHEAD + 64));
     const segment = memory.map(bytes, { owner: RegionOwner.Malloc });
     if (segment === 0) return null;
+    if (slot !== null) slot.table.assignPages(segment, bytes, slot.slot);
     const address = segment + 32;
     const u32 = memory.u32;
     const hw = address >>> 2;
@@ -176,9 +196,13 @@ export class Heap {
     u32[hw + H_MMAP_THRESHOLD] = settings.mmapThreshold;
     u32[hw + H_SEGMENT_SIZE] = settings.segmentSize;
     u32[hw + H_FIRST_SEGMENT] = segment;
+    if (slot !== null) {
+      u32[hw + H_SLOT] = slot.slot;
+      u32[hw + H_SLOTS] = slot.table.address;
+    }
     // the first segment's first block goes after the heap header; firstBlock is read back below
     u32[(segment >>> 2) + SEG_FIRST_BLOCK] = 0;
-    const heap = new Heap(memory, address);
+    const heap = new Heap(memory, address, slot);
     heap.initSegment(segment, bytes, address + HEAP_HEADER_BYTES);
     heap.firstBlock = u32[(segment >>> 2) + SEG_FIRST_BLOCK]!;
     u32[hw + H_MAGIC] = HEAP_MAGIC;
@@ -204,6 +228,22 @@ export class Heap {
    */
   check(p: number, size: number): number {
     return p ^ size ^ this.salt;
+  }
+
+  /** The mark of the used block `p` while it waits on the remote-free list (signed, as check()). */
+  pendingMark(p: number): number {
+    return p ^ this.salt ^ PENDING_MAGIC;
+  }
+
+  /**
+   * Marks the pages of the region `[address, address + bytes)` as this heap's slot's in the slot
+   * table (`owned`), or as nobody's; nothing for a heap of no slot. A region is marked right after
+   * it is mapped or grown, and cleared right before it is unmapped or shrunk.
+   */
+  assignPages(address: number, bytes: number, owned: boolean): void {
+    if (this.slot === 0) return;
+    const first = this.pageSlots + (address >>> 16);
+    this.memory.u8.fill(owned ? this.slot : 0, first, first + Math.ceil(bytes / PAGE_SIZE));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -448,6 +488,7 @@ export class Heap {
     else u32[hw + H_SEGMENT_HEAD] = next;
     u32[hw + H_SEGMENT_COUNT] = u32[hw + H_SEGMENT_COUNT]! - 1;
     u32[hw + H_SEGMENT_BYTES] = u32[hw + H_SEGMENT_BYTES]! - u32[s + SEG_SIZE]!;
+    this.assignPages(segment, u32[s + SEG_SIZE]!, false);
     this.memory.unmap(segment);
     this.sync();
     return true;
@@ -546,6 +587,7 @@ export class Heap {
     for (const segment of segmentsOf(u32, hw).sort((a, b) => a - b)) {
       const oldSize = this.u32[(segment >>> 2) + SEG_SIZE]!;
       if (oldSize + extension <= MAX_SEGMENT_BYTES && this.memory.remap(segment, oldSize + extension)) {
+        this.assignPages(segment + oldSize, extension, true);
         this.sync();
         this.extendSegment(segment, oldSize, extension);
         return true;
@@ -556,6 +598,7 @@ export class Heap {
     const segment = this.memory.map(bytes, { owner: RegionOwner.Malloc });
     this.sync();
     if (segment === 0) return false;
+    this.assignPages(segment, bytes, true);
     this.initSegment(segment, bytes, segment + SEGMENT_HEADER_BYTES);
     return true;
   }
@@ -635,6 +678,7 @@ export class Heap {
     const u32 = this.u32;
     const hw = this.hw;
     const regionSize = roundUpPages(offset + n);
+    this.assignPages(region, regionSize, true);
     const r = region >>> 2;
     const p = region + offset;
     u32[r + LARGE_MAGIC_AT] = LARGE_MAGIC;
@@ -675,6 +719,7 @@ export class Heap {
     u32[hw + H_LARGE_COUNT] = u32[hw + H_LARGE_COUNT]! - 1;
     u32[hw + H_LARGE_BYTES] = u32[hw + H_LARGE_BYTES]! - u32[r + LARGE_REGION_SIZE]!;
     u32[hw + H_LARGE_USABLE] = u32[hw + H_LARGE_USABLE]! - (header - (header & FLAG_MASK));
+    this.assignPages(region, u32[r + LARGE_REGION_SIZE]!, false);
     this.memory.unmap(region);
     this.sync();
   }
@@ -692,7 +737,10 @@ export class Heap {
     const offset = p - region;
     const newRegionSize = roundUpPages(offset + n);
     if (newRegionSize === regionSize) return p;
+    // the pages a shrink gives back are cleared before, those a growth takes marked after
+    if (newRegionSize < regionSize) this.assignPages(region + newRegionSize, regionSize - newRegionSize, false);
     if (offset + n <= MAX_MEMORY_BYTES && this.memory.remap(region, newRegionSize)) {
+      if (newRegionSize > regionSize) this.assignPages(region + regionSize, newRegionSize - regionSize, true);
       this.sync();
       const w = this.u32;
       const hw = this.hw;
