@@ -6,7 +6,7 @@
  * refreshes: at the start of each public call and after every call into the region allocator
  * (which may grow the memory and so replace the view).
  */
-import { type HeapSlots, type LinearMemory, MAX_MEMORY_BYTES, PAGE_SIZE, RegionOwner } from "@tsmalloc/memory";
+import { type HeapSlot, type HeapSlots, type LinearMemory, MAX_MEMORY_BYTES, PAGE_SIZE, RegionOwner } from "@tsmalloc/memory";
 import {
   ALIGNMENT,
   BLOCK_HEADER,
@@ -127,11 +127,7 @@ export interface HeapSettings {
   readonly segmentSize: number;
 }
 
-/** The heap slot a heap belongs to (free-threading): the table and the slot's number. */
-export interface SlotOfHeap {
-  readonly table: HeapSlots;
-  readonly slot: number;
-}
+
 
 /**
  * One heap in the memory: the header at `address` and the algorithms over it. Unlocked and
@@ -162,7 +158,7 @@ export class Heap {
   u8: Uint8Array;
 
   /** The heap whose header is at `address`; `slot` the heap slot it was made in, if any. */
-  constructor(memory: LinearMemory, address: number, slot: SlotOfHeap | null) {
+  constructor(memory: LinearMemory, address: number, slot: HeapSlot | null) {
     this.memory = memory;
     this.address = address;
     this.hw = address >>> 2;
@@ -182,7 +178,7 @@ export class Heap {
    * Maps a first segment from `memory` and writes a new heap into it.
    * @returns the heap, or null when the memory cannot hold the first segment
    */
-  static create(memory: LinearMemory, settings: HeapSettings, slot: SlotOfHeap | null): Heap | null {
+  static create(memory: LinearMemory, settings: HeapSettings, slot: HeapSlot | null): Heap | null {
     const bytes = roundUpPages(Math.max(settings.segmentSize, HEAP_HEADER_BYTES + SEGMENT_OVERHEAD + 64));
     const segment = memory.map(bytes, { owner: RegionOwner.Malloc });
     if (segment === 0) return null;

@@ -6,6 +6,7 @@ import {
   formatAddress,
   type HeapCheck,
   HeapKind,
+  type HeapSlot,
   HeapSlots,
   isAddress,
   isPowerOfTwo,
@@ -20,7 +21,7 @@ import {
 } from "@tsmalloc/memory";
 import { checkHeap } from "./check.ts";
 import { diagnosePointer } from "./diagnose.ts";
-import { Heap, KIND_BLOCK, KIND_LARGE, NOT_A_BLOCK, roundUpPages, type SlotOfHeap } from "./heap.ts";
+import { Heap, KIND_BLOCK, KIND_LARGE, NOT_A_BLOCK, roundUpPages } from "./heap.ts";
 import {
   ALIGNMENT,
   H_INBOX,
@@ -67,7 +68,7 @@ export interface MallocOptions {
    * `createRuntime({ freeThreading: true })` makes these; the heap is recorded in the table,
    * not in the root table (`register` must not be true).
    */
-  readonly heapSlot?: SlotOfHeap;
+  readonly heapSlot?: HeapSlot;
 }
 
 /** Default of {@link MallocOptions.mmapThreshold}. */
@@ -235,7 +236,7 @@ export class Malloc implements Allocator {
     const hw = at >>> 2;
     if (memory.pageOwner(at) !== RegionOwner.Malloc || u32[hw + H_MAGIC] !== HEAP_MAGIC) throw incompatible(`no malloc heap at ${formatAddress(at)}`);
     if (u32[hw + H_VERSION] !== HEAP_VERSION) throw incompatible(`heap at ${formatAddress(at)} has layout version ${u32[hw + H_VERSION]}, this build reads ${HEAP_VERSION}`);
-    let slot: SlotOfHeap | null = null;
+    let slot: HeapSlot | null = null;
     if (u32[hw + H_SLOT] !== 0) {
       // the heap of a heap slot: the thread that opens it must hold the slot (see HeapSlots)
       let table: HeapSlots;
@@ -671,8 +672,8 @@ function pendingError(ptr: number, fn: string): TsmallocError {
 }
 
 /** Checks the `heapSlot` option: a slot of this memory's table with no malloc heap yet. */
-function requireHeapSlot(value: unknown, memory: LinearMemory, register: boolean | undefined): SlotOfHeap {
-  const slot = value as Partial<SlotOfHeap> | null;
+function requireHeapSlot(value: unknown, memory: LinearMemory, register: boolean | undefined): HeapSlot {
+  const slot = value as Partial<HeapSlot> | null;
   if (typeof slot !== "object" || slot === null || !(slot.table instanceof HeapSlots)) {
     throw optionError(`heapSlot must be { table: HeapSlots, slot: number }, got ${describeValue(value)}`);
   }

@@ -64,6 +64,15 @@ export const HeapKind = {
   Pymalloc: 1,
 } as const;
 
+/**
+ * A slot of a table, as an allocator's `heapSlot` option takes it: the heap it makes belongs to
+ * slot `slot` of `table`, which the calling thread holds.
+ */
+export interface HeapSlot {
+  readonly table: HeapSlots;
+  readonly slot: number;
+}
+
 /** How many heap words a slot record has: kinds 0 to HEAP_KINDS - 1. */
 export const HEAP_KINDS = 6;
 
