@@ -153,6 +153,8 @@ export class Heap {
   readonly slots: HeapSlots | null;
   /** Byte offset of the slot table's page table (HeapSlots.pageTable), 0 when no slot. */
   readonly pageSlots: number;
+  /** Called before the heap maps more pages from the memory (Malloc's beforeMap option). */
+  beforeMap: (() => void) | null = null;
   /** Views of the memory, current as of the last sync(). */
   u32: Uint32Array;
   u8: Uint8Array;
@@ -579,6 +581,10 @@ export class Heap {
     const step = Math.min(MAX_SEGMENT_STEP, Math.max(u32[hw + H_SEGMENT_SIZE]!, u32[hw + H_SEGMENT_BYTES]! >>> 3));
     const need = searchSize(size);
     const extension = roundUpPages(Math.max(step, need));
+    if (this.beforeMap !== null) {
+      this.beforeMap();
+      this.sync();
+    }
     // growth is rare (each step is an eighth of the heap), so a list and a sort cost nothing here
     for (const segment of segmentsOf(u32, hw).sort((a, b) => a - b)) {
       const oldSize = this.u32[(segment >>> 2) + SEG_SIZE]!;
@@ -665,6 +671,7 @@ export class Heap {
   largeAlloc(n: number, alignment: number): number {
     const offset = alignment <= LARGE_HEADER_BYTES ? LARGE_HEADER_BYTES : alignment;
     if (offset + n > MAX_MEMORY_BYTES) return 0;
+    if (this.beforeMap !== null) this.beforeMap();
     const region = this.memory.map(offset + n, {
       alignment: alignment > PAGE_SIZE ? alignment : PAGE_SIZE,
       owner: RegionOwner.MallocLarge,

@@ -69,6 +69,12 @@ export interface MallocOptions {
    * not in the root table (`register` must not be true).
    */
   readonly heapSlot?: HeapSlot;
+  /**
+   * Called before the heap asks the memory for more pages: a new or longer segment, or a large
+   * block's region. A free-threaded runtime lets abandoned heaps give back what they no longer
+   * hold there. It must not call this heap.
+   */
+  readonly beforeMap?: ((heap: Malloc) => void) | undefined;
 }
 
 /** Default of {@link MallocOptions.mmapThreshold}. */
@@ -196,6 +202,9 @@ export class Malloc implements Allocator {
       if (options.register !== undefined && typeof options.register !== "boolean") {
         throw optionError(`register must be a boolean, got ${describeValue(options.register)}`);
       }
+      if (options.beforeMap !== undefined && typeof options.beforeMap !== "function") {
+        throw optionError(`beforeMap must be a function, got ${describeValue(options.beforeMap)}`);
+      }
       this.memory = memory ?? new LinearMemory();
       const slot = options.heapSlot === undefined ? null : requireHeapSlot(options.heapSlot, this.memory, options.register);
       const heap = Heap.create(this.memory, { mmapThreshold, segmentSize }, slot);
@@ -207,6 +216,8 @@ export class Malloc implements Allocator {
       else if (options.register ?? this.memory.getRoot(ROOT_TAG) === 0) this.memory.setRoot(ROOT_TAG, heap.address);
     }
     const heap = this.#heap;
+    const beforeMap = options.beforeMap;
+    if (typeof beforeMap === "function") heap.beforeMap = () => beforeMap(this);
     this.#slot = heap.slot;
     this.#slots = heap.slots;
     this.#pageSlots = heap.pageSlots;
@@ -222,11 +233,19 @@ export class Malloc implements Allocator {
    * shared memory, or in a buffer saved and loaded again. Without `address` it opens the heap
    * recorded in the memory's root table.
    *
+   * `options.beforeMap` is this handle's own, as for the constructor. The heap of a heap slot
+   * (option `heapSlot`) must be opened by the thread that holds the slot.
+   *
    * @throws {@link TsmallocError} `ERR_TSMALLOC_INCOMPATIBLE` when there is no malloc heap at
-   *   `address` (or none is recorded), or it has another layout version
+   *   `address` (or none is recorded), or it has another layout version;
+   *   `ERR_TSMALLOC_INVALID_OPTION` for a bad `memory` or option
    */
-  static attach(memory: LinearMemory, address?: number): Malloc {
+  static attach(memory: LinearMemory, address?: number, options: Pick<MallocOptions, "beforeMap"> = {}): Malloc {
     if (!(memory instanceof LinearMemory)) throw optionError(`attach: memory must be a LinearMemory, got ${describeValue(memory)}`);
+    if (typeof options !== "object" || options === null) throw optionError(`attach: options must be an object, got ${describeValue(options)}`);
+    if (options.beforeMap !== undefined && typeof options.beforeMap !== "function") {
+      throw optionError(`attach: beforeMap must be a function, got ${describeValue(options.beforeMap)}`);
+    }
     const at = address ?? memory.getRoot(ROOT_TAG);
     const incompatible = (why: string): TsmallocError =>
       new TsmallocError(ErrorCode.Incompatible, `Malloc.attach: ${why}`, { address: at });
@@ -248,7 +267,7 @@ export class Malloc implements Allocator {
       if (u32[hw + H_SLOT]! > table.count || table.heap(u32[hw + H_SLOT]!, HeapKind.Malloc) !== at) throw incompatible(`the heap at ${formatAddress(at)} is not the malloc heap of the slot it names`);
       slot = { table, slot: u32[hw + H_SLOT]! };
     }
-    const attached: AttachedOptions = { [ATTACHED]: new Heap(memory, at, slot) };
+    const attached: AttachedOptions = { beforeMap: options.beforeMap, [ATTACHED]: new Heap(memory, at, slot) };
     return new Malloc(memory, attached);
   }
 
@@ -265,6 +284,14 @@ export class Malloc implements Allocator {
   /** The heap slot this heap belongs to (free-threading, option `heapSlot`), 0 for none. */
   get heapSlot(): number {
     return this.#slot;
+  }
+
+  /**
+   * True when other threads freed blocks into this heap slot's heap that it has not freed yet
+   * (one load; see {@link Malloc.drainRemoteFrees}). Always false for a heap of no slot.
+   */
+  get remoteFreesWaiting(): boolean {
+    return this.#slot !== 0 && this.memory.u32[this.#inbox] !== 0;
   }
 
   /**

@@ -106,6 +106,39 @@ describe("a heap slot's malloc heap", () => {
     expectHeapOk(b);
   });
 
+  it("says whether other threads freed blocks into it (remoteFreesWaiting), in one load", () => {
+    const { heaps } = threads(2);
+    const [a, b] = heaps as [Malloc, Malloc];
+    const p = a.malloc(10);
+    expect(a.remoteFreesWaiting).toBe(false);
+    b.free(p);
+    expect(a.remoteFreesWaiting).toBe(true);
+    expect(b.remoteFreesWaiting).toBe(false);
+    a.drainRemoteFrees();
+    expect(a.remoteFreesWaiting).toBe(false);
+    expect(new Malloc().remoteFreesWaiting).toBe(false);
+  });
+
+  it("calls beforeMap before it maps more pages (a segment's growth, a new segment, a large block), also opened with attach", () => {
+    const memory = new LinearMemory({ shared: true, maximum: 64 * MiB });
+    const calls: string[] = [];
+    const heap = new Malloc(memory, { beforeMap: (h) => calls.push(h === heap ? "heap" : "other") });
+    heap.malloc(100);
+    expect(calls).toEqual([]);
+    heap.malloc(2 * MiB);
+    expect(calls).toEqual(["heap"]);
+    for (let i = 0; i < 40; i++) heap.malloc(20_000);
+    expect(calls.length).toBeGreaterThan(1);
+    const opened = Malloc.attach(memory, heap.address, { beforeMap: () => calls.push("opened") });
+    opened.malloc(3 * MiB);
+    expect(calls.at(-1)).toBe("opened");
+    for (const bad of [5, "f", null]) {
+      expectError(() => new Malloc(memory, { beforeMap: bad as never }), ErrorCode.InvalidOption);
+      expectError(() => Malloc.attach(memory, heap.address, { beforeMap: bad as never }), ErrorCode.InvalidOption);
+    }
+    expectError(() => Malloc.attach(memory, heap.address, null as never), ErrorCode.InvalidOption);
+  });
+
   it("sizes another slot's block (usableSize) as its owner does", () => {
     const { heaps } = threads(2);
     const [a, b] = heaps as [Malloc, Malloc];

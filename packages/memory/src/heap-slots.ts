@@ -8,7 +8,7 @@
  *
  * The table is a region of its own (RegionOwner.HeapSlots), two pages:
  *
- *   +0        header: magic "TSHS", version, slot count (HS_* word indices)
+ *   +0        header: magic "TSHS", version, slot count, abandoned slots (HS_* word indices)
  *   +64       slot records, SLOT_WORDS words each, for slots 0..MAX_HEAP_SLOTS (0 unused):
  *               word 0  state (HeapSlotState), changed with Atomics only
  *               word 1  claims: how many times the slot was claimed
@@ -82,6 +82,8 @@ const VERSION = 1;
 const HS_MAGIC = 0;
 const HS_VERSION = 1;
 const HS_SLOTS = 2;
+/** How many slots are abandoned now (changed with Atomics), so that a look for them costs one load. */
+const HS_ABANDONED = 3;
 /** Word index of the first slot record (slot 0's, which is never used). */
 const HS_RECORDS = 16;
 /** Words of a slot record. */
@@ -198,6 +200,7 @@ export class HeapSlots {
         const at = this.#word(slot, SLOT_STATE);
         const state = Atomics.load(i32, at);
         if (state === HeapSlotState.Abandoned && Atomics.compareExchange(i32, at, HeapSlotState.Abandoned, HeapSlotState.Owned) === HeapSlotState.Abandoned) {
+          Atomics.sub(i32, (this.address >>> 2) + HS_ABANDONED, 1);
           Atomics.add(i32, this.#word(slot, SLOT_CLAIMS), 1);
           return slot;
         }
@@ -226,6 +229,12 @@ export class HeapSlots {
     if (Atomics.compareExchange(this.memory.i32, this.#word(slot, SLOT_STATE), HeapSlotState.Owned, HeapSlotState.Abandoned) !== HeapSlotState.Owned) {
       throw optionError(`HeapSlots.abandon: slot ${slot} is not owned by a thread (it is ${this.#stateName(slot)})`);
     }
+    Atomics.add(this.memory.i32, (this.address >>> 2) + HS_ABANDONED, 1);
+  }
+
+  /** How many slots are abandoned now (borrowed ones included): one load, no lock. */
+  get abandoned(): number {
+    return Atomics.load(this.memory.i32, (this.address >>> 2) + HS_ABANDONED);
   }
 
   /**

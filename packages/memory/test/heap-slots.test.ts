@@ -35,9 +35,12 @@ describe("HeapSlots", () => {
     const first = slots.claim();
     const second = slots.claim();
     slots.setHeap(second, HeapKind.Malloc, 0x12340);
+    expect(slots.abandoned).toBe(0);
     slots.abandon(second);
     expect(slots.state(second)).toBe(HeapSlotState.Abandoned);
+    expect(slots.abandoned).toBe(1);
     expect(slots.claim()).toBe(second);
+    expect(slots.abandoned).toBe(0);
     expect(slots.heap(second, HeapKind.Malloc)).toBe(0x12340);
     expect(slots.claims(second)).toBe(2);
     expect(slots.claims(first)).toBe(1);
@@ -51,6 +54,7 @@ describe("HeapSlots", () => {
     slots.abandon(slot);
     expect(slots.borrow(slot)).toBe(true);
     expect(slots.state(slot)).toBe(HeapSlotState.Borrowed);
+    expect(slots.abandoned).toBe(1);
     expect(slots.borrow(slot)).toBe(false);
     // a claim meanwhile takes the never-used slot rather than wait for ever
     slots.giveBack(slot);
@@ -147,6 +151,9 @@ describe("HeapSlots", () => {
     const held = replies.map((reply) => reply.held);
     expect(new Set(held).size).toBe(workers);
     for (const slot of held) expect(slots.state(slot)).toBe(HeapSlotState.Owned);
+    let abandoned = 0;
+    for (let slot = 1; slot <= slots.count; slot++) if (slots.state(slot) === HeapSlotState.Abandoned) abandoned++;
+    expect(slots.abandoned).toBe(abandoned);
     const claims = replies.reduce((sum, reply) => sum + reply.claims, 0);
     let recorded = 0;
     for (let slot = 1; slot <= slots.count; slot++) recorded += slots.claims(slot);

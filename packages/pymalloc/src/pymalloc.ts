@@ -182,6 +182,14 @@ export class Pymalloc implements Allocator {
   get heapSlot(): number {
     return this.#slot;
   }
+
+  /**
+   * True when other threads freed blocks into this heap slot's heap that are not back in their
+   * pools yet (one load; see {@link Pymalloc.drainRemoteFrees}). Always false for a heap of no slot.
+   */
+  get remoteFreesWaiting(): boolean {
+    return this.#slot !== 0 && this.memory.u32[this.#inbox] !== 0;
+  }
   /** The memory every block lives in (the raw allocator's). */
   readonly memory: LinearMemory;
   /** Where `malloc(0)`, large requests and pymalloc's own tables go. */

@@ -80,7 +80,10 @@ describe("a heap slot's pymalloc heap", () => {
     const blocks = Array.from({ length: 100 }, () => a.malloc(100));
     memory.u8.fill(0x33, blocks[0]!, blocks[0]! + 100);
     const inUse = a.stats().allocatedBlocks;
+    expect(a.remoteFreesWaiting).toBe(false);
     for (const p of blocks) b.free(p);
+    expect(a.remoteFreesWaiting).toBe(true);
+    expect(b.remoteFreesWaiting).toBe(false);
     expect(a.stats()).toMatchObject({ allocatedBlocks: inUse, remoteFreesPending: 100 });
     expect(a.formatStats()).toMatch(/# blocks freed by other threads\s+=\s+100\n/);
     expectAllOk(heaps);
