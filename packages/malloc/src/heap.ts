@@ -74,6 +74,9 @@ export const NOT_A_BLOCK = 0;
 /** The owner bits of a page-map byte (see LinearMemory.pageMapOffset). */
 const PAGE_OWNER_MASK = 0x3f;
 
+/** How many times validateRemote() reads a block of another thread's heap before refusing it. */
+const REMOTE_READS = 64;
+
 /** No segment grows past 1 GiB, so that block sizes stay below 2^30 (small integers in V8). */
 export const MAX_SEGMENT_BYTES: number = 1 << 30;
 /** A new segment (or an extension) adds at most this much beyond what the request needs. */
@@ -807,6 +810,45 @@ export class Heap {
     if (nw > u32.length) return NOT_A_BLOCK;
     const nextHeader = u32[nw - 1]!;
     return (nextHeader & PREV_FREE) === 0 && (u32[nw - 2]! | 0) === this.check(p + size, nextHeader & ~FLAG_MASK) ? KIND_BLOCK : NOT_A_BLOCK;
+  }
+
+  /**
+   * validate() for a block of another thread's heap (free-threading), which its owner may be
+   * changing while this reads it. The owner rewrites a used block's PREV_FREE flag and left word
+   * (two stores) when it frees or carves the block on its left, and the header and check word of
+   * the block on its right when it frees or takes that one; a reader between two such stores, or
+   * while the owner is descheduled between them, sees a pair that does not match. No single
+   * operation of the owner changes both sides of a used block, so the block is taken when either
+   * side reads right: its own check word (validate), or the block after it naming it
+   * (validateByNext). Both are read again, up to REMOTE_READS times, before the pointer is refused.
+   */
+  validateRemote(p: number): number {
+    for (let read = 0; read < REMOTE_READS; read++) {
+      const kind = this.validate(p);
+      if (kind !== NOT_A_BLOCK) return kind;
+      if (this.validateByNext(p)) return KIND_BLOCK;
+    }
+    return NOT_A_BLOCK;
+  }
+
+  /**
+   * The right-hand half of validate(): `p`'s header is a used block's (its size and the flags
+   * that do not change while it is used), and the block `size` bytes on has PREV_FREE clear and
+   * a check word that names it. Reads nothing to the left of `p`'s header.
+   */
+  validateByNext(p: number): boolean {
+    if ((p & (ALIGNMENT - 1)) !== 0 || p < 32) return false;
+    const u32 = this.u32;
+    const w = p >>> 2;
+    if (w >= u32.length || (this.u8[this.pageMap + (p >>> 16)]! & PAGE_OWNER_MASK) !== RegionOwner.Malloc) return false;
+    const header = u32[w - 1]!;
+    const size = header & ~FLAG_MASK;
+    if ((header & (FREE | LARGE)) !== 0 || size < MIN_BLOCK) return false;
+    if ((header & FIRST) !== 0 ? p !== this.firstBlock && (p & (PAGE_SIZE - 1)) !== SEGMENT_HEADER_BYTES + BLOCK_HEADER : p === this.firstBlock) return false;
+    const nw = w + (size >>> 2);
+    if (nw > u32.length) return false;
+    const nextHeader = u32[nw - 1]!;
+    return (nextHeader & PREV_FREE) === 0 && (u32[nw - 2]! | 0) === this.check(p + size, nextHeader & ~FLAG_MASK);
   }
 
   /** validate() for an address in a large-block region: the record must name it. */

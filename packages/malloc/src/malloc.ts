@@ -84,13 +84,6 @@ export const DEFAULT_SEGMENT_SIZE: number = 256 << 10;
 /** The largest alignment {@link Malloc.memalign} accepts (1 GiB). */
 export const MAX_ALIGNMENT: number = 1 << 30;
 
-/**
- * How many times a free of another slot's block reads the block's header again when it does not
- * look like a used block. Its owner rewrites a used block's header flag and left word (with two
- * stores) when it frees or takes the block to its left; a reader between the two stores sees a
- * pair that does not match. A block that fails every read is refused.
- */
-const REMOTE_READS = 64;
 
 function optionError(message: string): TsmallocError {
   return new TsmallocError(ErrorCode.InvalidOption, `Malloc: ${message}`);
@@ -514,8 +507,7 @@ export class Malloc implements Allocator {
    */
   #requireRemoteBlock(owner: Heap, ptr: number, fn: string): number {
     owner.sync();
-    let kind = owner.validate(ptr);
-    for (let read = 1; kind === NOT_A_BLOCK && read < REMOTE_READS; read++) kind = owner.validate(ptr);
+    const kind = owner.validateRemote(ptr);
     if (kind === NOT_A_BLOCK) throw diagnosePointer(owner, ptr, fn);
     if ((owner.u32[(ptr >>> 2) + 1]! | 0) === owner.pendingMark(ptr)) throw pendingError(ptr, fn);
     return kind;

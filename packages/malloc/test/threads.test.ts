@@ -139,6 +139,40 @@ describe("a heap slot's malloc heap", () => {
     expectError(() => Malloc.attach(memory, heap.address, null as never), ErrorCode.InvalidOption);
   });
 
+  it("frees another slot's block while its owner is half-way through carving the free block on its left", () => {
+    const { memory, heaps } = threads(2);
+    const [a, b] = heaps as [Malloc, Malloc];
+    const u32 = memory.u32;
+    const check = (q: number, size: number): number => (q ^ size ^ a.address ^ CHECK_MAGIC) >>> 0;
+    // blocks are carved from the end of the free block: p's left neighbour is that free block
+    const p = a.malloc(64);
+    const header = u32[(p >>> 2) - 1]!;
+    expect(header & 2).toBe(2); // PREV_FREE
+    const free = p - u32[(p >>> 2) - 2]!;
+    const freeHeader = u32[(free >>> 2) - 1]!;
+    const freeWord = u32[(free >>> 2) - 2]!;
+    const size = freeHeader & ~15;
+    // a's next malloc has written the free block's new size and check word, not yet p's header
+    // (a descheduled owner stays there for milliseconds): p's left side reads wrong
+    u32[(free >>> 2) - 1] = (size - 512) | (freeHeader & 15);
+    u32[(free >>> 2) - 2] = check(free, size - 512);
+    b.free(p);
+    u32[(free >>> 2) - 1] = freeHeader;
+    u32[(free >>> 2) - 2] = freeWord;
+    expect(a.drainRemoteFrees()).toBe(1);
+    expectHeapOk(a);
+    // with both sides wrong it is refused, and nothing changes
+    const q = a.malloc(64);
+    const qHeader = u32[(q >>> 2) - 1]!;
+    u32[(q >>> 2) - 2] = 12345;
+    const r = q + (qHeader & ~15);
+    const rWord = u32[(r >>> 2) - 2]!;
+    u32[(r >>> 2) - 2] = 54321;
+    expectError(() => b.free(q), ErrorCode.Corruption, q);
+    u32[(r >>> 2) - 2] = rWord;
+    expect(a.stats().remoteFreesPending).toBe(0);
+  });
+
   it("sizes another slot's block (usableSize) as its owner does", () => {
     const { heaps } = threads(2);
     const [a, b] = heaps as [Malloc, Malloc];

@@ -192,9 +192,9 @@ describe("free-threaded runtime across workers", () => {
     expectRuntimeOk(creator);
   });
 
-  it("runs a producer -> consumer pipeline between two workers, every free remote, at a flat footprint", { timeout: 120_000 }, async () => {
+  it.each(["default", "malloc"])("%s: runs a producer -> consumer pipeline between two workers, every free remote, at a flat footprint", { timeout: 120_000 }, async (config) => {
     const memory = new LinearMemory({ shared: true, maximum: 512 * MiB });
-    const creator = createRuntime({ memory, freeThreading: true });
+    const creator = createRuntime({ memory, allocator: config, freeThreading: true });
     const blocks = soak ? 2_000_000 : 200_000;
     const sample = 10_000;
     const ring = new Int32Array(new SharedArrayBuffer(4 * (2 + 4096)));
@@ -209,6 +209,7 @@ describe("free-threaded runtime across workers", () => {
     expectRuntimeOk(creator);
     const producer = attachRuntime(memory);
     const consumer = attachRuntime(memory);
-    expect(producer.pymallocHeap!.stats().allocatedBlocks + consumer.pymallocHeap!.stats().allocatedBlocks).toBe(0);
+    const heaps = [producer, consumer].map((rt) => rt.pymallocHeap ?? rt.mallocHeap);
+    expect(heaps[0]!.stats().allocatedBlocks + heaps[1]!.stats().allocatedBlocks).toBe(0);
   });
 });
