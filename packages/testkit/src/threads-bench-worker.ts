@@ -1,0 +1,131 @@
+/*
+ * One worker of a run of threads-bench.ts: it opens the registry runtime of its column (a private
+ * one, or the main thread's over the shared memory), compiles its loop on a tenth of the work,
+ * waits at the gate with the others, then does its share of the timed work and reports when it
+ * started and ended on the clock the workers share.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { runChurn } from "@tsmalloc/trace/bench";
+import type { ThreadBenchJob, ThreadBenchReply } from "./threads-bench.ts";
+
+interface Runtime {
+  memMalloc(size: number): number;
+  memCalloc(nelem: number, elsize: number): number;
+  memRealloc(p: number, size: number): number;
+  memFree(p: number): void;
+  close(): void;
+}
+
+interface RegistryModule {
+  createRuntime(options: object): Runtime;
+  attachRuntime(memory: unknown): Runtime;
+}
+
+interface MemoryModule {
+  LinearMemory: { attach(source: unknown): unknown };
+}
+
+/** The clock every worker reads alike, in milliseconds. */
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Waits until the main thread opens the gate (after every worker said it is ready). */
+function arrive(gate: Int32Array): void {
+  Atomics.add(gate, 0, 1);
+  while (Atomics.load(gate, 1) === 0) Atomics.wait(gate, 1, 0, 100);
+}
+
+/** The sizes of the pipeline's and the remote free's blocks: a fixed spread over [min, max]. */
+function sizeOf(i: number, min: number, max: number): number {
+  return min + ((i * 2654435761) >>> 0) % (max - min + 1);
+}
+
+async function main(): Promise<ThreadBenchReply> {
+  const job = workerData as ThreadBenchJob;
+  const registry = (await import(job.modules.registry)) as RegistryModule;
+  const { LinearMemory } = (await import(job.modules.memory)) as MemoryModule;
+  const rt = job.mode === "private" ? registry.createRuntime({ allocator: job.config }) : registry.attachRuntime(LinearMemory.attach(job.source));
+  // the MEM domain's entry points, as `runtime.memMalloc` and friends are called in a program
+  const target = {
+    malloc: (size: number): number => rt.memMalloc(size),
+    calloc: (nelem: number, elsize: number): number => rt.memCalloc(nelem, elsize),
+    realloc: (p: number, size: number): number => rt.memRealloc(p, size),
+    free: (p: number): void => rt.memFree(p),
+  };
+  const { shape } = job;
+  try {
+    if (shape.kind === "churn") {
+      const { churn } = shape;
+      const slots = new Float64Array(churn.live);
+      runChurn(churn, target, slots, Math.floor(churn.pairs / 10));
+      arrive(job.gate);
+      const start = now();
+      const failures = runChurn(churn, target, slots, churn.pairs);
+      return { ok: true, start, end: now(), failures };
+    }
+    const ring = job.exchange;
+    if (shape.kind === "pipeline") {
+      // words 0 and 1: blocks produced and consumed; from word 2, a ring of addresses
+      const size = ring.length - 2;
+      const warm = Math.min(10_000, shape.blocks);
+      for (let i = 0; i < warm; i++) target.free(target.malloc(sizeOf(i, shape.minSize, shape.maxSize)));
+      arrive(job.gate);
+      const start = now();
+      let failures = 0;
+      if (job.index === 0) {
+        for (let i = 0; i < shape.blocks; i++) {
+          while (i - Atomics.load(ring, 1) >= size) Atomics.wait(ring, 1, Atomics.load(ring, 1), 1);
+          const p = target.malloc(sizeOf(i, shape.minSize, shape.maxSize));
+          if (p === 0) failures++;
+          ring[2 + (i % size)] = p | 0;
+          Atomics.store(ring, 0, i + 1);
+          Atomics.notify(ring, 0);
+        }
+      } else {
+        for (let i = 0; i < shape.blocks; i++) {
+          while (Atomics.load(ring, 0) <= i) Atomics.wait(ring, 0, i, 1);
+          const p = ring[2 + (i % size)]! >>> 0;
+          if (p !== 0) target.free(p);
+          Atomics.store(ring, 1, i + 1);
+          Atomics.notify(ring, 1);
+        }
+      }
+      return { ok: true, start, end: now(), failures };
+    }
+    // remote free: worker 0 makes 2n blocks for worker 1 (n to warm up on); worker 1 makes 2n of
+    // its own, then frees n of its own and n of worker 0's, each timed
+    const n = shape.blocks;
+    const made: number[] = [];
+    let failures = 0;
+    for (let i = 0; i < 2 * n; i++) {
+      const p = target.malloc(sizeOf(i + job.index, shape.minSize, shape.maxSize));
+      if (p === 0) failures++;
+      made.push(p);
+    }
+    if (job.index === 0) {
+      for (let i = 0; i < 2 * n; i++) ring[1 + i] = made[i]! | 0;
+      arrive(job.gate);
+      const stamp = now();
+      return { ok: true, start: stamp, end: stamp, failures };
+    }
+    arrive(job.gate);
+    const start = now();
+    // the other worker's blocks are in once the gate opens (it wrote them before it arrived)
+    for (let i = 0; i < n; i++) target.free(made[i]!);
+    for (let i = 0; i < n; i++) target.free(ring[1 + i]! >>> 0);
+    const localStart = now();
+    for (let i = n; i < 2 * n; i++) target.free(made[i]!);
+    const remoteStart = now();
+    for (let i = n; i < 2 * n; i++) target.free(ring[1 + i]! >>> 0);
+    const end = now();
+    return { ok: true, start, end, failures, localMs: remoteStart - localStart, remoteMs: end - remoteStart };
+  } finally {
+    rt.close();
+  }
+}
+
+main().then(
+  (reply) => parentPort!.postMessage(reply),
+  (error: unknown) => parentPort!.postMessage({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+);
