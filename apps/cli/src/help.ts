@@ -95,6 +95,10 @@ Options:
   --quick            one run of smaller workloads (100,000 events of each trace), to try it out
   --markdown         print a Markdown table
   --json             print every run as JSON
+  --workers N        instead: N workers (2 or more) sharing one memory, through the MEM domain of
+                     default and malloc: a private heap, the locked shared heap, and free-threading
+                     (a heap per worker) with 1 and N workers; a producer -> consumer pipeline; a
+                     remote free against a local one (default budget 60 s per run)
 `,
   demo: `Usage: tsmalloc demo [options]
 
