@@ -951,6 +951,15 @@ export class Pymalloc implements Allocator {
     const pw = pool >>> 2;
     const offset = p - pool - this.#overhead;
     const szidx = u32[pw + this.#szidxWord]!;
+    // one branch when all is well, as in #checkBlock
+    if (
+      offset >= 0 && szidx < this.#numClasses && u32[pw + POOL_COUNT_WORD] !== 0 &&
+      offset + this.#overhead < u32[pw + this.#nextoffsetWord]! &&
+      ((offset * this.#inverseSize[szidx]! + 0.5) | 0) * ((szidx + 1) << this.#shift) === offset &&
+      (u32[(p >>> 2) + 1]! | 0) !== (p ^ owner.salt)
+    ) {
+      return;
+    }
     const invalid = (why: string): never => {
       throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: ${formatAddress(p)} is not a live pymalloc block: ${why}`, { address: p });
     };
@@ -960,9 +969,7 @@ export class Pymalloc implements Allocator {
     if (offset % blockSize !== 0) invalid(`it points ${offset % blockSize} bytes into the ${blockSize}-byte block at ${formatAddress(p - (offset % blockSize))}`);
     if (offset + this.#overhead >= u32[pw + this.#nextoffsetWord]!) invalid(`the ${blockSize}-byte block there was never allocated`);
     // a carved block of a pool that holds none in use (freed, and its pool emptied), or with the mark
-    if (u32[pw + POOL_COUNT_WORD] === 0 || (u32[(p >>> 2) + 1]! | 0) === (p ^ owner.salt)) {
-      throw new TsmallocError(ErrorCode.DoubleFree, `${fn}: ${formatAddress(p)} was already freed: it is on a free list of its heap, or waits on its remote-free list`, { address: p });
-    }
+    throw new TsmallocError(ErrorCode.DoubleFree, `${fn}: ${formatAddress(p)} was already freed: it is on a free list of its heap, or waits on its remote-free list`, { address: p });
   }
 
   /** Pushes the checked block `p` onto `owner`'s remote-free list: the freed mark, the link, one compareExchange. */
