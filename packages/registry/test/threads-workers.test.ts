@@ -201,9 +201,13 @@ describe("free-threaded runtime across workers", () => {
     const jobs = (["producer", "consumer"] as const).map((role): PipelineJob => ({ source: memory.source, role, blocks, ring, mapped, sample }));
     const reports = await runWorkers<PipelineReport>(new URL("./fixtures/ft-pipeline-worker.ts", import.meta.url), jobs);
     expect(reports.map((r) => r.error)).toEqual([null, null]);
+    // flat: the ring holds at most 4,096 blocks in flight, so the footprint stops growing once
+    // they are out (a heap that never got its blocks back would need 50 MiB for 200,000 of them);
+    // how many wait to be drained depends on the scheduling, hence an arena's and a segment's slack
     const samples = [...mapped];
     const early = Math.max(...samples.slice(0, samples.length / 2));
-    expect(Math.max(...samples.slice(samples.length / 2))).toBeLessThanOrEqual(early);
+    expect(Math.max(...samples.slice(samples.length / 2))).toBeLessThanOrEqual(early + 2 * MiB);
+    expect(Math.max(...samples)).toBeLessThan(16 * MiB);
     creator.reclaim();
     expectRuntimeOk(creator);
     const producer = attachRuntime(memory);
