@@ -6,7 +6,7 @@
  */
 import { Malloc } from "@tsmalloc/malloc";
 import { ErrorCode, HeapKind, HeapSlots, LinearMemory, PAGE_SIZE, RegionOwner } from "@tsmalloc/memory";
-import { AllocatorModel } from "@tsmalloc/testkit";
+import { AllocatorModel, type HeapsStep, runHeapsSteps } from "@tsmalloc/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { expectError, expectHeapOk, MiB } from "./helpers.ts";
@@ -360,12 +360,6 @@ function expectErrorCode(fn: () => unknown): string {
   return "nothing thrown";
 }
 
-type Op =
-  | { readonly op: "malloc"; readonly heap: number; readonly size: number }
-  | { readonly op: "free"; readonly heap: number; readonly pick: number }
-  | { readonly op: "realloc"; readonly heap: number; readonly pick: number; readonly size: number }
-  | { readonly op: "drain"; readonly heap: number };
-
 const HEAPS = 3;
 const size = fc.oneof(
   { weight: 70, arbitrary: fc.integer({ min: 0, max: 600 }) },
@@ -373,7 +367,7 @@ const size = fc.oneof(
   { weight: 5, arbitrary: fc.integer({ min: MiB - 100, max: 2 * MiB }) },
 );
 const heap = fc.integer({ min: 0, max: HEAPS - 1 });
-const op: fc.Arbitrary<Op> = fc.oneof(
+const step: fc.Arbitrary<HeapsStep> = fc.oneof(
   { weight: 35, arbitrary: fc.record({ op: fc.constant("malloc" as const), heap, size }) },
   { weight: 35, arbitrary: fc.record({ op: fc.constant("free" as const), heap, pick: fc.nat() }) },
   { weight: 20, arbitrary: fc.record({ op: fc.constant("realloc" as const), heap, pick: fc.nat(), size }) },
@@ -383,28 +377,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 describe("heap slots against the model", () => {
   it("keep every block intact and apart, whichever slot allocates, frees or resizes it", { timeout: 120_000 }, () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+      fc.property(fc.array(step, { maxLength: 300 }), (steps) => {
         const { memory, heaps } = threads(HEAPS);
         const model = new AllocatorModel(memory);
-        for (const step of ops) {
-          const h = heaps[step.heap]!;
-          const live = model.blocks;
-          if (step.op === "malloc") {
-            model.allocated(h.malloc(step.size), step.size);
-          } else if (step.op === "drain") {
-            h.drainRemoteFrees();
-          } else if (live.length > 0) {
-            const block = live[step.pick % live.length]!;
-            if (step.op === "free") {
-              model.freed(block.address);
-              h.free(block.address);
-            } else {
-              model.verify(block.address);
-              model.reallocated(block.address, h.realloc(block.address, step.size), step.size);
-            }
-          }
-        }
-        model.verifyAll();
+        runHeapsSteps(model, heaps, steps);
         for (const h of heaps) expect(h.check().problems).toEqual([]);
         for (const block of model.blocks) heaps[0]!.free(block.address);
         for (const h of heaps) h.drainRemoteFrees();

@@ -924,19 +924,9 @@ export class Pymalloc implements Allocator {
       }
       return q;
     }
-    const u32 = this.memory.u32;
     const pool = p - (p & this.#poolMask);
-    this.#checkRemoteBlock(u32, p, pool, owner, "realloc");
-    let size = (u32[(pool >>> 2) + this.#szidxWord]! + 1) << this.#shift;
-    if (nbytes <= size) {
-      if (4 * nbytes > 3 * size) return p;
-      size = nbytes;
-    }
-    const bp = this.#malloc(nbytes);
-    if (bp === 0) return 0;
-    this.memory.u8.copyWithin(bp, p, p + size);
-    this.#push(owner, p);
-    return bp;
+    this.#checkRemoteBlock(this.memory.u32, p, pool, owner, "realloc");
+    return this.#reallocBlock(p, pool, nbytes, owner);
   }
 
   /**
@@ -1152,11 +1142,21 @@ export class Pymalloc implements Allocator {
 
   /** `_PyObject_Realloc` for a non-NULL pointer. */
   #realloc(p: number, nbytes: number): number {
-    let u32 = this.memory.u32;
+    const u32 = this.memory.u32;
     if (!this.#inArena(u32, p)) return this.raw.realloc(p, nbytes);
     const pool = p - (p & this.#poolMask);
     if (this.#checks) this.#checkBlock(u32, p, pool, "realloc");
-    let size = (u32[(pool >>> 2) + this.#szidxWord]! + 1) << this.#shift;
+    return this.#reallocBlock(p, pool, nbytes, null);
+  }
+
+  /**
+   * The rest of `_PyObject_Realloc` for the live pool block `p` (in `pool`): it stays where it is
+   * unless it must grow out of its class or shrinks by a quarter or more; else it moves to a new
+   * block (of this heap), and goes back to its pool, or onto `owner`'s remote-free list when it
+   * is another slot's block.
+   */
+  #reallocBlock(p: number, pool: number, nbytes: number, owner: RemoteHeap | null): number {
+    let size = (this.memory.u32[(pool >>> 2) + this.#szidxWord]! + 1) << this.#shift;
     if (nbytes <= size) {
       // stays put unless it shrinks by a quarter or more; a shrink copies only nbytes
       if (4 * nbytes > 3 * size) return p;
@@ -1165,8 +1165,8 @@ export class Pymalloc implements Allocator {
     const bp = this.#malloc(nbytes);
     if (bp === 0) return 0;
     this.memory.u8.copyWithin(bp, p, p + size);
-    u32 = this.memory.u32;
-    this.#freeBlock(u32, p, pool);
+    if (owner === null) this.#freeBlock(this.memory.u32, p, pool);
+    else this.#push(owner, p);
     return bp;
   }
 

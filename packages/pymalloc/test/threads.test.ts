@@ -8,7 +8,7 @@
 import { Malloc } from "@tsmalloc/malloc";
 import { ErrorCode, HeapKind, HeapSlots, LinearMemory, PAGE_SIZE, RegionOwner } from "@tsmalloc/memory";
 import { Pymalloc, regionArenaAllocator, sumStats } from "@tsmalloc/pymalloc";
-import { AllocatorModel } from "@tsmalloc/testkit";
+import { AllocatorModel, type HeapsStep, runHeapsSteps } from "@tsmalloc/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { STATE_SALT_WORD } from "../src/structs.ts";
@@ -269,17 +269,10 @@ describe("a heap slot's pymalloc heap", () => {
   });
 });
 
-type Op =
-  | { readonly op: "malloc"; readonly heap: number; readonly size: number }
-  | { readonly op: "calloc"; readonly heap: number; readonly size: number }
-  | { readonly op: "free"; readonly heap: number; readonly pick: number }
-  | { readonly op: "realloc"; readonly heap: number; readonly pick: number; readonly size: number }
-  | { readonly op: "drain"; readonly heap: number };
-
 const HEAPS = 3;
 const size = fc.oneof({ weight: 85, arbitrary: fc.integer({ min: 0, max: 512 }) }, { weight: 15, arbitrary: fc.integer({ min: 513, max: 20_000 }) });
 const heap = fc.integer({ min: 0, max: HEAPS - 1 });
-const op: fc.Arbitrary<Op> = fc.oneof(
+const step: fc.Arbitrary<HeapsStep> = fc.oneof(
   { weight: 30, arbitrary: fc.record({ op: fc.constant("malloc" as const), heap, size }) },
   { weight: 5, arbitrary: fc.record({ op: fc.constant("calloc" as const), heap, size }) },
   { weight: 35, arbitrary: fc.record({ op: fc.constant("free" as const), heap, pick: fc.nat() }) },
@@ -290,30 +283,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 describe("pymalloc heap slots against the model", () => {
   it("keep every block intact and apart, whichever slot allocates, frees or resizes it", { timeout: 120_000 }, () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+      fc.property(fc.array(step, { maxLength: 400 }), (steps) => {
         const { memory, heaps } = threads(HEAPS);
         const model = new AllocatorModel(memory);
-        for (const step of ops) {
-          const h = heaps[step.heap]!.obj;
-          const live = model.blocks;
-          if (step.op === "malloc") {
-            model.allocated(h.malloc(step.size), step.size);
-          } else if (step.op === "calloc") {
-            model.allocated(h.calloc(1, step.size), step.size, true);
-          } else if (step.op === "drain") {
-            h.drainRemoteFrees();
-          } else if (live.length > 0) {
-            const block = live[step.pick % live.length]!;
-            if (step.op === "free") {
-              model.freed(block.address);
-              h.free(block.address);
-            } else {
-              model.verify(block.address);
-              model.reallocated(block.address, h.realloc(block.address, step.size), step.size);
-            }
-          }
-        }
-        model.verifyAll();
+        runHeapsSteps(model, heaps.map((t) => t.obj), steps);
         expectAllOk(heaps);
         for (const block of model.blocks) heaps[1]!.obj.free(block.address);
         for (const t of heaps) {

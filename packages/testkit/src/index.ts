@@ -4,7 +4,7 @@
  * its kit from one place.
  */
 export { type ExampleRun, markedExamples, runExample } from "./example.ts";
-export { AllocatorModel, type ModelBlock } from "./model.ts";
+export { AllocatorModel, type HeapsStep, type ModelBlock, runHeapsSteps, type SlotHeap } from "./model.ts";
 export { BOUNDARY_REACH, boundarySizes, probeSizes, type SizeProbeMemory, type SizeProbeOptions, type SizeProbeTarget } from "./size-probe.ts";
 export { firstMessage, runWorkers } from "./worker.ts";
 
