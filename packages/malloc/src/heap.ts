@@ -21,6 +21,8 @@ import {
   H_FL_BITMAP,
   H_FLAGS,
   H_HEADS,
+  H_INBOX,
+  H_INBOX_DAMAGE,
   H_LARGE_BYTES,
   H_LARGE_COUNT,
   H_LARGE_HEAD,
@@ -317,11 +319,45 @@ export class Heap {
     const size = blockSizeFor(n);
     let p = this.findFree(size);
     if (p === 0) {
+      // a heap slot's heap first frees what other threads freed into it (a plain load of the list)
+      if (this.slot !== 0 && this.u32[this.hw + H_INBOX] !== 0 && this.drainRemote() !== 0) p = this.findFree(size);
       // when the memory cannot grow, a block of the request's own list may still fit
-      p = this.grow(size) ? this.findFree(size) : this.fitInList(size);
+      if (p === 0) p = this.grow(size) ? this.findFree(size) : this.fitInList(size);
       if (p === 0) return 0;
     }
     return this.take(p, size);
+  }
+
+  /**
+   * Frees every block other threads pushed onto this heap slot's remote-free list: one exchange
+   * takes the whole list, then each block is freed as the heap's own (a large block's region is
+   * unmapped). A block that is not what the list promises (a used block of this heap with its
+   * pending mark: something wrote to it after it was freed) stops the drain; it and the rest of the
+   * list are left alone and counted, and check() reports them.
+   *
+   * @returns the number of blocks freed
+   */
+  drainRemote(): number {
+    let p = Atomics.exchange(this.memory.i32, this.hw + H_INBOX, 0) >>> 0;
+    let freed = 0;
+    while (p !== 0) {
+      this.sync();
+      const u32 = this.u32;
+      const kind = this.validate(p);
+      if (kind === NOT_A_BLOCK || this.u8[this.pageSlots + (p >>> 16)] !== this.slot || (u32[(p >>> 2) + 1]! | 0) !== this.pendingMark(p)) {
+        u32[this.hw + H_INBOX_DAMAGE] = u32[this.hw + H_INBOX_DAMAGE]! + 1;
+        break;
+      }
+      const next = u32[p >>> 2]!;
+      // the mark goes, so that no block handed out again carries it
+      u32[(p >>> 2) + 1] = 0;
+      if (kind === KIND_BLOCK) this.free(p);
+      else this.largeFree(p);
+      freed++;
+      p = next;
+    }
+    this.sync();
+    return freed;
   }
 
   /**
@@ -674,6 +710,8 @@ export class Heap {
   largeAlloc(n: number, alignment: number): number {
     const offset = alignment <= LARGE_HEADER_BYTES ? LARGE_HEADER_BYTES : alignment;
     if (offset + n > MAX_MEMORY_BYTES) return 0;
+    // a region's worth of blocks may wait on the remote-free list: they go before a new region comes
+    if (this.slot !== 0 && this.u32[this.hw + H_INBOX] !== 0) this.drainRemote();
     if (this.beforeMap !== null) this.beforeMap();
     const region = this.memory.map(offset + n, {
       alignment: alignment > PAGE_SIZE ? alignment : PAGE_SIZE,

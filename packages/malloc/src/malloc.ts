@@ -25,7 +25,6 @@ import { Heap, KIND_BLOCK, KIND_LARGE, NOT_A_BLOCK, roundUpPages } from "./heap.
 import {
   ALIGNMENT,
   H_INBOX,
-  H_INBOX_DAMAGE,
   H_LOCK,
   H_MAGIC,
   H_SLOT,
@@ -133,7 +132,8 @@ function attachedHeap(options: unknown): Heap | undefined {
  * takes no lock. `free(p)` reads the slot of `p`'s page in the {@link HeapSlots} table: the
  * caller's own block is freed at once, with no atomic operation; another slot's block is checked,
  * marked as pending and pushed onto its heap's remote-free list with one compareExchange, and its
- * owner frees it when it next allocates (one exchange takes the whole list). `realloc` of another
+ * owner frees the whole list (taken with one exchange) when it next runs out of free blocks, before
+ * it maps more pages: a batch at a time, as pymalloc drains before it takes a new pool. `realloc` of another
  * slot's block allocates here, copies and gives the old block back to its owner the same way.
  *
  * Detected in O(1) on every free/realloc/usableSize: pointers that are not numbers, misaligned,
@@ -301,8 +301,6 @@ export class Malloc implements Allocator {
     if (this.#locked) return this.#mallocLocked(size === 0 ? 1 : size);
     const heap = this.#heap;
     heap.sync();
-    // a heap slot's heap frees what other threads freed into it first (a plain load of the list)
-    if (this.#slot !== 0 && heap.u32[this.#inbox] !== 0) this.#drain();
     return heap.malloc(size === 0 ? 1 : size);
   }
 
@@ -332,7 +330,6 @@ export class Malloc implements Allocator {
     if (this.#locked) lockMutex(this.#lockWords, this.#lockIndex);
     try {
       heap.sync();
-      if (this.#slot !== 0 && heap.u32[this.#inbox] !== 0) this.#drain();
       const p = heap.malloc(n);
       // large blocks are fresh regions, which the region allocator hands out zeroed
       if (p !== 0 && n < heap.mmapThreshold) this.memory.u8.fill(0, p, p + n);
@@ -385,7 +382,6 @@ export class Malloc implements Allocator {
   #reallocThreaded(ptr: number, n: number): number {
     const heap = this.#heap;
     heap.sync();
-    if (heap.u32[this.#inbox] !== 0) this.#drain();
     const slot = heap.u8[this.#pageSlots + (ptr >>> 16)]!;
     if (slot === this.#slot) {
       const kind = this.#requireOwnBlock(ptr, "realloc");
@@ -535,47 +531,16 @@ export class Malloc implements Allocator {
   }
 
   /**
-   * Frees every block other threads pushed onto this heap's remote-free list: one exchange takes
-   * the whole list. A block that is not what the list promises (a used block of this heap with its
-   * pending mark: something wrote to it after it was freed) stops the drain; it and the rest of
-   * the list are left alone and counted, and check() reports them.
-   *
-   * @returns the number of blocks freed
-   */
-  #drain(): number {
-    const heap = this.#heap;
-    let p = Atomics.exchange(this.memory.i32, this.#inbox, 0) >>> 0;
-    let freed = 0;
-    while (p !== 0) {
-      heap.sync();
-      const u32 = heap.u32;
-      const kind = heap.validate(p);
-      if (kind === NOT_A_BLOCK || heap.u8[this.#pageSlots + (p >>> 16)] !== this.#slot || (u32[(p >>> 2) + 1]! | 0) !== heap.pendingMark(p)) {
-        u32[heap.hw + H_INBOX_DAMAGE] = u32[heap.hw + H_INBOX_DAMAGE]! + 1;
-        break;
-      }
-      const next = u32[p >>> 2]!;
-      // the mark goes, so that no block handed out again carries it
-      u32[(p >>> 2) + 1] = 0;
-      if (kind === KIND_BLOCK) heap.free(p);
-      else heap.largeFree(p);
-      freed++;
-      p = next;
-    }
-    return freed;
-  }
-
-  /**
    * Frees, now, what other threads freed into this heap slot's heap (they wait on its remote-free
-   * list until the heap next allocates). For a thread that stops allocating, before it lets its
-   * slot go. Does nothing for a heap of no slot.
+   * list until the heap runs out of free blocks, or maps a large block's region). For a thread that
+   * stops allocating, before it lets its slot go. Does nothing for a heap of no slot.
    *
    * @returns the number of blocks freed
    */
   drainRemoteFrees(): number {
     if (this.#slot === 0) return 0;
     this.#heap.sync();
-    return this.#drain();
+    return this.#heap.drainRemote();
   }
 
   /**
@@ -601,7 +566,6 @@ export class Malloc implements Allocator {
     if (this.#locked) lockMutex(this.#lockWords, this.#lockIndex);
     try {
       heap.sync();
-      if (this.#slot !== 0 && heap.u32[this.#inbox] !== 0) this.#drain();
       return heap.memalign(alignment, n);
     } finally {
       if (this.#locked) unlockMutex(this.#lockWords, this.#lockIndex);

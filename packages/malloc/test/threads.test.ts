@@ -47,7 +47,7 @@ describe("a heap slot's malloc heap", () => {
     expectHeapOk(b);
   });
 
-  it("frees another slot's block through its owner's remote-free list, which the owner drains when it allocates", () => {
+  it("frees another slot's block through its owner's remote-free list, which the owner drains when it runs out of free blocks", () => {
     const { memory, heaps } = threads(2);
     const [a, b] = heaps as [Malloc, Malloc];
     const p = a.malloc(100);
@@ -59,10 +59,13 @@ describe("a heap slot's malloc heap", () => {
     expect(b.stats().remoteFreesPending).toBe(0);
     expectHeapOk(a);
     expectHeapOk(b);
-    const q = a.malloc(100);
-    expect(q).toBe(p);
-    expect(a.stats()).toMatchObject({ allocatedBlocks: before.allocatedBlocks, remoteFreesPending: 0 });
+    // a's free blocks serve first; the list is drained when none fits, before the heap grows
+    const q = a.malloc(64);
+    expect(a.stats().remoteFreesPending).toBe(1);
+    const big = a.malloc(a.stats().largestFreeBlock + 16);
+    expect(a.stats()).toMatchObject({ allocatedBlocks: before.allocatedBlocks + 1, remoteFreesPending: 0 });
     a.free(q);
+    a.free(big);
     expectHeapOk(a);
   });
 
@@ -276,6 +279,21 @@ describe("a heap slot's malloc heap", () => {
     expectHeapOk(consumer);
   });
 
+  it("keeps a pipeline of large blocks flat too: their regions are unmapped before the owner maps a new one", () => {
+    const { memory, heaps } = threads(2);
+    const [producer, consumer] = heaps as [Malloc, Malloc];
+    let mapped = 0;
+    for (let round = 0; round < 50; round++) {
+      const p = producer.malloc(3 * MiB);
+      expect(p).not.toBe(0);
+      consumer.free(p);
+      if (round === 1) mapped = memory.stats().mappedBytes;
+      if (round > 1) expect(memory.stats().mappedBytes).toBeLessThanOrEqual(mapped);
+    }
+    expect(producer.drainRemoteFrees()).toBe(1);
+    expect(producer.stats().largeBlocks).toBe(0);
+  });
+
   it("opens a slot's heap with Malloc.attach (a thread that adopts the slot) and frees into it from there", () => {
     const { memory, table, heaps } = threads(2);
     const [a, b] = heaps as [Malloc, Malloc];
@@ -284,7 +302,7 @@ describe("a heap slot's malloc heap", () => {
     const adopted = Malloc.attach(LinearMemory.attach(memory.source), a.address);
     expect(adopted.heapSlot).toBe(1);
     expect(adopted.stats().remoteFreesPending).toBe(1);
-    expect(adopted.malloc(100)).toBe(p);
+    expect(adopted.drainRemoteFrees()).toBe(1);
     expect(adopted.stats().remoteFreesPending).toBe(0);
     const q = b.malloc(64);
     adopted.free(q);
