@@ -36,6 +36,26 @@ function arrive(gate: Int32Array): void {
   while (Atomics.load(gate, 1) === 0) Atomics.wait(gate, 1, 0, 100);
 }
 
+/** Words of the pipeline's exchange array. */
+const PRODUCED = 0;
+const CONSUMED = 1;
+const CONSUMER_ASLEEP = 2;
+const PRODUCER_ASLEEP = 3;
+const RING = 4;
+/** Loads of a counter before a waiting side goes to sleep. */
+const SPINS = 2000;
+
+/**
+ * Waits while `busy(counter)` holds for the counter at `word`: spins first, then sleeps in
+ * Atomics.wait with its `asleep` flag raised (the other side notifies only a sleeper).
+ */
+function waitWhile(ring: Int32Array, word: number, asleep: number, busy: (counter: number) => boolean): void {
+  for (let spin = 0; spin < SPINS; spin++) if (!busy(Atomics.load(ring, word))) return;
+  Atomics.store(ring, asleep, 1);
+  for (let seen = Atomics.load(ring, word); busy(seen); seen = Atomics.load(ring, word)) Atomics.wait(ring, word, seen, 1);
+  Atomics.store(ring, asleep, 0);
+}
+
 /** The sizes of the pipeline's and the remote free's blocks: a fixed spread over [min, max]. */
 function sizeOf(i: number, min: number, max: number): number {
   return min + ((i * 2654435761) >>> 0) % (max - min + 1);
@@ -66,8 +86,10 @@ async function main(): Promise<ThreadBenchReply> {
     }
     const ring = job.exchange;
     if (shape.kind === "pipeline") {
-      // words 0 and 1: blocks produced and consumed; from word 2, a ring of addresses
-      const size = ring.length - 2;
+      // words 0 and 1: blocks produced and consumed; 2 and 3: the consumer, the producer, asleep;
+      // from word 4, a ring of addresses. Each side spins a while before it sleeps, and is woken
+      // only when it sleeps, so that the ring costs little next to the allocator.
+      const size = ring.length - RING;
       const warm = Math.min(10_000, shape.blocks);
       for (let i = 0; i < warm; i++) target.free(target.malloc(sizeOf(i, shape.minSize, shape.maxSize)));
       arrive(job.gate);
@@ -75,20 +97,20 @@ async function main(): Promise<ThreadBenchReply> {
       let failures = 0;
       if (job.index === 0) {
         for (let i = 0; i < shape.blocks; i++) {
-          while (i - Atomics.load(ring, 1) >= size) Atomics.wait(ring, 1, Atomics.load(ring, 1), 1);
+          if (i - Atomics.load(ring, CONSUMED) >= size) waitWhile(ring, CONSUMED, PRODUCER_ASLEEP, (consumed) => i - consumed >= size);
           const p = target.malloc(sizeOf(i, shape.minSize, shape.maxSize));
           if (p === 0) failures++;
-          ring[2 + (i % size)] = p | 0;
-          Atomics.store(ring, 0, i + 1);
-          Atomics.notify(ring, 0);
+          ring[RING + (i % size)] = p | 0;
+          Atomics.store(ring, PRODUCED, i + 1);
+          if (Atomics.load(ring, CONSUMER_ASLEEP) !== 0) Atomics.notify(ring, PRODUCED);
         }
       } else {
         for (let i = 0; i < shape.blocks; i++) {
-          while (Atomics.load(ring, 0) <= i) Atomics.wait(ring, 0, i, 1);
-          const p = ring[2 + (i % size)]! >>> 0;
+          if (Atomics.load(ring, PRODUCED) <= i) waitWhile(ring, PRODUCED, CONSUMER_ASLEEP, (produced) => produced <= i);
+          const p = ring[RING + (i % size)]! >>> 0;
           if (p !== 0) target.free(p);
-          Atomics.store(ring, 1, i + 1);
-          Atomics.notify(ring, 1);
+          Atomics.store(ring, CONSUMED, i + 1);
+          if (Atomics.load(ring, PRODUCER_ASLEEP) !== 0) Atomics.notify(ring, CONSUMED);
         }
       }
       return { ok: true, start, end: now(), failures };

@@ -138,9 +138,9 @@ interface MemoryModule {
 /** This module's worker, as a source file in the monorepo or as a built one in `dist/`. */
 const WORKER = import.meta.url.endsWith(".ts") ? "./threads-bench-worker.ts" : "./threads-bench-worker.js";
 
-/** Words of the exchange array: pipeline counts (2) and a ring of 4096, or the blocks of a remote free. */
+/** Words of the exchange array: pipeline counts and flags (4) and a ring of 4096, or the blocks of a remote free. */
 function exchangeWords(shape: ThreadShape): number {
-  return shape.kind === "pipeline" ? 2 + 4096 : shape.kind === "remote free" ? 1 + 2 * shape.blocks : 1;
+  return shape.kind === "pipeline" ? 4 + 4096 : shape.kind === "remote free" ? 1 + 2 * shape.blocks : 1;
 }
 
 /** One run of a case in a column. @returns ns per unit and the failures, or why there is none */
