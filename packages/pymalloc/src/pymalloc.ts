@@ -475,8 +475,9 @@ export class Pymalloc implements Allocator {
       return;
     }
     if (p === 0) return;
-    if (this.#slot !== 0) {
-      this.#freeThreaded(p);
+    // a heap slot's heap: another slot's block (its page says so) goes back to its owner
+    if (this.#slot !== 0 && this.memory.u8[this.#pageSlots + (p >>> 16)] !== this.#slot) {
+      this.#freeRemote(p);
       return;
     }
     if (this.#shared) {
@@ -884,17 +885,12 @@ export class Pymalloc implements Allocator {
   }
 
   /**
-   * free() of a heap slot's heap. The page's slot says whose block `p` is: the caller's own goes
-   * back to its pool now (no atomic operation); another slot's pool block onto its heap's
+   * free() of a heap slot's heap for a block whose page is another slot's (the caller's own goes
+   * to #free, with no atomic operation): another slot's pool block goes onto its heap's
    * remote-free list; a raw block to the raw allocator (whose own free finds its owner).
    */
-  #freeThreaded(p: number): void {
-    const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
-    if (slot === this.#slot) {
-      this.#free(p);
-      return;
-    }
-    const owner = this.#remoteOwner(p, slot);
+  #freeRemote(p: number): void {
+    const owner = this.#remoteOwner(p, this.memory.u8[this.#pageSlots + (p >>> 16)]!);
     if (owner === null) {
       // another slot's raw block (or no block: the raw allocator refuses it)
       this.raw.free(p);

@@ -115,33 +115,52 @@ async function main(): Promise<ThreadBenchReply> {
       }
       return { ok: true, start, end: now(), failures };
     }
-    // remote free: worker 0 makes 2n blocks for worker 1 (n to warm up on); worker 1 makes 2n of
-    // its own, then frees n of its own and n of worker 0's, each timed
+    // remote free, in rounds: worker 0 makes n blocks and hands them over (word 0: rounds handed
+    // over; word 1: rounds done; from word 2, the blocks); worker 1 makes n of its own, then frees
+    // its own and then worker 0's, each timed. Round 0 compiles the code and is not counted. The
+    // rounds keep the blocks few enough to stay in the caches, as in a program that frees what it
+    // just received.
     const n = shape.blocks;
-    const made: number[] = [];
+    const rounds = shape.rounds;
     let failures = 0;
-    for (let i = 0; i < 2 * n; i++) {
-      const p = target.malloc(sizeOf(i + job.index, shape.minSize, shape.maxSize));
-      if (p === 0) failures++;
-      made.push(p);
-    }
-    if (job.index === 0) {
-      for (let i = 0; i < 2 * n; i++) ring[1 + i] = made[i]! | 0;
-      arrive(job.gate);
-      const stamp = now();
-      return { ok: true, start: stamp, end: stamp, failures };
-    }
     arrive(job.gate);
     const start = now();
-    // the other worker's blocks are in once the gate opens (it wrote them before it arrived)
-    for (let i = 0; i < n; i++) target.free(made[i]!);
-    for (let i = 0; i < n; i++) target.free(ring[1 + i]! >>> 0);
-    const localStart = now();
-    for (let i = n; i < 2 * n; i++) target.free(made[i]!);
-    const remoteStart = now();
-    for (let i = n; i < 2 * n; i++) target.free(ring[1 + i]! >>> 0);
-    const end = now();
-    return { ok: true, start, end, failures, localMs: remoteStart - localStart, remoteMs: end - remoteStart };
+    if (job.index === 0) {
+      for (let round = 0; round < rounds; round++) {
+        while (Atomics.load(ring, 1) < round) Atomics.wait(ring, 1, Atomics.load(ring, 1), 1);
+        for (let i = 0; i < n; i++) {
+          const p = target.malloc(sizeOf(i + round, shape.minSize, shape.maxSize));
+          if (p === 0) failures++;
+          ring[2 + i] = p | 0;
+        }
+        Atomics.store(ring, 0, round + 1);
+        Atomics.notify(ring, 0);
+      }
+      return { ok: true, start, end: now(), failures };
+    }
+    const mine = new Float64Array(n);
+    let localMs = 0;
+    let remoteMs = 0;
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < n; i++) {
+        const p = target.malloc(sizeOf(i + round + 1, shape.minSize, shape.maxSize));
+        if (p === 0) failures++;
+        mine[i] = p;
+      }
+      while (Atomics.load(ring, 0) <= round) Atomics.wait(ring, 0, round, 1);
+      const t0 = now();
+      for (let i = 0; i < n; i++) target.free(mine[i]!);
+      const t1 = now();
+      for (let i = 0; i < n; i++) target.free(ring[2 + i]! >>> 0);
+      const t2 = now();
+      if (round > 0) {
+        localMs += t1 - t0;
+        remoteMs += t2 - t1;
+      }
+      Atomics.store(ring, 1, round + 1);
+      Atomics.notify(ring, 1);
+    }
+    return { ok: true, start, end: now(), failures, localMs, remoteMs };
   } finally {
     rt.close();
   }

@@ -18,7 +18,7 @@
  *   pipeline       one producer allocates, one consumer frees what it receives through a ring in a
  *                  SharedArrayBuffer: every free is of the other worker's block
  *   remote free    one worker frees n blocks of its own, then n blocks the other worker made, each
- *                  timed: a local and a remote free in the same run
+ *                  timed, round after round: a local and a remote free in the same run
  *
  * The registry is not a dependency of this kit (it depends on the kit for its tests): the caller
  * passes the URLs of `@tsmalloc/registry` and `@tsmalloc/memory` (`import.meta.resolve(...)`).
@@ -46,7 +46,7 @@ export interface ThreadColumn {
 export type ThreadShape =
   | { readonly kind: "churn"; readonly name: string; readonly churn: Churn }
   | { readonly kind: "pipeline"; readonly name: string; readonly blocks: number; readonly minSize: number; readonly maxSize: number }
-  | { readonly kind: "remote free"; readonly name: string; readonly blocks: number; readonly minSize: number; readonly maxSize: number };
+  | { readonly kind: "remote free"; readonly name: string; readonly blocks: number; readonly rounds: number; readonly minSize: number; readonly maxSize: number };
 
 /** A row of the table: a shape under one configuration, in the given columns. */
 export interface ThreadCase {
@@ -140,7 +140,7 @@ const WORKER = import.meta.url.endsWith(".ts") ? "./threads-bench-worker.ts" : "
 
 /** Words of the exchange array: pipeline counts and flags (4) and a ring of 4096, or the blocks of a remote free. */
 function exchangeWords(shape: ThreadShape): number {
-  return shape.kind === "pipeline" ? 4 + 4096 : shape.kind === "remote free" ? 1 + 2 * shape.blocks : 1;
+  return shape.kind === "pipeline" ? 4 + 4096 : shape.kind === "remote free" ? 2 + shape.blocks : 1;
 }
 
 /** One run of a case in a column. @returns ns per unit and the failures, or why there is none */
@@ -206,7 +206,8 @@ async function runOnce(benchCase: ThreadCase, column: ThreadColumn, options: Thr
     if (shape.kind === "churn") return { ns: (ms * 1e6) / (shape.churn.pairs * column.workers), local: null, failures };
     if (shape.kind === "pipeline") return { ns: (ms * 1e6) / shape.blocks, local: null, failures };
     const timed = outcome.find((reply) => reply.remoteMs !== undefined)!;
-    return { ns: (timed.remoteMs! * 1e6) / shape.blocks, local: (timed.localMs! * 1e6) / shape.blocks, failures };
+    const frees = shape.blocks * (shape.rounds - 1);
+    return { ns: (timed.remoteMs! * 1e6) / frees, local: (timed.localMs! * 1e6) / frees, failures };
   } finally {
     clearTimeout(timer);
     // a worker that never got the gate open must not wait for ever
@@ -368,7 +369,7 @@ export function scalingCases(workers: number, quick: boolean): ThreadCase[] {
     cases.push({ config, columns: pair, shape: { kind: "pipeline", name: "producer -> consumer, 16..512 B", blocks: scale(500_000), minSize: 16, maxSize: 512 } });
   }
   for (const config of ["default", "malloc"]) {
-    cases.push({ config, columns: pair, shape: { kind: "remote free", name: "free of the other worker's 16..512 B blocks", blocks: scale(200_000), minSize: 16, maxSize: 512 } });
+    cases.push({ config, columns: pair, shape: { kind: "remote free", name: "free of the other worker's 16..512 B blocks", blocks: 5000, rounds: quick ? 5 : 41, minSize: 16, maxSize: 512 } });
   }
   return cases;
 }

@@ -16,7 +16,7 @@ describe("runThreadBenchmarks", () => {
         shape: { kind: "churn", name: "tiny churn", churn: small },
       },
       { config: "default", columns: [{ mode: "free-threaded", workers: 2 }], shape: { kind: "pipeline", name: "pipe", blocks: 5000, minSize: 16, maxSize: 64 } },
-      { config: "default", columns: [{ mode: "free-threaded", workers: 2 }], shape: { kind: "remote free", name: "remote", blocks: 1000, minSize: 16, maxSize: 64 } },
+      { config: "default", columns: [{ mode: "free-threaded", workers: 2 }], shape: { kind: "remote free", name: "remote", blocks: 1000, rounds: 3, minSize: 16, maxSize: 64 } },
       { config: "broken", columns: [{ mode: "locked", workers: 2 }], shape: { kind: "churn", name: "broken churn", churn: small } },
     ];
     const lines: string[] = [];
