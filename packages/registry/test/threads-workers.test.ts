@@ -59,7 +59,7 @@ const op: fc.Arbitrary<ThreadOp> = fc.oneof(
   { weight: 12, arbitrary: fc.record({ op: fc.constant("free" as const), pick: fc.nat() }) },
   { weight: 8, arbitrary: fc.record({ op: fc.constant("realloc" as const), pick: fc.nat(), size }) },
   { weight: 20, arbitrary: fc.record({ op: fc.constant("post" as const), pick: fc.nat() }) },
-  { weight: 26, arbitrary: fc.record({ op: fc.constant("take" as const), then: fc.constantFrom("free" as const, "realloc" as const, "keep" as const), size }) },
+  { weight: 26, arbitrary: fc.record({ op: fc.constant("take" as const), after: fc.constantFrom("free" as const, "realloc" as const, "keep" as const), size }) },
 );
 
 describe("free-threaded runtime across workers", () => {
