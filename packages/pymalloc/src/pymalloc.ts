@@ -72,6 +72,7 @@ import {
   STATE_POINTER_SIZE_WORD,
   STATE_POOL_SIZE_WORD,
   STATE_RAW_ALLOCATED_BLOCKS_WORD,
+  STATE_RAW_FREED_REMOTELY_WORD,
   STATE_SALT_WORD,
   STATE_SLOT_WORD,
   STATE_THRESHOLD_WORD,
@@ -894,7 +895,7 @@ export class Pymalloc implements Allocator {
     if (owner === null) {
       // another slot's raw block (or no block: the raw allocator refuses it)
       this.raw.free(p);
-      this.#countRawOf(p, -1);
+      this.#countRawOf(p);
       return;
     }
     const u32 = this.memory.u32;
@@ -915,7 +916,7 @@ export class Pymalloc implements Allocator {
       const q = this.raw.realloc(p, nbytes);
       if (q !== 0 && q !== p) {
         // the raw block now lies in this slot's heap: it counts here
-        this.#countRawOf(p, -1);
+        this.#countRawOf(p);
         this.#countRaw(1);
       }
       return q;
@@ -1286,36 +1287,26 @@ export class Pymalloc implements Allocator {
   }
 
   #countRaw(delta: 1 | -1): void {
-    this.#countRawAt(this.#stateWord, delta);
-  }
-
-  /**
-   * Counts the raw block `p` out of (or into) the heap whose slot's page holds it: another slot's
-   * raw block freed here is its heap's to count (a heap of no slot counts only its own).
-   */
-  #countRawOf(p: number, delta: 1 | -1): void {
-    const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
-    const state = slot === 0 || slot > this.#slots!.count ? 0 : this.#slots!.heap(slot, HeapKind.Pymalloc);
-    if (state !== 0) this.#countRawAt(state >>> 2, delta);
-  }
-
-  /** Adds `delta` to the raw block count of the state block at word `stateWord`. */
-  #countRawAt(stateWord: number, delta: 1 | -1): void {
-    const word = stateWord + STATE_RAW_ALLOCATED_BLOCKS_WORD;
-    if (this.#slot !== 0) {
-      // heaps of other slots count into each other's words: atomically, and never below 0
-      const i32 = this.memory.i32;
-      for (let count = Atomics.load(i32, word); delta > 0 || count !== 0; ) {
-        const seen = Atomics.compareExchange(i32, word, count, count + delta);
-        if (seen === count) return;
-        count = seen;
-      }
-      return;
-    }
     const u32 = this.memory.u32;
+    const word = this.#stateWord + STATE_RAW_ALLOCATED_BLOCKS_WORD;
     const count = u32[word]!;
     // a raw block freed here that pymalloc did not hand out must not wrap the counter
     if (delta > 0 || count > 0) u32[word] = count + delta;
+  }
+
+  /**
+   * Counts out the raw block `p` that this heap slot's heap frees or moves for another thread:
+   * the heap whose slot's page holds it counts it, its own count untouched by other threads (it
+   * stays a plain word), the frees of others in a word of their own (one Atomics.add).
+   */
+  #countRawOf(p: number): void {
+    const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
+    if (slot === this.#slot) {
+      this.#countRaw(-1);
+      return;
+    }
+    const state = slot === 0 || slot > this.#slots!.count ? 0 : this.#slots!.heap(slot, HeapKind.Pymalloc);
+    if (state !== 0) Atomics.add(this.memory.i32, (state >>> 2) + STATE_RAW_FREED_REMOTELY_WORD, 1);
   }
 
   #lock(): void {
