@@ -521,7 +521,8 @@ export class Malloc implements Allocator {
     const words = this.memory.i32;
     const index = owner.hw + H_INBOX;
     u32[w + 1] = owner.pendingMark(ptr);
-    let head = Atomics.load(words, index);
+    // a plain read of the head is enough: the compareExchange checks it
+    let head = words[index]!;
     for (;;) {
       u32[w] = head;
       const seen = Atomics.compareExchange(words, index, head, ptr | 0);

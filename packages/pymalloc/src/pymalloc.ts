@@ -477,9 +477,12 @@ export class Pymalloc implements Allocator {
     }
     if (p === 0) return;
     // a heap slot's heap: another slot's block (its page says so) goes back to its owner
-    if (this.#slot !== 0 && this.memory.u8[this.#pageSlots + (p >>> 16)] !== this.#slot) {
-      this.#freeRemote(p);
-      return;
+    if (this.#slot !== 0) {
+      const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
+      if (slot !== this.#slot) {
+        this.#freeRemote(p, slot);
+        return;
+      }
     }
     if (this.#shared) {
       this.#lock();
@@ -890,8 +893,8 @@ export class Pymalloc implements Allocator {
    * to #free, with no atomic operation): another slot's pool block goes onto its heap's
    * remote-free list; a raw block to the raw allocator (whose own free finds its owner).
    */
-  #freeRemote(p: number): void {
-    const owner = this.#remoteOwner(p, this.memory.u8[this.#pageSlots + (p >>> 16)]!);
+  #freeRemote(p: number, slot: number): void {
+    const owner = this.#remoteOwner(p, slot);
     if (owner === null) {
       // another slot's raw block (or no block: the raw allocator refuses it)
       this.raw.free(p);
@@ -965,7 +968,8 @@ export class Pymalloc implements Allocator {
     const words = this.memory.i32;
     const index = owner.stateWord + STATE_INBOX_WORD;
     u32[(p >>> 2) + 1] = p ^ owner.salt;
-    let head = Atomics.load(words, index);
+    // a plain read of the head is enough: the compareExchange checks it
+    let head = words[index]!;
     for (;;) {
       u32[p >>> 2] = head;
       const seen = Atomics.compareExchange(words, index, head, p | 0);
