@@ -129,8 +129,9 @@ function attachedHeap(options: unknown): Heap | undefined {
  * so any number of workers can use one heap at once; on a non-shared memory no lock is taken.
  *
  * Free-threading (option `heapSlot`): each thread has a heap of its own in the shared memory, and
- * takes no lock. `free(p)` reads the slot of `p`'s page in the {@link HeapSlots} table: the
- * caller's own block is freed at once, with no atomic operation; another slot's block is checked,
+ * takes no lock. `free(p)` of the caller's own block frees it at once, with no atomic operation;
+ * for any other pointer it reads the slot of `p`'s page in the {@link HeapSlots} table, and
+ * another slot's block is checked,
  * marked as pending and pushed onto its heap's remote-free list with one compareExchange, and its
  * owner frees the whole list (taken with one exchange) when it next runs out of free blocks, before
  * it maps more pages: a batch at a time, as pymalloc drains before it takes a new pool. `realloc` of another
@@ -434,20 +435,23 @@ export class Malloc implements Allocator {
   }
 
   /**
-   * free() of a heap slot's heap: the page's slot says whose block it is. The caller's own block
-   * is freed here and now, with no atomic operation; another slot's block goes onto its heap's
-   * remote-free list.
+   * free() of a heap slot's heap. The caller's own block (its check word names this heap) is freed
+   * here and now, with no atomic operation, after one more load that tells a block waiting on the
+   * remote-free list; for any other pointer the page's slot says whose it is, and another slot's
+   * block goes onto its heap's remote-free list.
    */
   #freeThreaded(ptr: number): void {
     const heap = this.#heap;
     heap.sync();
-    const slot = heap.u8[this.#pageSlots + (ptr >>> 16)]!;
-    if (slot === this.#slot) {
-      const kind = this.#requireOwnBlock(ptr, "free");
+    const kind = heap.validate(ptr);
+    if (kind !== NOT_A_BLOCK) {
+      if ((heap.u32[(ptr >>> 2) + 1]! | 0) === heap.pendingMark(ptr) && this.#pending(ptr)) throw pendingError(ptr, "free");
       if (kind === KIND_BLOCK) heap.free(ptr);
       else heap.largeFree(ptr);
       return;
     }
+    const slot = heap.u8[this.#pageSlots + (ptr >>> 16)]!;
+    if (slot === this.#slot) throw diagnosePointer(heap, ptr, "free");
     const owner = this.#remoteHeap(slot, ptr, "free");
     this.#requireRemoteBlock(owner, ptr, "free");
     this.#push(owner, ptr);

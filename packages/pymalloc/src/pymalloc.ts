@@ -160,8 +160,9 @@ const MAX_ARENA_OBJECTS = 1 << 20;
  *
  * Free-threading (option `heapSlot`, as CPython's free-threaded build gives each thread its own
  * heaps): each thread has a pymalloc heap of its own in the shared memory and takes no lock.
- * `free(p)` reads the slot of `p`'s page in the `HeapSlots` table: the caller's own block goes back
- * to its pool at once; another slot's block is checked, given the freed mark and pushed onto its
+ * `free(p)` of the caller's own block (in one of its arenas) goes back to its pool at once, as in
+ * any heap; for any other block it reads the slot of `p`'s page in the `HeapSlots` table: another
+ * slot's block is checked, given the freed mark and pushed onto its
  * heap's remote-free list with one compareExchange, and its owner puts it back into its pool before
  * it next takes a new pool (one exchange takes the whole list). `realloc` of another slot's block
  * stays in place when its size class still fits, and otherwise moves into the caller's heap.
@@ -449,7 +450,6 @@ export class Pymalloc implements Allocator {
       return 0;
     }
     if (p === 0) return this.malloc(nbytes);
-    if (this.#slot !== 0) return this.#reallocThreaded(p, nbytes);
     if (this.#shared) {
       this.#lock();
       try {
@@ -476,14 +476,6 @@ export class Pymalloc implements Allocator {
       return;
     }
     if (p === 0) return;
-    // a heap slot's heap: another slot's block (its page says so) goes back to its owner
-    if (this.#slot !== 0) {
-      const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
-      if (slot !== this.#slot) {
-        this.#freeRemote(p, slot);
-        return;
-      }
-    }
     if (this.#shared) {
       this.#lock();
       try {
@@ -861,8 +853,12 @@ export class Pymalloc implements Allocator {
   #free(p: number): void {
     const u32 = this.memory.u32;
     if (!this.#inArena(u32, p)) {
-      this.raw.free(p);
-      this.#countRaw(-1);
+      // a heap slot's heap: another slot's arena block, or a raw block (its own or another's)
+      if (this.#slot !== 0) this.#freeNotInArena(p);
+      else {
+        this.raw.free(p);
+        this.#countRaw(-1);
+      }
       return;
     }
     const pool = p - (p & this.#poolMask);
@@ -889,14 +885,14 @@ export class Pymalloc implements Allocator {
   }
 
   /**
-   * free() of a heap slot's heap for a block whose page is another slot's (the caller's own goes
-   * to #free, with no atomic operation): another slot's pool block goes onto its heap's
-   * remote-free list; a raw block to the raw allocator (whose own free finds its owner).
+   * free() of a heap slot's heap for a block in none of its arenas (its own pool blocks take
+   * #free's path of any heap, with no atomic operation): the page's slot says whose it is.
+   * Another slot's pool block goes onto that heap's remote-free list; a raw block (this slot's or
+   * another's) to the raw allocator, whose own free finds its owner.
    */
-  #freeRemote(p: number, slot: number): void {
-    const owner = this.#remoteOwner(p, slot);
+  #freeNotInArena(p: number): void {
+    const owner = this.#remoteOwner(p, this.memory.u8[this.#pageSlots + (p >>> 16)]!);
     if (owner === null) {
-      // another slot's raw block (or no block: the raw allocator refuses it)
       this.raw.free(p);
       this.#countRawOf(p);
       return;
@@ -907,17 +903,17 @@ export class Pymalloc implements Allocator {
   }
 
   /**
-   * realloc() of a heap slot's heap. Another slot's pool block stays where it is when its size
-   * class still fits (nothing is written), and otherwise moves into this heap, the old block going
-   * back to its owner's remote-free list; another slot's raw block is the raw allocator's to move.
+   * realloc() of a heap slot's heap for a block in none of its arenas (its own pool blocks take
+   * #realloc's path of any heap). Another slot's pool block stays where it is when its size class
+   * still fits (nothing is written), and otherwise moves into this heap, the old block going back
+   * to its owner's remote-free list; a raw block is the raw allocator's to move.
    */
-  #reallocThreaded(p: number, nbytes: number): number {
+  #reallocNotInArena(p: number, nbytes: number): number {
     const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
-    if (slot === this.#slot) return this.#realloc(p, nbytes);
     const owner = this.#remoteOwner(p, slot);
     if (owner === null) {
       const q = this.raw.realloc(p, nbytes);
-      if (q !== 0 && q !== p) {
+      if (q !== 0 && q !== p && slot !== this.#slot) {
         // the raw block now lies in this slot's heap: it counts here
         this.#countRawOf(p);
         this.#countRaw(1);
@@ -1144,7 +1140,7 @@ export class Pymalloc implements Allocator {
   /** `_PyObject_Realloc` for a non-NULL pointer. */
   #realloc(p: number, nbytes: number): number {
     const u32 = this.memory.u32;
-    if (!this.#inArena(u32, p)) return this.raw.realloc(p, nbytes);
+    if (!this.#inArena(u32, p)) return this.#slot !== 0 ? this.#reallocNotInArena(p, nbytes) : this.raw.realloc(p, nbytes);
     const pool = p - (p & this.#poolMask);
     if (this.#checks) this.#checkBlock(u32, p, pool, "realloc");
     return this.#reallocBlock(p, pool, nbytes, null);
