@@ -891,10 +891,12 @@ export class Pymalloc implements Allocator {
    * another's) to the raw allocator, whose own free finds its owner.
    */
   #freeNotInArena(p: number): void {
-    const owner = this.#remoteOwner(p, this.memory.u8[this.#pageSlots + (p >>> 16)]!);
+    // the slot is read before the raw free: a large block's region, unmapped, is nobody's after
+    const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
+    const owner = this.#remoteOwner(p, slot);
     if (owner === null) {
       this.raw.free(p);
-      this.#countRawOf(p);
+      this.#countRawOf(slot);
       return;
     }
     const u32 = this.memory.u32;
@@ -915,7 +917,7 @@ export class Pymalloc implements Allocator {
       const q = this.raw.realloc(p, nbytes);
       if (q !== 0 && q !== p && slot !== this.#slot) {
         // the raw block now lies in this slot's heap: it counts here
-        this.#countRawOf(p);
+        this.#countRawOf(slot);
         this.#countRaw(1);
       }
       return q;
@@ -1295,12 +1297,12 @@ export class Pymalloc implements Allocator {
   }
 
   /**
-   * Counts out the raw block `p` that this heap slot's heap frees or moves for another thread:
-   * the heap whose slot's page holds it counts it, its own count untouched by other threads (it
-   * stays a plain word), the frees of others in a word of their own (one Atomics.add).
+   * Counts out a raw block that this heap slot's heap freed or moved, from the heap of slot
+   * `slot` (whose page held it): this heap's own count when it is its own block; another heap's
+   * count is untouched by other threads (it stays a plain word), the frees of others go to a word
+   * of their own (one Atomics.add).
    */
-  #countRawOf(p: number): void {
-    const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
+  #countRawOf(slot: number): void {
     if (slot === this.#slot) {
       this.#countRaw(-1);
       return;

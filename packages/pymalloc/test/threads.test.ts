@@ -148,6 +148,15 @@ describe("a heap slot's pymalloc heap", () => {
     expectAllOk(heaps);
   });
 
+  it("counts out its own large raw block, whose region is gone (and its pages nobody's) once freed", () => {
+    const { a, heaps } = two();
+    const big = a.malloc(3 * MiB);
+    expect(a.stats().rawAllocatedBlocks).toBe(1);
+    a.free(big);
+    expect(a.stats().rawAllocatedBlocks).toBe(0);
+    expectAllOk(heaps);
+  });
+
   it("refuses a second free of a pool block, from any slot, before and after its owner drains it", () => {
     const { memory, heaps } = threads(3);
     const [a, b, c] = heaps.map((t) => t.obj) as [Pymalloc, Pymalloc, Pymalloc];

@@ -95,7 +95,8 @@ describe("free-threaded runtime across workers", () => {
           expect(adopters.map((rt) => rt.threadSlot).sort()).toEqual(reports.map((r) => r.slot).sort());
           for (const rt of adopters) {
             const heap = rt.pymallocHeap ?? rt.mallocHeap;
-            expect(heap.stats().allocatedBlocks, `slot ${rt.threadSlot}`).toBe(baseline(config));
+            const stats = heap.stats() as { allocatedBlocks: number; rawAllocatedBlocks?: number; remoteFreesPending?: number };
+            expect(stats.allocatedBlocks, `${config}: slot ${rt.threadSlot}: ${JSON.stringify({ raw: stats.rawAllocatedBlocks, pending: stats.remoteFreesPending })}`).toBe(baseline(config));
             expect(slotTable(rt).heap(rt.threadSlot, HeapKind.Malloc)).not.toBe(0);
           }
           expect(NAME_OF[config]).toBe(creator.allocatorName());
