@@ -43,6 +43,8 @@ export class ThreadFront implements Allocator {
   }
 
   free(ptr: number): void {
+    // free(0) does nothing in every allocator: no reason to make heaps (or claim a slot) for it
+    if (ptr === 0) return;
     this.#bind()[this.#domain].free(ptr);
   }
 
