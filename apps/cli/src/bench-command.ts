@@ -8,6 +8,7 @@ import { bundledTracePath } from "@tsmalloc/bundled-traces";
 import { formatCounted } from "@tsmalloc/trace";
 import { type BenchCase, benchTableRows, type BenchCell, formatBenchTable, largeChurn, runBenchmarks, smallChurn } from "@tsmalloc/trace/bench";
 import { type OptionSpec, parseCommandLine, seconds, wholeNumber } from "./args.ts";
+import { benchWorkers } from "./bench-workers.ts";
 import { CONTENDER_NAMES, DEFAULT_CONTENDERS } from "./contenders.ts";
 import { ExitCode, usageError } from "./errors.ts";
 import { roundTo, textTable } from "./format.ts";
@@ -21,6 +22,7 @@ const BENCH_OPTIONS: OptionSpec = {
   quick: { type: "boolean" },
   json: { type: "boolean" },
   markdown: { type: "boolean" },
+  workers: { type: "string" },
 };
 
 /** Events of each trace `--quick` keeps. */
@@ -49,9 +51,14 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
   const command = "bench";
   const { values, positionals: paths } = parseCommandLine(command, argv, BENCH_OPTIONS);
   if (values.json === true && values.markdown === true) throw usageError(command, "--json and --markdown cannot go together");
-  const contenders = contenderList(values.allocators as string | undefined);
   const quick = values.quick === true;
   const runs = values.runs === undefined ? (quick ? 1 : 5) : wholeNumber(command, "--runs", values.runs as string, 1);
+  if (values.workers !== undefined) {
+    const workers = wholeNumber(command, "--workers", values.workers as string, 2);
+    const budgetSeconds = values.budget === undefined ? 60 : seconds(command, "--budget", values.budget as string);
+    return benchWorkers({ values, positionals: paths }, { workers, runs, budgetSeconds, quick }, io);
+  }
+  const contenders = contenderList(values.allocators as string | undefined);
   const budgetSeconds = values.budget === undefined ? 20 : seconds(command, "--budget", values.budget as string);
   const tracePaths = paths.length > 0 ? paths : [bundledTracePath("py_compileall"), bundledTracePath("gcc_cc1_wrapt")];
 

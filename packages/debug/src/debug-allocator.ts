@@ -60,10 +60,25 @@ const SAVE_BYTES = 2 * ERASED_SIZE + 8;
 /** The status a process ends with on `onCorruption: "abort"`: 128 + SIGABRT, as after abort(). */
 const ABORT_STATUS = 134;
 
-/** Set by attach() for the constructor call it makes: the state block to open. */
-let pendingAttach:
-  | { readonly address: number; readonly api: ApiId; readonly serialNumbers: boolean; readonly counter: number; readonly layout: DebugLayout }
-  | undefined;
+/** What attach() read from a state block, for the constructor: the block to open and its settings. */
+interface AttachedState {
+  readonly address: number;
+  readonly api: ApiId;
+  readonly serialNumbers: boolean;
+  readonly counter: number;
+  readonly layout: DebugLayout;
+}
+
+/**
+ * The key under which attach() hands the constructor the state block it checked. Only this
+ * module can name it, so a caller's options never carry it.
+ */
+const ATTACHED: unique symbol = Symbol("DebugAllocator.attach");
+
+/** The constructor's options as attach() passes them. */
+interface AttachedOptions extends DebugHookOptions {
+  readonly [ATTACHED]: AttachedState;
+}
 
 interface ProcessLike {
   readonly stderr?: { write(text: string): unknown };
@@ -146,8 +161,7 @@ export class DebugAllocator implements Allocator {
    *   block
    */
   constructor(allocator: Allocator, options: DebugHookOptions = {}) {
-    const attaching = pendingAttach;
-    pendingAttach = undefined;
+    const attaching = typeof options === "object" && options !== null ? (options as Partial<AttachedOptions>)[ATTACHED] : undefined;
     const fn = attaching === undefined ? "withDebugHooks" : "DebugAllocator.attach";
     this.wrapped = requireAllocator(allocator, fn);
     const settings = attaching === undefined ? hookSettings(options, fn) : { ...threadSettings(options, fn), ...attaching };
@@ -238,8 +252,9 @@ export class DebugAllocator implements Allocator {
     if (!isApiId(api) || (flags & ~KNOWN_FLAGS) !== 0 || !counterFits) {
       throw incompatible(`the state block at ${formatAddress(address)} is damaged`);
     }
-    pendingAttach = { address, api, serialNumbers, counter, layout: (flags & FLAG_WASM32) !== 0 ? DebugLayouts.wasm32 : DebugLayouts["64-bit"] };
-    return new DebugAllocator(allocator, options);
+    const layout = (flags & FLAG_WASM32) !== 0 ? DebugLayouts.wasm32 : DebugLayouts["64-bit"];
+    const attached: AttachedOptions = { ...options, [ATTACHED]: { address, api, serialNumbers, counter, layout } };
+    return new DebugAllocator(allocator, attached);
   }
 
   /**

@@ -14,9 +14,13 @@
  *   empty seg.  at most one wholly free segment besides the first, and it is the one recorded
  *   large       magic, owner heap, payload, region owned by RegionOwner.MallocLarge of the
  *               recorded size, header flags and left word
+ *   heap slot   (free-threading) every page of every segment and large region marked with the
+ *               heap's slot in the slot table; the heap recorded as its slot's malloc heap; every
+ *               block on the remote-free list a used block of the heap carrying its pending mark,
+ *               and none left damaged by a drain
  */
-import { type HeapCheck, type HeapProblem, PAGE_SIZE, RegionOwner } from "@tsmalloc/memory";
-import { type Heap, listIndex } from "./heap.ts";
+import { type HeapCheck, HeapKind, type HeapProblem, PAGE_SIZE, RegionOwner } from "@tsmalloc/memory";
+import { type Heap, listIndex, NOT_A_BLOCK } from "./heap.ts";
 import {
   FIRST,
   FL_COUNT,
@@ -26,6 +30,8 @@ import {
   H_FIRST_SEGMENT,
   H_FL_BITMAP,
   H_HEADS,
+  H_INBOX,
+  H_INBOX_DAMAGE,
   H_LARGE_BYTES,
   H_LARGE_COUNT,
   H_LARGE_USABLE,
@@ -227,5 +233,37 @@ export function checkHeap(heap: Heap): HeapCheck {
   for (const segment of segments) {
     if (u32[(segment >>> 2) + SEG_NEXT] !== 0 && !segments.includes(u32[(segment >>> 2) + SEG_NEXT]!)) report(segment, "segment next link leaves the list");
   }
+  if (heap.slot !== 0) checkSlot(heap, segments, regions, report);
   return { ok: problems.length === 0, problems };
+}
+
+/** The heap-slot part of the check (free-threading); see the module comment. */
+function checkSlot(heap: Heap, segments: readonly number[], regions: readonly number[], report: (address: number, message: string) => void): void {
+  const u32 = heap.u32;
+  const u8 = heap.u8;
+  const hw = heap.hw;
+  if (heap.slots!.heap(heap.slot, HeapKind.Malloc) !== heap.address) report(heap.address, `the slot table does not record this heap as slot ${heap.slot}'s malloc heap`);
+  const pages = (address: number, bytes: number): void => {
+    for (let page = address >>> 16; page < (address + bytes) / PAGE_SIZE; page++) {
+      const slot = u8[heap.pageSlots + page]!;
+      if (slot !== heap.slot) report(page * PAGE_SIZE, `page of the heap's region at ${hex(address)} is marked for slot ${slot} in the slot table, not ${heap.slot}`);
+    }
+  };
+  for (const segment of segments) pages(segment, u32[(segment >>> 2) + SEG_SIZE]!);
+  for (const region of regions) pages(region, u32[(region >>> 2) + LARGE_REGION_SIZE]!);
+  const seen = new Set<number>();
+  for (let p = u32[hw + H_INBOX]!; p !== 0; p = u32[p >>> 2]!) {
+    if (seen.has(p)) {
+      report(p, "the remote-free list loops");
+      break;
+    }
+    seen.add(p);
+    if (heap.validate(p) === NOT_A_BLOCK || u8[heap.pageSlots + (p >>> 16)] !== heap.slot) {
+      report(p, "the remote-free list holds something that is not a used block of this heap");
+      break;
+    }
+    if ((u32[(p >>> 2) + 1]! | 0) !== heap.pendingMark(p)) report(p, "a block on the remote-free list lost its pending mark (written after it was freed?)");
+  }
+  const damaged = u32[hw + H_INBOX_DAMAGE]!;
+  if (damaged !== 0) report(heap.address, `${damaged} remote-free list(s) were found damaged while being drained (a block written after it was freed); their blocks were left alone`);
 }

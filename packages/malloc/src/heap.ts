@@ -6,7 +6,7 @@
  * refreshes: at the start of each public call and after every call into the region allocator
  * (which may grow the memory and so replace the view).
  */
-import { type LinearMemory, MAX_MEMORY_BYTES, PAGE_SIZE, RegionOwner } from "@tsmalloc/memory";
+import { type HeapSlot, type HeapSlots, type LinearMemory, MAX_MEMORY_BYTES, PAGE_SIZE, RegionOwner } from "@tsmalloc/memory";
 import {
   ALIGNMENT,
   BLOCK_HEADER,
@@ -21,6 +21,8 @@ import {
   H_FL_BITMAP,
   H_FLAGS,
   H_HEADS,
+  H_INBOX,
+  H_INBOX_DAMAGE,
   H_LARGE_BYTES,
   H_LARGE_COUNT,
   H_LARGE_HEAD,
@@ -32,6 +34,8 @@ import {
   H_SEGMENT_HEAD,
   H_SEGMENT_SIZE,
   H_SL_BITMAPS,
+  H_SLOT,
+  H_SLOTS,
   H_VERSION,
   HEAP_HEADER_BYTES,
   HEAP_MAGIC,
@@ -47,6 +51,7 @@ import {
   LARGE_PREV,
   LARGE_REGION_SIZE,
   MIN_BLOCK,
+  PENDING_MAGIC,
   PREV_FREE,
   SEG_FIRST_BLOCK,
   SEG_HEAP,
@@ -70,6 +75,9 @@ export const NOT_A_BLOCK = 0;
 
 /** The owner bits of a page-map byte (see LinearMemory.pageMapOffset). */
 const PAGE_OWNER_MASK = 0x3f;
+
+/** How many times validateRemote() reads a block of another thread's heap before refusing it. */
+const REMOTE_READS = 64;
 
 /** No segment grows past 1 GiB, so that block sizes stay below 2^30 (small integers in V8). */
 export const MAX_SEGMENT_BYTES: number = 1 << 30;
@@ -124,6 +132,8 @@ export interface HeapSettings {
   readonly segmentSize: number;
 }
 
+
+
 /**
  * One heap in the memory: the header at `address` and the algorithms over it. Unlocked and
  * unchecked; Malloc (malloc.ts) validates arguments and takes the lock around every call.
@@ -142,16 +152,28 @@ export class Heap {
   readonly mmapThreshold: number;
   /** The first block of the first segment, which is never unmapped. */
   firstBlock: number;
+  /** The heap slot this heap belongs to, 0 when none (then nothing below is used). */
+  readonly slot: number;
+  /** The slot table of that slot, null when none. */
+  readonly slots: HeapSlots | null;
+  /** Byte offset of the slot table's page table (HeapSlots.pageTable), 0 when no slot. */
+  readonly pageSlots: number;
+  /** Called before the heap maps more pages from the memory (Malloc's beforeMap option). */
+  beforeMap: (() => void) | null = null;
   /** Views of the memory, current as of the last sync(). */
   u32: Uint32Array;
   u8: Uint8Array;
 
-  constructor(memory: LinearMemory, address: number) {
+  /** The heap whose header is at `address`; `slot` the heap slot it was made in, if any. */
+  constructor(memory: LinearMemory, address: number, slot: HeapSlot | null) {
     this.memory = memory;
     this.address = address;
     this.hw = address >>> 2;
     this.salt = address ^ CHECK_MAGIC;
     this.pageMap = memory.pageMapOffset;
+    this.slot = slot === null ? 0 : slot.slot;
+    this.slots = slot === null ? null : slot.table;
+    this.pageSlots = slot === null ? 0 : slot.table.pageTable;
     this.u32 = memory.u32;
     this.u8 = memory.u8;
     this.mmapThreshold = this.u32[this.hw + H_MMAP_THRESHOLD]!;
@@ -163,10 +185,11 @@ export class Heap {
    * Maps a first segment from `memory` and writes a new heap into it.
    * @returns the heap, or null when the memory cannot hold the first segment
    */
-  static create(memory: LinearMemory, settings: HeapSettings): Heap | null {
+  static create(memory: LinearMemory, settings: HeapSettings, slot: HeapSlot | null): Heap | null {
     const bytes = roundUpPages(Math.max(settings.segmentSize, HEAP_HEADER_BYTES + SEGMENT_OVERHEAD + 64));
     const segment = memory.map(bytes, { owner: RegionOwner.Malloc });
     if (segment === 0) return null;
+    if (slot !== null) slot.table.assignPages(segment, bytes, slot.slot);
     const address = segment + 32;
     const u32 = memory.u32;
     const hw = address >>> 2;
@@ -176,9 +199,13 @@ export class Heap {
     u32[hw + H_MMAP_THRESHOLD] = settings.mmapThreshold;
     u32[hw + H_SEGMENT_SIZE] = settings.segmentSize;
     u32[hw + H_FIRST_SEGMENT] = segment;
+    if (slot !== null) {
+      u32[hw + H_SLOT] = slot.slot;
+      u32[hw + H_SLOTS] = slot.table.address;
+    }
     // the first segment's first block goes after the heap header; firstBlock is read back below
     u32[(segment >>> 2) + SEG_FIRST_BLOCK] = 0;
-    const heap = new Heap(memory, address);
+    const heap = new Heap(memory, address, slot);
     heap.initSegment(segment, bytes, address + HEAP_HEADER_BYTES);
     heap.firstBlock = u32[(segment >>> 2) + SEG_FIRST_BLOCK]!;
     u32[hw + H_MAGIC] = HEAP_MAGIC;
@@ -204,6 +231,22 @@ export class Heap {
    */
   check(p: number, size: number): number {
     return p ^ size ^ this.salt;
+  }
+
+  /** The mark of the used block `p` while it waits on the remote-free list (signed, as check()). */
+  pendingMark(p: number): number {
+    return p ^ this.salt ^ PENDING_MAGIC;
+  }
+
+  /**
+   * Marks the pages of the region `[address, address + bytes)` as this heap's slot's in the slot
+   * table (`owned`), or as nobody's; nothing for a heap of no slot. A region is marked right after
+   * it is mapped or grown, and cleared right before it is unmapped or shrunk.
+   */
+  assignPages(address: number, bytes: number, owned: boolean): void {
+    if (this.slot === 0) return;
+    const first = this.pageSlots + (address >>> 16);
+    this.memory.u8.fill(owned ? this.slot : 0, first, first + Math.ceil(bytes / PAGE_SIZE));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -276,11 +319,45 @@ export class Heap {
     const size = blockSizeFor(n);
     let p = this.findFree(size);
     if (p === 0) {
+      // a heap slot's heap first frees what other threads freed into it (a plain load of the list)
+      if (this.slot !== 0 && this.u32[this.hw + H_INBOX] !== 0 && this.drainRemote() !== 0) p = this.findFree(size);
       // when the memory cannot grow, a block of the request's own list may still fit
-      p = this.grow(size) ? this.findFree(size) : this.fitInList(size);
+      if (p === 0) p = this.grow(size) ? this.findFree(size) : this.fitInList(size);
       if (p === 0) return 0;
     }
     return this.take(p, size);
+  }
+
+  /**
+   * Frees every block other threads pushed onto this heap slot's remote-free list: one exchange
+   * takes the whole list, then each block is freed as the heap's own (a large block's region is
+   * unmapped). A block that is not what the list promises (a used block of this heap with its
+   * pending mark: something wrote to it after it was freed) stops the drain; it and the rest of the
+   * list are left alone and counted, and check() reports them.
+   *
+   * @returns the number of blocks freed
+   */
+  drainRemote(): number {
+    let p = Atomics.exchange(this.memory.i32, this.hw + H_INBOX, 0) >>> 0;
+    let freed = 0;
+    while (p !== 0) {
+      this.sync();
+      const u32 = this.u32;
+      const kind = this.validate(p);
+      if (kind === NOT_A_BLOCK || this.u8[this.pageSlots + (p >>> 16)] !== this.slot || (u32[(p >>> 2) + 1]! | 0) !== this.pendingMark(p)) {
+        u32[this.hw + H_INBOX_DAMAGE] = u32[this.hw + H_INBOX_DAMAGE]! + 1;
+        break;
+      }
+      const next = u32[p >>> 2]!;
+      // the mark goes, so that no block handed out again carries it
+      u32[(p >>> 2) + 1] = 0;
+      if (kind === KIND_BLOCK) this.free(p);
+      else this.largeFree(p);
+      freed++;
+      p = next;
+    }
+    this.sync();
+    return freed;
   }
 
   /**
@@ -448,6 +525,7 @@ export class Heap {
     else u32[hw + H_SEGMENT_HEAD] = next;
     u32[hw + H_SEGMENT_COUNT] = u32[hw + H_SEGMENT_COUNT]! - 1;
     u32[hw + H_SEGMENT_BYTES] = u32[hw + H_SEGMENT_BYTES]! - u32[s + SEG_SIZE]!;
+    this.assignPages(segment, u32[s + SEG_SIZE]!, false);
     this.memory.unmap(segment);
     this.sync();
     return true;
@@ -542,10 +620,15 @@ export class Heap {
     const step = Math.min(MAX_SEGMENT_STEP, Math.max(u32[hw + H_SEGMENT_SIZE]!, u32[hw + H_SEGMENT_BYTES]! >>> 3));
     const need = searchSize(size);
     const extension = roundUpPages(Math.max(step, need));
+    if (this.beforeMap !== null) {
+      this.beforeMap();
+      this.sync();
+    }
     // growth is rare (each step is an eighth of the heap), so a list and a sort cost nothing here
     for (const segment of segmentsOf(u32, hw).sort((a, b) => a - b)) {
       const oldSize = this.u32[(segment >>> 2) + SEG_SIZE]!;
       if (oldSize + extension <= MAX_SEGMENT_BYTES && this.memory.remap(segment, oldSize + extension)) {
+        this.assignPages(segment + oldSize, extension, true);
         this.sync();
         this.extendSegment(segment, oldSize, extension);
         return true;
@@ -556,6 +639,7 @@ export class Heap {
     const segment = this.memory.map(bytes, { owner: RegionOwner.Malloc });
     this.sync();
     if (segment === 0) return false;
+    this.assignPages(segment, bytes, true);
     this.initSegment(segment, bytes, segment + SEGMENT_HEADER_BYTES);
     return true;
   }
@@ -626,6 +710,9 @@ export class Heap {
   largeAlloc(n: number, alignment: number): number {
     const offset = alignment <= LARGE_HEADER_BYTES ? LARGE_HEADER_BYTES : alignment;
     if (offset + n > MAX_MEMORY_BYTES) return 0;
+    // a region's worth of blocks may wait on the remote-free list: they go before a new region comes
+    if (this.slot !== 0 && this.u32[this.hw + H_INBOX] !== 0) this.drainRemote();
+    if (this.beforeMap !== null) this.beforeMap();
     const region = this.memory.map(offset + n, {
       alignment: alignment > PAGE_SIZE ? alignment : PAGE_SIZE,
       owner: RegionOwner.MallocLarge,
@@ -635,6 +722,7 @@ export class Heap {
     const u32 = this.u32;
     const hw = this.hw;
     const regionSize = roundUpPages(offset + n);
+    this.assignPages(region, regionSize, true);
     const r = region >>> 2;
     const p = region + offset;
     u32[r + LARGE_MAGIC_AT] = LARGE_MAGIC;
@@ -675,6 +763,7 @@ export class Heap {
     u32[hw + H_LARGE_COUNT] = u32[hw + H_LARGE_COUNT]! - 1;
     u32[hw + H_LARGE_BYTES] = u32[hw + H_LARGE_BYTES]! - u32[r + LARGE_REGION_SIZE]!;
     u32[hw + H_LARGE_USABLE] = u32[hw + H_LARGE_USABLE]! - (header - (header & FLAG_MASK));
+    this.assignPages(region, u32[r + LARGE_REGION_SIZE]!, false);
     this.memory.unmap(region);
     this.sync();
   }
@@ -692,7 +781,10 @@ export class Heap {
     const offset = p - region;
     const newRegionSize = roundUpPages(offset + n);
     if (newRegionSize === regionSize) return p;
+    // the pages a shrink gives back are cleared before, those a growth takes marked after
+    if (newRegionSize < regionSize) this.assignPages(region + newRegionSize, regionSize - newRegionSize, false);
     if (offset + n <= MAX_MEMORY_BYTES && this.memory.remap(region, newRegionSize)) {
+      if (newRegionSize > regionSize) this.assignPages(region + regionSize, newRegionSize - regionSize, true);
       this.sync();
       const w = this.u32;
       const hw = this.hw;
@@ -756,6 +848,45 @@ export class Heap {
     if (nw > u32.length) return NOT_A_BLOCK;
     const nextHeader = u32[nw - 1]!;
     return (nextHeader & PREV_FREE) === 0 && (u32[nw - 2]! | 0) === this.check(p + size, nextHeader & ~FLAG_MASK) ? KIND_BLOCK : NOT_A_BLOCK;
+  }
+
+  /**
+   * validate() for a block of another thread's heap (free-threading), which its owner may be
+   * changing while this reads it. The owner rewrites a used block's PREV_FREE flag and left word
+   * (two stores) when it frees or carves the block on its left, and the header and check word of
+   * the block on its right when it frees or takes that one; a reader between two such stores, or
+   * while the owner is descheduled between them, sees a pair that does not match. No single
+   * operation of the owner changes both sides of a used block, so the block is taken when either
+   * side reads right: its own check word (validate), or the block after it naming it
+   * (validateByNext). Both are read again, up to REMOTE_READS times, before the pointer is refused.
+   */
+  validateRemote(p: number): number {
+    for (let read = 0; read < REMOTE_READS; read++) {
+      const kind = this.validate(p);
+      if (kind !== NOT_A_BLOCK) return kind;
+      if (this.validateByNext(p)) return KIND_BLOCK;
+    }
+    return NOT_A_BLOCK;
+  }
+
+  /**
+   * The right-hand half of validate(): `p`'s header is a used block's (its size and the flags
+   * that do not change while it is used), and the block `size` bytes on has PREV_FREE clear and
+   * a check word that names it. Reads nothing to the left of `p`'s header.
+   */
+  validateByNext(p: number): boolean {
+    if ((p & (ALIGNMENT - 1)) !== 0 || p < 32) return false;
+    const u32 = this.u32;
+    const w = p >>> 2;
+    if (w >= u32.length || (this.u8[this.pageMap + (p >>> 16)]! & PAGE_OWNER_MASK) !== RegionOwner.Malloc) return false;
+    const header = u32[w - 1]!;
+    const size = header & ~FLAG_MASK;
+    if ((header & (FREE | LARGE)) !== 0 || size < MIN_BLOCK) return false;
+    if ((header & FIRST) !== 0 ? p !== this.firstBlock && (p & (PAGE_SIZE - 1)) !== SEGMENT_HEADER_BYTES + BLOCK_HEADER : p === this.firstBlock) return false;
+    const nw = w + (size >>> 2);
+    if (nw > u32.length) return false;
+    const nextHeader = u32[nw - 1]!;
+    return (nextHeader & PREV_FREE) === 0 && (u32[nw - 2]! | 0) === this.check(p + size, nextHeader & ~FLAG_MASK);
   }
 
   /** validate() for an address in a large-block region: the record must name it. */

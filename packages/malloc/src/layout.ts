@@ -66,6 +66,11 @@ export const BLOCK_HEADER = 8;
 export const MIN_BLOCK = 16;
 
 export const CHECK_MAGIC = 0x5a17c0de;
+/**
+ * A block waiting on a remote-free list has (P ^ salt ^ PENDING_MAGIC) in its second payload word:
+ * a second free of it, from any thread, is refused as a double free.
+ */
+export const PENDING_MAGIC = 0x2e3071d5;
 /** A large block's left word is (region address ^ LARGE_CHECK_MAGIC). */
 export const LARGE_CHECK_MAGIC = 0x1a26eb10;
 
@@ -105,7 +110,21 @@ export const H_LARGE_BYTES = 10;
 /** Usable bytes of large blocks. */
 export const H_LARGE_USABLE = 11;
 export const H_SEGMENT_BYTES = 12;
-// words 13..16 are reserved (nothing is counted per call: stats() walks the heap)
+// nothing is counted per call: stats() walks the heap. Words 13..16 serve a heap of a heap slot
+// (free-threading, see malloc.ts); they are 0 in any other heap.
+/**
+ * The remote-free list: payload address of the newest block another thread freed into this heap,
+ * 0 when none. Other threads push with one compareExchange; the owner takes the whole list with
+ * one exchange. A block on it holds the next one's address in its first payload word and the
+ * pending mark in its second.
+ */
+export const H_INBOX = 13;
+/** The heap slot the heap belongs to (1..255), 0 for a heap of no slot. */
+export const H_SLOT = 14;
+/** Address of the memory's HeapSlots table the slot is in. */
+export const H_SLOTS = 15;
+/** Blocks of the remote-free list the owner found damaged and left alone (check() reports them). */
+export const H_INBOX_DAMAGE = 16;
 /**
  * The first block of a wholly free segment kept mapped for reuse, or 0. Like pymalloc's rule of
  * keeping one empty arena, it stops a heap that hovers at a segment boundary from mapping and

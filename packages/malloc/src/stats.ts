@@ -4,6 +4,7 @@ import {
   BLOCK_HEADER,
   FLAG_MASK,
   FREE,
+  H_INBOX,
   H_LARGE_BYTES,
   H_LARGE_COUNT,
   H_LARGE_USABLE,
@@ -34,6 +35,11 @@ export interface MallocStats extends AllocatorStats {
   readonly largeBytes: number;
   /** Bytes neither allocated nor free: block headers, segment and heap headers, page rounding. */
   readonly overheadBytes: number;
+  /**
+   * Blocks other threads freed into this heap that wait on its remote-free list (free-threading;
+   * 0 for any other heap). Until the heap drains the list they count as allocated.
+   */
+  readonly remoteFreesPending: number;
 }
 
 /**
@@ -79,5 +85,13 @@ export function heapStats(heap: Heap): MallocStats {
     largeBlocks,
     largeBytes,
     overheadBytes: mappedBytes - allocatedBytes - freeBytes,
+    remoteFreesPending: countPending(u32, u32[hw + H_INBOX]!, usedBlocks + largeBlocks),
   };
+}
+
+/** The length of the remote-free list that starts at `head` (at most `limit`: a damaged list may loop). */
+function countPending(u32: Uint32Array, head: number, limit: number): number {
+  let n = 0;
+  for (let p = head; p !== 0 && n < limit && p >>> 2 < u32.length; p = u32[p >>> 2]!) n++;
+  return n;
 }

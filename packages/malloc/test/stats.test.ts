@@ -34,6 +34,7 @@ describe("stats()", () => {
       largeBlocks: 0,
       largeBytes: 0,
       overheadBytes: SEGMENT - FRESH_FREE,
+      remoteFreesPending: 0,
     });
     expectConsistent(stats);
   });

@@ -13,6 +13,7 @@
  * | `ERR_TSMALLOC_INCOMPATIBLE` | `attach()` finds no tsmalloc structure, or one of another layout version, where it looks |
  * | `ERR_TSMALLOC_OUT_OF_MEMORY` | a constructor cannot map the memory it needs to start (allocation calls never throw it: they return 0) |
  * | `ERR_TSMALLOC_WRONG_THREAD` | an allocator that belongs to one thread (CPython's GIL rule, enforced by `@tsmalloc/debug` for the MEM and OBJ domains) is called from another |
+ * | `ERR_TSMALLOC_THREAD_LIMIT` | a thread asks for heaps of its own in a shared memory whose every heap slot is held (`HeapSlots`, a free-threaded runtime's `attachRuntime`) |
  * | `ERR_TSMALLOC_UNKNOWN_ALLOCATOR` | an allocator configuration name (`TSMALLOC`, CPython's `PYTHONMALLOC`) is not one this build knows |
  * | `ERR_TSMALLOC_NOT_TRACING` | something that needs tracemalloc to be tracing (`takeSnapshot`) is called while it is not (CPython's `RuntimeError`) |
  */
@@ -28,6 +29,7 @@ export const ErrorCode = {
   WrongThread: "ERR_TSMALLOC_WRONG_THREAD",
   UnknownAllocator: "ERR_TSMALLOC_UNKNOWN_ALLOCATOR",
   NotTracing: "ERR_TSMALLOC_NOT_TRACING",
+  ThreadLimit: "ERR_TSMALLOC_THREAD_LIMIT",
 } as const;
 
 /** One of the {@link ErrorCode} strings. */

@@ -1,6 +1,7 @@
 export { type Allocator, type AllocatorStats, assertHeapValid, type HeapCheck, type HeapProblem } from "./allocator.ts";
 export { DEFAULT_MAX_PAGES, MAX_MEMORY_BYTES, MAX_PAGES, NULL, PAGE_SHIFT, PAGE_SIZE } from "./constants.ts";
 export { ErrorCode, isTsmallocError, TsmallocError, type TsmallocErrorOptions } from "./errors.ts";
+export { HEAP_KINDS, HeapKind, type HeapSlot, HeapSlots, HeapSlotState, MAX_HEAP_SLOTS } from "./heap-slots.ts";
 export { LinearMemory } from "./linear-memory.ts";
 export type {
   AttachMemoryOptions,

@@ -1,40 +1,23 @@
 import { MAX_PAGES, PAGE_SIZE } from "./constants.ts";
 import { ErrorCode, TsmallocError } from "./errors.ts";
+import { bytesOf, copyBytes, fillBytes, viewOf } from "./internal/block-helpers.ts";
 import {
-  FLAG_SHARED,
   HDR_BASE_PAGE,
   HDR_COMMITTED_PAGES,
-  HDR_FLAGS,
   HDR_GENERATION,
   HDR_HEADER_PAGES,
-  HDR_LOCK,
   HDR_MAGIC,
-  HDR_MAPPED_PAGES,
   HDR_MAX_PAGES,
-  HDR_REGION_COUNT,
-  HDR_ROOTS,
-  HDR_SEARCH_HINT,
   HDR_VERSION,
   MEMORY_MAGIC,
   MEMORY_VERSION,
-  PAGE_DIRTY,
   PAGE_MAP_OFFSET,
   PAGE_OWNER_MASK,
-  PAGE_START,
-  ROOT_SLOTS,
 } from "./internal/header.ts";
-import {
-  findFreeRun,
-  markFree,
-  markMapped,
-  pagesFree,
-  regionEnd,
-  regionStart,
-  zeroDirtyPages,
-} from "./internal/page-map.ts";
 import { headerPagesFor, type MemoryPlan, optionError, planMemory, requireOptionBytes } from "./internal/memory-plan.ts";
+import { type Backing, RegionAllocator } from "./internal/region-allocator.ts";
+import { encodeTag, getRoot, setRoot } from "./internal/root-table.ts";
 import { isBuffer, isSharedBuffer, isWasmMemoryLike, type WasmMemoryLike } from "./internal/wasm.ts";
-import { lockMutex, unlockMutex } from "./lock.ts";
 import type {
   AttachMemoryOptions,
   LinearMemoryOptions,
@@ -45,14 +28,7 @@ import type {
   TypedArrayConstructorOf,
 } from "./memory-types.ts";
 import { MAX_REGION_OWNER, RegionOwner } from "./region-owner.ts";
-import {
-  describeValue,
-  formatAddress,
-  isAddress,
-  isPowerOfTwo,
-  requireAddress,
-  requireSize,
-} from "./validate.ts";
+import { describeValue, formatAddress, isAddress, isPowerOfTwo, requireAddress, requireSize } from "./validate.ts";
 
 /** How a memory is backed, which decides how growth and view refreshing work. */
 const KIND_WASM = 0;
@@ -69,17 +45,21 @@ const SYNC_HEADER = 2;
 
 type Kind = 0 | 1 | 2 | 3 | 4;
 
-function encodeTag(tag: string): number {
-  if (typeof tag !== "string" || !/^[\x21-\x7e]{1,4}$/.test(tag)) {
-    throw optionError(`root tag must be 1 to 4 printable ASCII characters, got ${describeValue(tag)}`);
-  }
-  let word = 0;
-  for (let i = 0; i < tag.length; i++) word |= tag.charCodeAt(i) << (8 * i);
-  return word >>> 0;
+/**
+ * The key under which attach() hands the constructor the plan of a memory to open (which it then
+ * formats nothing in). Only this module can name it, so a caller's options never carry it.
+ */
+const ATTACHED: unique symbol = Symbol("LinearMemory.attach");
+
+/** The constructor's options as attach() passes them. */
+interface AttachedOptions extends LinearMemoryOptions {
+  readonly [ATTACHED]: MemoryPlan;
 }
 
-/** Set by attach() for the constructor call it makes: the constructor then formats nothing. */
-let pendingAttach: MemoryPlan | undefined;
+/** The plan attach() put into `options`, or undefined for a caller's options. */
+function attachedPlan(options: unknown): MemoryPlan | undefined {
+  return typeof options === "object" && options !== null ? (options as Partial<AttachedOptions>)[ATTACHED] : undefined;
+}
 
 /**
  * One growable range of bytes, the "physical memory" of tsmalloc: a `WebAssembly.Memory` (shared
@@ -117,11 +97,10 @@ export class LinearMemory {
   readonly #kind: Kind;
   readonly #syncMode: number;
   readonly #shared: boolean;
-  readonly #base: number;
-  readonly #baseWord: number;
-  readonly #mapAt: number;
+  readonly #committedWord: number;
   readonly #maxPages: number;
-  readonly #headerPages: number;
+  /** The region allocator over the header (internal/region-allocator.ts). */
+  readonly #regions: RegionAllocator;
   #buffer: ArrayBuffer | SharedArrayBuffer;
   #viewPages = 0;
   // the views are made by #refreshViews(), which the constructor calls
@@ -132,7 +111,7 @@ export class LinearMemory {
   #f64!: Float64Array;
   #dataView!: DataView;
 
-  /**
+/**
    * Creates a memory and writes a fresh header into it (at `base`).
    *
    * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` when an option is out of range,
@@ -140,8 +119,7 @@ export class LinearMemory {
    *   then), or the given buffer is too small to hold the header
    */
   constructor(options: LinearMemoryOptions = {}) {
-    const attaching = pendingAttach;
-    pendingAttach = undefined;
+    const attaching = attachedPlan(options);
     const plan = attaching ?? planMemory(options);
     const { source, base, maxPages } = plan;
     this.#source = source;
@@ -149,24 +127,21 @@ export class LinearMemory {
     this.#kind = kindOf(source);
     this.#shared = isSharedBuffer(isBuffer(source) ? source : source.buffer);
     this.#syncMode = this.#kind === KIND_WASM ? SYNC_DETACHED : this.#kind === KIND_FIXED ? SYNC_NEVER : SYNC_HEADER;
-    this.#base = base;
-    this.#baseWord = base >>> 2;
-    this.#mapAt = base + PAGE_MAP_OFFSET;
+    this.#committedWord = (base >>> 2) + HDR_COMMITTED_PAGES;
     this.#maxPages = maxPages;
-    this.#headerPages = headerPagesFor(maxPages);
     this.#buffer = this.#currentBuffer();
     this.#refreshViews();
+    this.#regions = new RegionAllocator(this.#backingAccess(), base, maxPages, headerPagesFor(maxPages));
     if (attaching !== undefined) return;
 
-    const basePage = base / PAGE_SIZE;
-    const headerEnd = basePage + this.#headerPages;
+    const headerEnd = base / PAGE_SIZE + this.#regions.headerPages;
     if (this.#viewPages < headerEnd && !this.#growTo(headerEnd)) {
       throw optionError(`LinearMemory: the given memory holds ${this.#buffer.byteLength} bytes and cannot grow to the ${headerEnd * PAGE_SIZE} bytes its header needs at base ${base}`);
     }
-    this.#format(basePage, plan.fresh);
+    this.#regions.format(plan.fresh);
   }
 
-  /**
+/**
    * Opens a memory whose header an earlier {@link LinearMemory} wrote: the same shared memory in
    * another worker, or a buffer saved earlier. Nothing in the memory changes.
    *
@@ -198,88 +173,88 @@ export class LinearMemory {
     if (Math.floor(buffer.byteLength / PAGE_SIZE) < Math.min(committed, maxPages)) {
       throw incompatible(`the header describes ${committed * PAGE_SIZE} bytes but the memory holds ${buffer.byteLength}`);
     }
-    pendingAttach = { source, base, maxPages, fresh: false };
-    return new LinearMemory();
+    const attached: AttachedOptions = { [ATTACHED]: { source, base, maxPages, fresh: false } };
+    return new LinearMemory(attached);
   }
 
   // ---------------------------------------------------------------------------------------------
   // Backing store and views
 
-  /** The `WebAssembly.Memory` or buffer this memory is built on: post it to a worker and call
+/** The `WebAssembly.Memory` or buffer this memory is built on: post it to a worker and call
    * {@link LinearMemory.attach} there. */
   get source(): MemorySource {
     return this.#source;
   }
 
-  /** The current ArrayBuffer or SharedArrayBuffer (replaced when a WebAssembly.Memory grows). */
+/** The current ArrayBuffer or SharedArrayBuffer (replaced when a WebAssembly.Memory grows). */
   get buffer(): ArrayBuffer | SharedArrayBuffer {
     this.#sync();
     return this.#buffer;
   }
 
-  /** True when the memory is a SharedArrayBuffer that several workers may use at once. */
+/** True when the memory is a SharedArrayBuffer that several workers may use at once. */
   get shared(): boolean {
     return this.#shared;
   }
 
-  /** Where tsmalloc's address space (and the header) starts. */
+/** Where tsmalloc's address space (and the header) starts. */
   get base(): number {
-    return this.#base;
+    return this.#regions.base;
   }
 
-  /** Bytes the memory holds now, in whole pages. */
+/** Bytes the memory holds now, in whole pages. */
   get byteLength(): number {
     this.#sync();
     return this.#viewPages * PAGE_SIZE;
   }
 
-  /** Bytes the memory may grow to. */
+/** Bytes the memory may grow to. */
   get maxByteLength(): number {
-    return this.#maxPages * PAGE_SIZE;
+    return this.#regions.maxPages * PAGE_SIZE;
   }
 
-  /** Bytes of the header at `base` (fields, roots, page map), a whole number of pages. */
+/** Bytes of the header at `base` (fields, roots, page map), a whole number of pages. */
   get headerBytes(): number {
-    return this.#headerPages * PAGE_SIZE;
+    return this.#regions.headerPages * PAGE_SIZE;
   }
 
-  /** Bytes of the memory. Fetch it again after anything that may grow the memory. */
+/** Bytes of the memory. Fetch it again after anything that may grow the memory. */
   get u8(): Uint8Array {
     if (this.#syncMode !== SYNC_NEVER) this.#sync();
     return this.#u8;
   }
 
-  /** 16-bit words of the memory (index = address / 2). */
+/** 16-bit words of the memory (index = address / 2). */
   get u16(): Uint16Array {
     if (this.#syncMode !== SYNC_NEVER) this.#sync();
     return this.#u16;
   }
 
-  /** Signed 32-bit words of the memory (index = address / 4); the view for `Atomics`. */
+/** Signed 32-bit words of the memory (index = address / 4); the view for `Atomics`. */
   get i32(): Int32Array {
     if (this.#syncMode !== SYNC_NEVER) this.#sync();
     return this.#i32;
   }
 
-  /** Unsigned 32-bit words of the memory (index = address / 4). */
+/** Unsigned 32-bit words of the memory (index = address / 4). */
   get u32(): Uint32Array {
     if (this.#syncMode !== SYNC_NEVER) this.#sync();
     return this.#u32;
   }
 
-  /** 64-bit floats of the memory (index = address / 8). */
+/** 64-bit floats of the memory (index = address / 8). */
   get f64(): Float64Array {
     if (this.#syncMode !== SYNC_NEVER) this.#sync();
     return this.#f64;
   }
 
-  /** A DataView of the whole memory, for unaligned and big-endian access. */
+/** A DataView of the whole memory, for unaligned and big-endian access. */
   get dataView(): DataView {
     if (this.#syncMode !== SYNC_NEVER) this.#sync();
     return this.#dataView;
   }
 
-  /**
+/**
    * Re-reads the backing store's size and refreshes the views. tsmalloc notices its own growth
    * by itself; call this after code outside tsmalloc (a WASM module's `memory.grow`, a
    * `buffer.grow()` or `resize()` of your own) grew a shared memory or a resizable buffer.
@@ -288,7 +263,7 @@ export class LinearMemory {
     this.#refreshViews();
   }
 
-  /**
+/**
    * Grows the memory by `deltaBytes` (rounded up to whole pages). Regions do this by themselves;
    * call it to reserve room ahead of time.
    *
@@ -299,19 +274,13 @@ export class LinearMemory {
    */
   grow(deltaBytes: number): boolean {
     requireSize(deltaBytes, "LinearMemory.grow", "deltaBytes");
-    this.#lock();
-    try {
-      const target = this.#committedPages() + Math.ceil(deltaBytes / PAGE_SIZE);
-      return target <= this.#maxPages && this.#growTo(target);
-    } finally {
-      this.#unlock();
-    }
+    return this.#regions.grow(Math.ceil(deltaBytes / PAGE_SIZE));
   }
 
   // ---------------------------------------------------------------------------------------------
-  // The region allocator: tsmalloc's mmap
+  // The region allocator: tsmalloc's mmap (internal/region-allocator.ts)
 
-  /**
+/**
    * Maps a region of at least `size` bytes (rounded up to whole 64 KiB pages) at the lowest
    * address that is free and aligned, growing the memory when no free range below its end fits.
    * The region's bytes are all zero, as with `mmap`. Safe to call from several workers at once on
@@ -332,28 +301,13 @@ export class LinearMemory {
       throw new TsmallocError(ErrorCode.InvalidAlignment, `LinearMemory.map: alignment must be a power of two below 2^32, got ${describeValue(alignment)}`);
     }
     checkOwner(owner, "LinearMemory.map");
-    if (size > this.#maxPages * PAGE_SIZE) return 0;
+    if (size > this.#regions.maxPages * PAGE_SIZE) return 0;
     const pages = Math.ceil(size / PAGE_SIZE);
     const alignPages = alignment > PAGE_SIZE ? alignment / PAGE_SIZE : 1;
-    this.#lock();
-    try {
-      const words = this.#u32;
-      const hint = words[this.#baseWord + HDR_SEARCH_HINT]!;
-      const start = findFreeRun(this.#u8, this.#mapAt, hint, this.#maxPages, pages, alignPages);
-      if (start < 0) return 0;
-      if (start + pages > this.#committedPages() && !this.#growTo(start + pages)) return 0;
-      const u8 = this.#u8;
-      zeroDirtyPages(u8, this.#mapAt, start, pages);
-      markMapped(u8, this.#mapAt, start, pages, owner, false);
-      this.#mapped(pages, 1);
-      if (start === hint) this.#advanceHint(start + pages);
-      return start * PAGE_SIZE;
-    } finally {
-      this.#unlock();
-    }
+    return this.#regions.map(pages, alignPages, owner);
   }
 
-  /**
+/**
    * Unmaps the region that starts at `address`, so that its pages can serve anyone else
    * (tsmalloc's munmap). The pages are cleared before they are mapped again.
    *
@@ -362,23 +316,11 @@ export class LinearMemory {
    *   of a mapped region, or is the memory's header or the host's pages; nothing changes then
    */
   unmap(address: number): number {
-    const start = this.#requireRegionStart(address, "LinearMemory.unmap");
-    this.#lock();
-    try {
-      const u8 = this.#u8;
-      this.#checkRegionStart(start, "LinearMemory.unmap");
-      const end = regionEnd(u8, this.#mapAt, start, this.#maxPages);
-      markFree(u8, this.#mapAt, start, end - start);
-      this.#mapped(start - end, -1);
-      const hintIndex = this.#baseWord + HDR_SEARCH_HINT;
-      if (start < this.#u32[hintIndex]!) this.#u32[hintIndex] = start;
-      return (end - start) * PAGE_SIZE;
-    } finally {
-      this.#unlock();
-    }
+    const regions = this.#regions;
+    return regions.unmap(regions.requireRegionStart(address, "LinearMemory.unmap"), "LinearMemory.unmap");
   }
 
-  /**
+/**
    * Resizes the region that starts at `address` in place (mremap without moving): shrinking frees
    * its tail pages; growing takes the free pages right after it, growing the memory if needed.
    *
@@ -388,40 +330,15 @@ export class LinearMemory {
    *   `ERR_TSMALLOC_INVALID_SIZE` when `size` is not a positive integer
    */
   remap(address: number, size: number): boolean {
-    const start = this.#requireRegionStart(address, "LinearMemory.remap");
+    const regions = this.#regions;
+    const start = regions.requireRegionStart(address, "LinearMemory.remap");
     requireSize(size, "LinearMemory.remap");
     if (size === 0) throw new TsmallocError(ErrorCode.InvalidSize, "LinearMemory.remap: size must be at least 1 byte, got 0 (use unmap)");
-    if (size > this.#maxPages * PAGE_SIZE) return false;
-    const pages = Math.ceil(size / PAGE_SIZE);
-    this.#lock();
-    try {
-      this.#checkRegionStart(start, "LinearMemory.remap");
-      const mapAt = this.#mapAt;
-      const end = regionEnd(this.#u8, mapAt, start, this.#maxPages);
-      const newEnd = start + pages;
-      if (newEnd === end) return true;
-      if (newEnd < end) {
-        markFree(this.#u8, mapAt, newEnd, end - newEnd);
-        this.#mapped(newEnd - end, 0);
-        const hintIndex = this.#baseWord + HDR_SEARCH_HINT;
-        if (newEnd < this.#u32[hintIndex]!) this.#u32[hintIndex] = newEnd;
-        return true;
-      }
-      if (newEnd > this.#maxPages || !pagesFree(this.#u8, mapAt, end, newEnd)) return false;
-      if (newEnd > this.#committedPages() && !this.#growTo(newEnd)) return false;
-      const u8 = this.#u8;
-      const owner = u8[mapAt + start]! & PAGE_OWNER_MASK;
-      zeroDirtyPages(u8, mapAt, end, newEnd - end);
-      markMapped(u8, mapAt, end, newEnd - end, owner, true);
-      this.#mapped(newEnd - end, 0);
-      if (this.#u32[this.#baseWord + HDR_SEARCH_HINT] === end) this.#advanceHint(newEnd);
-      return true;
-    } finally {
-      this.#unlock();
-    }
+    if (size > regions.maxPages * PAGE_SIZE) return false;
+    return regions.remap(start, Math.ceil(size / PAGE_SIZE), "LinearMemory.remap");
   }
 
-  /**
+/**
    * The region that holds `address`, or null when the address is in no mapped region (or outside
    * the memory). The memory's header and the host's pages are regions too. Never throws for a
    * number; O(pages of the region).
@@ -429,94 +346,50 @@ export class LinearMemory {
   regionAt(address: number): Region | null {
     if (!isAddress(address)) return null;
     const page = Math.floor(address / PAGE_SIZE);
-    if (page >= this.#maxPages) return null;
-    this.#lock();
-    try {
-      const u8 = this.#u8;
-      if ((u8[this.#mapAt + page]! & PAGE_OWNER_MASK) === 0) return null;
-      const start = regionStart(u8, this.#mapAt, page);
-      const end = regionEnd(u8, this.#mapAt, start, this.#maxPages);
-      return { address: start * PAGE_SIZE, size: (end - start) * PAGE_SIZE, owner: u8[this.#mapAt + start]! & PAGE_OWNER_MASK };
-    } finally {
-      this.#unlock();
-    }
+    if (page >= this.#regions.maxPages) return null;
+    return this.#regions.regionAt(page);
   }
 
-  /**
+/**
    * The owner of the page that holds `address` (a {@link RegionOwner} value), or 0 when the page
    * is not mapped or the address is outside the memory. O(1), takes no lock: allocators use it to
    * refuse pointers into pages that are not theirs.
    */
   pageOwner(address: number): number {
-    if (!(address >= 0 && address < this.#maxPages * PAGE_SIZE)) return 0;
-    return this.u8[this.#mapAt + (address >>> 16)]! & PAGE_OWNER_MASK;
+    const regions = this.#regions;
+    if (!(address >= 0 && address < regions.maxPages * PAGE_SIZE)) return 0;
+    return this.u8[regions.mapAt + (address >>> 16)]! & PAGE_OWNER_MASK;
   }
 
-  /**
+/**
    * Byte offset of the page map in the memory: one byte per 64 KiB page of the address space
    * (index = address >>> 16), whose low six bits are the owner of a mapped page (0 when free).
    * Read it through {@link LinearMemory.u8} for an owner check without a call, as allocators do on
    * their hot paths; never write it.
    */
   get pageMapOffset(): number {
-    return this.#mapAt;
+    return this.#regions.mapAt;
   }
 
-  /** Every mapped region in address order, the header's and the host's included. */
+/** Every mapped region in address order, the header's and the host's included. */
   regions(): Region[] {
-    this.#lock();
-    try {
-      const u8 = this.#u8;
-      const list: Region[] = [];
-      const limit = Math.min(this.#maxPages, this.#committedPages());
-      let page = 0;
-      while (page < limit) {
-        const byte = u8[this.#mapAt + page]!;
-        if ((byte & PAGE_OWNER_MASK) === 0) {
-          page++;
-          continue;
-        }
-        const end = regionEnd(u8, this.#mapAt, page, limit);
-        list.push({ address: page * PAGE_SIZE, size: (end - page) * PAGE_SIZE, owner: byte & PAGE_OWNER_MASK });
-        page = end;
-      }
-      return list;
-    } finally {
-      this.#unlock();
-    }
+    return this.#regions.regions();
   }
 
-  /** The address space in numbers. */
+/** The address space in numbers. */
   stats(): MemoryStats {
-    this.#lock();
-    try {
-      const words = this.#u32;
-      const b = this.#baseWord;
-      const committed = this.#committedPages();
-      const mapped = words[b + HDR_MAPPED_PAGES]!;
-      return {
-        pageSize: PAGE_SIZE,
-        byteLength: committed * PAGE_SIZE,
-        maxByteLength: this.#maxPages * PAGE_SIZE,
-        mappedBytes: mapped * PAGE_SIZE,
-        freeBytes: Math.max(0, committed - mapped) * PAGE_SIZE,
-        regions: words[b + HDR_REGION_COUNT]!,
-        generation: words[b + HDR_GENERATION]!,
-      };
-    } finally {
-      this.#unlock();
-    }
+    return this.#regions.stats();
   }
 
-  /** Changes whenever a region is mapped, unmapped or resized (cheap: a load or two, no lock). */
+/** Changes whenever a region is mapped, unmapped or resized (cheap: a load or two, no lock). */
   get generation(): number {
-    return this.u32[this.#baseWord + HDR_GENERATION]!;
+    return this.u32[this.#regions.baseWord + HDR_GENERATION]!;
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Roots: where allocators record their headers so that attach() finds them
+  // Roots: where allocators record their headers so that attach() finds them (internal/root-table.ts)
 
-  /**
+/**
    * Records `address` under `tag` (1 to 4 ASCII characters) in the header's root table, replacing
    * an earlier address with the same tag. Allocators record their heap headers here, so that
    * `attach()` in another worker, or on a saved buffer, finds them.
@@ -528,47 +401,22 @@ export class LinearMemory {
   setRoot(tag: string, address: number): boolean {
     const word = encodeTag(tag);
     requireAddress(address, "LinearMemory.setRoot", "address");
-    this.#lock();
-    try {
-      const words = this.#u32;
-      let free = -1;
-      for (let slot = 0; slot < ROOT_SLOTS; slot++) {
-        const at = this.#baseWord + HDR_ROOTS + 2 * slot;
-        if (words[at] === word) {
-          if (address === 0) words[at] = 0;
-          words[at + 1] = address;
-          return true;
-        }
-        if (free < 0 && words[at] === 0) free = at;
-      }
-      if (address === 0) return true;
-      if (free < 0) return false;
-      words[free + 1] = address;
-      words[free] = word;
-      return true;
-    } finally {
-      this.#unlock();
-    }
+    return setRoot(this.#regions, word, address);
   }
 
-  /**
+/**
    * The address recorded under `tag`, or 0 when there is none.
    * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` for a bad tag
    */
   getRoot(tag: string): number {
     const word = encodeTag(tag);
-    const words = this.u32;
-    for (let slot = 0; slot < ROOT_SLOTS; slot++) {
-      const at = this.#baseWord + HDR_ROOTS + 2 * slot;
-      if (words[at] === word) return words[at + 1]!;
-    }
-    return 0;
+    return getRoot(this.u32, this.#regions.baseWord, word);
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Helpers on blocks
+  // Helpers on blocks (internal/block-helpers.ts)
 
-  /**
+/**
    * A typed-array view of `length` elements at `address`, e.g. `memory.view(Float64Array, p, 4)`.
    * The view shares the memory's bytes; like every view it goes stale when a non-shared
    * WebAssembly.Memory grows, so take it again after allocating.
@@ -577,53 +425,56 @@ export class LinearMemory {
    *   the element size or the range leaves the memory; `ERR_TSMALLOC_INVALID_SIZE` for a bad length
    */
   view<T>(type: TypedArrayConstructorOf<T>, address: number, length: number): T {
-    requireSize(length, "LinearMemory.view", "length");
-    const bytes = type.BYTES_PER_ELEMENT;
-    this.#requireRange(address, length * bytes, "LinearMemory.view");
-    if (address % bytes !== 0) {
-      throw new TsmallocError(ErrorCode.InvalidPointer, `LinearMemory.view: address ${formatAddress(address)} is not aligned to ${bytes} bytes`, { address });
-    }
-    return new type(this.buffer, address, length);
+    return viewOf(this, type, address, length);
   }
 
-  /**
+/**
    * The `length` bytes at `address` as a Uint8Array that shares the memory (a subarray).
    * @throws {@link TsmallocError} as {@link LinearMemory.view}
    */
   bytes(address: number, length: number): Uint8Array {
-    requireSize(length, "LinearMemory.bytes", "length");
-    this.#requireRange(address, length, "LinearMemory.bytes");
-    return this.u8.subarray(address, address + length);
+    return bytesOf(this, address, length);
   }
 
-  /**
+/**
    * Sets `length` bytes at `address` to `value` (0..255), like C's memset.
    * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_POINTER` when the range leaves the memory;
    *   `ERR_TSMALLOC_INVALID_SIZE` for a bad length or a value outside 0..255
    */
   fill(address: number, value: number, length: number): void {
-    requireSize(length, "LinearMemory.fill", "length");
-    if (!(typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 255)) {
-      throw new TsmallocError(ErrorCode.InvalidSize, `LinearMemory.fill: value must be a byte (0..255), got ${describeValue(value)}`);
-    }
-    this.#requireRange(address, length, "LinearMemory.fill");
-    this.u8.fill(value, address, address + length);
+    fillBytes(this, address, value, length);
   }
 
-  /**
+/**
    * Copies `length` bytes from `source` to `target`; the ranges may overlap (C's memmove).
    * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_POINTER` when either range leaves the
    *   memory; `ERR_TSMALLOC_INVALID_SIZE` for a bad length
    */
   copy(target: number, source: number, length: number): void {
-    requireSize(length, "LinearMemory.copy", "length");
-    this.#requireRange(target, length, "LinearMemory.copy");
-    this.#requireRange(source, length, "LinearMemory.copy");
-    this.u8.copyWithin(target, source, source + length);
+    copyBytes(this, target, source, length);
   }
 
   // ---------------------------------------------------------------------------------------------
   // Internals
+
+  /**
+   * What the region allocator reaches of this memory (internal/region-allocator.ts): the current
+   * views and the backing store's growth, through members that read this instance's private state.
+   */
+  #backingAccess(): Backing {
+    return {
+      shared: this.#shared,
+      u8: () => this.#u8,
+      i32: () => this.#i32,
+      u32: () => this.#u32,
+      viewPages: () => this.#viewPages,
+      sync: () => {
+        if (this.#syncMode !== SYNC_NEVER) this.#sync();
+      },
+      committedPages: () => this.#committedPages(),
+      growTo: (pages) => this.#growTo(pages),
+    };
+  }
 
   #currentBuffer(): ArrayBuffer | SharedArrayBuffer {
     return this.#wasm === null ? (this.#source as ArrayBuffer | SharedArrayBuffer) : this.#wasm.buffer;
@@ -662,11 +513,18 @@ export class LinearMemory {
     }
   }
 
-  /** Growth of a resizable or growable buffer shows in the header's committed-page count. */
+  /**
+   * Growth of a resizable or growable buffer shows in the header's committed-page count. On a
+   * shared memory this is a plain load, not an Atomics.load (which costs V8 a call per getter):
+   * JavaScript defines racy reads of a SharedArrayBuffer (an aligned 32-bit load never tears, it
+   * returns some value written), and growth that matters to the reader is ordered before it. A
+   * worker that uses an address another worker's growth made has received it through something
+   * that synchronizes (postMessage, an Atomics operation, the heap's own lock or remote-free list),
+   * so the grower's Atomics.store of the count (#growTo, under the region lock) happens before
+   * this load, which then sees it (or a later count).
+   */
   #syncFromHeader(): void {
-    const index = this.#baseWord + HDR_COMMITTED_PAGES;
-    const committed = this.#shared ? Atomics.load(this.#i32, index) : this.#u32[index]!;
-    if (committed > this.#viewPages) this.#refreshViews();
+    if (this.#u32[this.#committedWord]! > this.#viewPages) this.#refreshViews();
   }
 
   /** Pages the backing store holds now (read from the store itself, not from the header). */
@@ -701,102 +559,12 @@ export class LinearMemory {
       }
     }
     this.#refreshViews();
-    const index = this.#baseWord + HDR_COMMITTED_PAGES;
+    const index = this.#committedWord;
     if (this.#viewPages > this.#u32[index]!) {
       if (this.#shared) Atomics.store(this.#i32, index, this.#viewPages);
       else this.#u32[index] = this.#viewPages;
     }
     return this.#viewPages >= pages;
-  }
-
-  #format(basePage: number, fresh: boolean): void {
-    const u8 = this.#u8;
-    const words = this.#u32;
-    const b = this.#baseWord;
-    u8.fill(0, this.#base, this.#base + PAGE_MAP_OFFSET + this.#maxPages);
-    words[b + HDR_VERSION] = MEMORY_VERSION;
-    words[b + HDR_FLAGS] = this.#shared ? FLAG_SHARED : 0;
-    words[b + HDR_HEADER_PAGES] = this.#headerPages;
-    words[b + HDR_BASE_PAGE] = basePage;
-    words[b + HDR_MAX_PAGES] = this.#maxPages;
-    words[b + HDR_COMMITTED_PAGES] = this.#viewPages;
-    let regions = 1;
-    if (basePage > 0) {
-      markMapped(u8, this.#mapAt, 0, basePage, RegionOwner.Host, false);
-      regions++;
-    }
-    const headerEnd = basePage + this.#headerPages;
-    markMapped(u8, this.#mapAt, basePage, this.#headerPages, RegionOwner.Memory, false);
-    if (!fresh) u8.fill(PAGE_DIRTY, this.#mapAt + headerEnd, this.#mapAt + this.#viewPages);
-    words[b + HDR_MAPPED_PAGES] = headerEnd;
-    words[b + HDR_REGION_COUNT] = regions;
-    words[b + HDR_SEARCH_HINT] = headerEnd;
-    words[b + HDR_GENERATION] = 1;
-    // the magic goes last: a reader that sees it sees a complete header
-    if (this.#shared) Atomics.store(this.#i32, b + HDR_MAGIC, MEMORY_MAGIC | 0);
-    else words[b + HDR_MAGIC] = MEMORY_MAGIC;
-  }
-
-  /**
-   * Takes the region lock on a shared memory, then refreshes views that growth elsewhere made
-   * stale: another worker's, on a shared memory; on a non-shared WebAssembly.Memory, another
-   * instance attached to it or its owner calling `grow` (which detach the old buffer). Every
-   * header access starts here or in a getter.
-   */
-  #lock(): void {
-    if (this.#shared) lockMutex(this.#i32, this.#baseWord + HDR_LOCK);
-    if (this.#syncMode !== SYNC_NEVER) this.#sync();
-  }
-
-  #unlock(): void {
-    if (this.#shared) unlockMutex(this.#i32, this.#baseWord + HDR_LOCK);
-  }
-
-  /** Adds to the mapped-page and region counters and bumps the generation. Caller holds the lock. */
-  #mapped(pages: number, regions: number): void {
-    const words = this.#u32;
-    const b = this.#baseWord;
-    words[b + HDR_MAPPED_PAGES] = words[b + HDR_MAPPED_PAGES]! + pages;
-    words[b + HDR_REGION_COUNT] = words[b + HDR_REGION_COUNT]! + regions;
-    words[b + HDR_GENERATION] = words[b + HDR_GENERATION]! + 1;
-  }
-
-  /** Moves the search hint from `page` to the first free page at or after it. */
-  #advanceHint(page: number): void {
-    const u8 = this.#u8;
-    while (page < this.#maxPages && (u8[this.#mapAt + page]! & PAGE_OWNER_MASK) !== 0) page++;
-    this.#u32[this.#baseWord + HDR_SEARCH_HINT] = page;
-  }
-
-  #requireRegionStart(address: number, fn: string): number {
-    requireAddress(address, fn, "address");
-    if (address % PAGE_SIZE !== 0 || address / PAGE_SIZE >= this.#maxPages) {
-      throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: ${formatAddress(address)} is not the start of a mapped region`, { address });
-    }
-    return address / PAGE_SIZE;
-  }
-
-  /** Throws unless `page` starts a region that its owner may unmap. Caller holds the lock. */
-  #checkRegionStart(page: number, fn: string): void {
-    const byte = this.#u8[this.#mapAt + page]!;
-    const owner = byte & PAGE_OWNER_MASK;
-    const address = page * PAGE_SIZE;
-    if (owner === 0) {
-      throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: no region is mapped at ${formatAddress(address)} (never mapped, or already unmapped)`, { address });
-    }
-    if ((byte & PAGE_START) === 0) {
-      throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: ${formatAddress(address)} is inside a region, not at its start`, { address });
-    }
-    if (owner === RegionOwner.Memory || owner === RegionOwner.Host) {
-      throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: ${formatAddress(address)} is the ${owner === RegionOwner.Memory ? "memory's header" : "host's pages"}, which cannot be unmapped or resized`, { address });
-    }
-  }
-
-  #requireRange(address: number, length: number, fn: string): void {
-    requireAddress(address, fn, "address");
-    if (address + length > this.byteLength) {
-      throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: [${formatAddress(address)}, +${length}) is outside the memory (${this.byteLength} bytes)`, { address });
-    }
   }
 }
 

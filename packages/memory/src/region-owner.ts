@@ -17,6 +17,8 @@ export const RegionOwner = {
   MallocLarge: 4,
   /** An arena of `@tsmalloc/pymalloc`. */
   Arena: 5,
+  /** The heap-slot table of a free-threaded runtime (`HeapSlots`). */
+  HeapSlots: 6,
   /** The first owner value free for programs; the default of `map()`. */
   User: 16,
 } as const;
@@ -33,6 +35,7 @@ const ownerNames: Readonly<Record<number, string>> = {
   3: "malloc",
   4: "malloc-large",
   5: "arena",
+  6: "heap-slots",
 };
 
 /** A short name for an owner (`"malloc"`, `"arena"`, `"user-17"`), for reports. Never throws. */

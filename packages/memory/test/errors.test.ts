@@ -15,6 +15,7 @@ describe("ErrorCode", () => {
       WrongThread: "ERR_TSMALLOC_WRONG_THREAD",
       UnknownAllocator: "ERR_TSMALLOC_UNKNOWN_ALLOCATOR",
       NotTracing: "ERR_TSMALLOC_NOT_TRACING",
+      ThreadLimit: "ERR_TSMALLOC_THREAD_LIMIT",
     });
   });
 });

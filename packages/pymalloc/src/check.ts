@@ -1,4 +1,4 @@
-import { formatAddress as hex, type HeapCheck, type HeapProblem } from "@tsmalloc/memory";
+import { formatAddress as hex, type HeapCheck, HeapKind, type HeapProblem, HeapSlots } from "@tsmalloc/memory";
 import {
   type ArenaObjectInfo,
   carvedPools,
@@ -12,7 +12,18 @@ import {
   usedpoolsHeader,
 } from "./inspect.ts";
 import { arenaMapBytes, blocksPerPool, classSize } from "./layout.ts";
-import { ARENA_OBJECT_SIZE, STATE_MAGIC, STATE_MAGIC_WORD, STATE_VERSION, STATE_VERSION_WORD } from "./structs.ts";
+import {
+  ARENA_OBJECT_SIZE,
+  STATE_HEAP_SLOTS_WORD,
+  STATE_INBOX_DAMAGE_WORD,
+  STATE_INBOX_WORD,
+  STATE_MAGIC,
+  STATE_MAGIC_WORD,
+  STATE_SALT_WORD,
+  STATE_SLOT_WORD,
+  STATE_VERSION,
+  STATE_VERSION_WORD,
+} from "./structs.ts";
 
 /**
  * Validates every invariant of a pymalloc heap and lists what is broken:
@@ -28,7 +39,11 @@ import { ARENA_OBJECT_SIZE, STATE_MAGIC, STATE_MAGIC_WORD, STATE_VERSION, STATE_
  * - every `usedpools` list linked both ways;
  * - `usable_arenas`: linked both ways, sorted by `nfreepools` ascending, holding exactly the arenas
  *   with free pools, and every `nfp2lasta[n]` finger on the last arena with n free pools;
- * - the arena map: exactly the arenas' chunks marked, with the right `tail_hi` / `tail_lo`.
+ * - the arena map: exactly the arenas' chunks marked, with the right `tail_hi` / `tail_lo`;
+ * - a heap slot's heap (free-threading): recorded as its slot's pymalloc heap, every page of its
+ *   arenas marked with its slot in the slot table, every block on its remote-free list a carved
+ *   block of one of its pools in use that carries the freed mark and is on no pool's free list,
+ *   and no list left damaged by a drain.
  */
 export function checkHeap(heap: PymallocHeapView): HeapCheck {
   const problems: HeapProblem[] = [];
@@ -184,7 +199,56 @@ export function checkHeap(heap: PymallocHeapView): HeapCheck {
   }
 
   checkArenaMap(heap, live, state.arenaMap, report);
+  if (u32[w + STATE_SLOT_WORD] !== 0) checkSlot(heap, live, report);
   return { ok: problems.length === 0, problems };
+}
+
+/** The heap-slot part of the check (free-threading); see the list above. */
+function checkSlot(heap: PymallocHeapView, live: readonly ArenaObjectInfo[], report: (address: number, message: string) => void): void {
+  const { layout, memory } = heap;
+  const u32 = memory.u32;
+  const w = heap.address >>> 2;
+  const slot = u32[w + STATE_SLOT_WORD]!;
+  let table: HeapSlots;
+  try {
+    table = HeapSlots.attach(memory, u32[w + STATE_HEAP_SLOTS_WORD]!);
+  } catch (error) {
+    report(heap.address, `the heap names a heap-slot table that cannot be opened: ${(error as Error).message}`);
+    return;
+  }
+  if (slot > table.count || table.heap(slot, HeapKind.Pymalloc) !== heap.address) report(heap.address, `the slot table does not record this heap as slot ${slot}'s pymalloc heap`);
+  const carved = new Map<number, Set<number>>();
+  for (const arena of live) {
+    for (let page = arena.address; page < arena.address + layout.arenaSize; page += 65536) {
+      const marked = table.slotOf(page);
+      if (marked !== slot) report(page, `page of arena ${arena.index} is marked for slot ${marked} in the slot table, not ${slot}`);
+    }
+    for (const address of carvedPools(heap, arena)) {
+      const pool = inspectPool(heap, address);
+      if (pool.count !== 0 && pool.szidx < layout.numClasses) carved.set(address, new Set(freeListOf(heap, address)));
+    }
+  }
+  const salt = u32[w + STATE_SALT_WORD]!;
+  const seen = new Set<number>();
+  for (let p = u32[w + STATE_INBOX_WORD]!; p !== 0; p = u32[p >>> 2]!) {
+    if (seen.has(p)) {
+      report(p, "the remote-free list loops");
+      break;
+    }
+    seen.add(p);
+    const pool = p - (p & (layout.poolSize - 1));
+    const free = carved.get(pool);
+    const info = free === undefined ? null : inspectPool(heap, pool);
+    const offset = p - pool - layout.poolOverhead;
+    if (free === undefined || info === null || offset < 0 || offset % classSize(layout, info.szidx) !== 0 || offset + layout.poolOverhead >= info.nextoffset) {
+      report(p, "the remote-free list holds something that is not a carved block of a pool of this heap in use");
+      break;
+    }
+    if (free.has(p)) report(p, "a block on the remote-free list is also on its pool's free list");
+    if (u32[(p >>> 2) + 1] !== ((p ^ salt) >>> 0)) report(p, "a block on the remote-free list lost its freed mark (written after it was freed?)");
+  }
+  const damaged = u32[w + STATE_INBOX_DAMAGE_WORD]!;
+  if (damaged !== 0) report(heap.address, `${damaged} remote-free list(s) were found damaged while being drained (a block written after it was freed); their blocks were left alone`);
 }
 
 /** One pool in use: its class, offsets and free list. */

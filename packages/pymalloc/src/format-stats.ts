@@ -51,5 +51,7 @@ export function formatStats(stats: PymallocStats): string {
   out += formatStatsLine("Total", stats.total);
   out += "\narena map counts\n";
   out += formatStatsLine("# bytes lost to arena map root", stats.bytesLostToArenaMapRoot);
+  // free-threading: blocks other threads freed that the heap has not put back yet (counted in use)
+  if (stats.remoteFreesPending !== 0) out += formatStatsLine("# blocks freed by other threads", stats.remoteFreesPending);
   return out;
 }

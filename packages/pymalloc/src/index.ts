@@ -27,4 +27,4 @@ export {
   resolveLayout,
 } from "./layout.ts";
 export { Pymalloc, type PymallocOptions } from "./pymalloc.ts";
-export { collectStats, countAllocatedBlocks, type PymallocStats, type SizeClassStats } from "./stats.ts";
+export { collectStats, countAllocatedBlocks, type PymallocStats, type SizeClassStats, sumStats } from "./stats.ts";

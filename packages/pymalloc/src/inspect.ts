@@ -25,6 +25,7 @@ import {
   STATE_NARENAS_HIGHWATER_WORD,
   STATE_NTIMES_ARENA_ALLOCATED_WORD,
   STATE_RAW_ALLOCATED_BLOCKS_WORD,
+  STATE_RAW_FREED_REMOTELY_WORD,
   STATE_UNUSED_ARENA_OBJECTS_WORD,
   STATE_USABLE_ARENAS_WORD,
   STATE_USEDPOOLS_OFFSET,
@@ -105,7 +106,8 @@ export function inspectState(heap: PymallocHeapView): PymallocStateInfo {
     narenasCurrentlyAllocated: u32[w + STATE_NARENAS_CURRENTLY_ALLOCATED_WORD]!,
     ntimesArenaAllocated: u32[w + STATE_NTIMES_ARENA_ALLOCATED_WORD]!,
     narenasHighwater: u32[w + STATE_NARENAS_HIGHWATER_WORD]!,
-    rawAllocatedBlocks: u32[w + STATE_RAW_ALLOCATED_BLOCKS_WORD]!,
+    // free-threading: less the heap's raw blocks other threads freed (0 for any other heap)
+    rawAllocatedBlocks: Math.max(0, u32[w + STATE_RAW_ALLOCATED_BLOCKS_WORD]! - u32[w + STATE_RAW_FREED_REMOTELY_WORD]!),
     arenaMap: u32[w + STATE_ARENA_MAP_WORD]!,
     arenaMapBytes: u32[w + STATE_ARENA_MAP_BYTES_WORD]!,
     usedpools,

@@ -19,10 +19,14 @@ import {
   ErrorCode,
   formatAddress,
   type HeapCheck,
+  HeapKind,
+  type HeapSlot,
+  HeapSlots,
   isAddress,
   LinearMemory,
   lockMutex,
   MAX_MEMORY_BYTES,
+  RegionOwner,
   requireAddress,
   TsmallocError,
   unlockMutex,
@@ -54,6 +58,9 @@ import {
   STATE_ARENA_SIZE_WORD,
   STATE_ARENAS_WORD,
   STATE_FLAGS_WORD,
+  STATE_HEAP_SLOTS_WORD,
+  STATE_INBOX_DAMAGE_WORD,
+  STATE_INBOX_WORD,
   FLAG_FOREIGN_ARENAS,
   STATE_LOCK_WORD,
   STATE_MAGIC,
@@ -65,7 +72,9 @@ import {
   STATE_POINTER_SIZE_WORD,
   STATE_POOL_SIZE_WORD,
   STATE_RAW_ALLOCATED_BLOCKS_WORD,
+  STATE_RAW_FREED_REMOTELY_WORD,
   STATE_SALT_WORD,
+  STATE_SLOT_WORD,
   STATE_THRESHOLD_WORD,
   STATE_UNUSED_ARENA_OBJECTS_WORD,
   STATE_USABLE_ARENAS_WORD,
@@ -99,12 +108,37 @@ export interface PymallocOptions {
    * without an address. Default: true when no heap is recorded yet.
    */
   readonly register?: boolean | undefined;
+  /**
+   * Make the heap of a heap slot (free-threading): `table` is the memory's `HeapSlots`, `slot` a
+   * slot the calling thread holds and that has no pymalloc heap yet; `raw` should be that slot's
+   * own malloc heap (or a domain over it). Such a heap takes no lock for its own blocks; any
+   * thread may free or resize its blocks through its own slot's heap (see {@link Pymalloc}). The
+   * heap uses the default arena allocator (no `arenaAllocator`), the same layout as the table's
+   * other pymalloc heaps, and is recorded in the table, not in the root table.
+   */
+  readonly heapSlot?: HeapSlot | undefined;
 }
 
-const OPTION_KEYS: ReadonlySet<string> = new Set(["layout", "arenaAllocator", "checks", "onNewArena", "register"]);
+const OPTION_KEYS: ReadonlySet<string> = new Set(["layout", "arenaAllocator", "checks", "onNewArena", "register", "heapSlot"]);
 
-/** The state address `Pymalloc.attach` hands to the constructor (0: create a new heap). */
-let attachAddress = 0;
+/** What a heap slot's heap knows of another slot's pymalloc heap, for frees into it. */
+interface RemoteHeap {
+  /** Word index of its state block. */
+  readonly stateWord: number;
+  /** Its salt: the freed mark of its blocks is `p ^ salt`. */
+  readonly salt: number;
+}
+
+/**
+ * The key under which `Pymalloc.attach` hands the constructor the state address of the heap to
+ * open. Only this module can name it, so a caller's options never carry it.
+ */
+const ATTACHED: unique symbol = Symbol("Pymalloc.attach");
+
+/** The constructor's options as attach() passes them. */
+interface AttachedOptions extends PymallocOptions {
+  readonly [ATTACHED]: number;
+}
 
 /** The largest arenas vector: far more arenas than any memory can hold. */
 const MAX_ARENA_OBJECTS = 1 << 20;
@@ -124,6 +158,15 @@ const MAX_ARENA_OBJECTS = 1 << 20;
  * Not thread-safe by itself on unshared memory (CPython's GIL); on shared memory every call takes
  * the heap's lock, so `Pymalloc.attach` in several workers is safe.
  *
+ * Free-threading (option `heapSlot`, as CPython's free-threaded build gives each thread its own
+ * heaps): each thread has a pymalloc heap of its own in the shared memory and takes no lock.
+ * `free(p)` of the caller's own block (in one of its arenas) goes back to its pool at once, as in
+ * any heap; for any other block it reads the slot of `p`'s page in the `HeapSlots` table: another
+ * slot's block is checked, given the freed mark and pushed onto its
+ * heap's remote-free list with one compareExchange, and its owner puts it back into its pool before
+ * it next takes a new pool (one exchange takes the whole list). `realloc` of another slot's block
+ * stays in place when its size class still fits, and otherwise moves into the caller's heap.
+ *
  * @example
  * ```ts
  * const memory = new LinearMemory();
@@ -136,6 +179,19 @@ const MAX_ARENA_OBJECTS = 1 << 20;
 export class Pymalloc implements Allocator {
   /** The configuration name CPython reports for this allocator. */
   readonly name: string = "pymalloc";
+
+  /** The heap slot this heap belongs to (free-threading, option `heapSlot`), 0 for none. */
+  get heapSlot(): number {
+    return this.#slot;
+  }
+
+  /**
+   * True when other threads freed blocks into this heap slot's heap that are not back in their
+   * pools yet (one load; see {@link Pymalloc.drainRemoteFrees}). Always false for a heap of no slot.
+   */
+  get remoteFreesWaiting(): boolean {
+    return this.#slot !== 0 && this.memory.u32[this.#inbox] !== 0;
+  }
   /** The memory every block lives in (the raw allocator's). */
   readonly memory: LinearMemory;
   /** Where `malloc(0)`, large requests and pymalloc's own tables go. */
@@ -170,7 +226,19 @@ export class Pymalloc implements Allocator {
   readonly #nextpoolOffset: number;
   readonly #salt: number;
   readonly #checks: boolean;
+  /** Every call takes the heap's lock: a shared memory, and no heap slot. */
   readonly #shared: boolean;
+  /** The heap slot's number (free-threading), 0 for none. */
+  readonly #slot: number;
+  /** The slot table, null without a slot. */
+  readonly #slots: HeapSlots | null;
+  /** Byte offsets of the slot table's page table and of the memory's page map. */
+  readonly #pageSlots: number;
+  readonly #pageMap: number;
+  /** Word index of this heap's remote-free list. */
+  readonly #inbox: number;
+  /** The pymalloc heaps of other slots, by slot, read on the first free into each. */
+  readonly #remote: (RemoteHeap | null)[];
   readonly #inverseSize: Float64Array;
   readonly #lockWords: Int32Array;
   /** How deep this instance is in its own calls holding the lock (a hook may call back in). */
@@ -187,8 +255,7 @@ export class Pymalloc implements Allocator {
    *   provide the state block and the arena map
    */
   constructor(raw: Allocator, options: PymallocOptions = {}) {
-    const attaching = attachAddress;
-    attachAddress = 0;
+    const attaching = typeof options === "object" && options !== null ? ((options as Partial<AttachedOptions>)[ATTACHED] ?? 0) : 0;
     if (
       typeof raw !== "object" || raw === null || !(raw.memory instanceof LinearMemory) ||
       typeof raw.malloc !== "function" || typeof raw.calloc !== "function" ||
@@ -208,9 +275,9 @@ export class Pymalloc implements Allocator {
     const memory = raw.memory;
     this.memory = memory;
     this.raw = raw;
-    this.#shared = memory.shared;
     let layout: PymallocLayout;
     let address: number;
+    let slot: HeapSlot | null = null;
     if (attaching !== 0) {
       const u32 = memory.u32;
       const w = attaching >>> 2;
@@ -228,10 +295,24 @@ export class Pymalloc implements Allocator {
         throw new TsmallocError(ErrorCode.Incompatible, `Pymalloc.attach: the heap at ${formatAddress(attaching)} records a layout this build cannot use`, { address: attaching, cause: error });
       }
       address = attaching;
+      slot = slotOfState(memory, attaching);
     } else {
       layout = resolveLayout(options.layout);
+      if (options.heapSlot !== undefined) slot = requireHeapSlot(options.heapSlot, memory, options, layout);
       address = createState(raw, layout);
+      if (slot !== null) {
+        memory.u32[(address >>> 2) + STATE_SLOT_WORD] = slot.slot;
+        memory.u32[(address >>> 2) + STATE_HEAP_SLOTS_WORD] = slot.table.address;
+        slot.table.setHeap(slot.slot, HeapKind.Pymalloc, address);
+      }
     }
+    this.#slot = slot === null ? 0 : slot.slot;
+    this.#slots = slot === null ? null : slot.table;
+    this.#pageSlots = slot === null ? 0 : slot.table.pageTable;
+    this.#pageMap = memory.pageMapOffset;
+    this.#remote = slot === null ? [] : Array.from({ length: slot.table.count + 1 }, () => null);
+    this.#inbox = (address >>> 2) + STATE_INBOX_WORD;
+    this.#shared = memory.shared && slot === null;
     this.layout = layout;
     this.address = address;
     this.#stateWord = address >>> 2;
@@ -266,7 +347,7 @@ export class Pymalloc implements Allocator {
     this.#arenaAllocator = options.arenaAllocator ?? regionArenaAllocator(memory);
     this.#onNewArena = options.onNewArena;
     if (options.arenaAllocator !== undefined) this.#markForeignArenas();
-    if (options.register ?? memory.getRoot(ROOT_TAG) === 0) memory.setRoot(ROOT_TAG, address);
+    if (slot === null && (options.register ?? memory.getRoot(ROOT_TAG) === 0)) memory.setRoot(ROOT_TAG, address);
   }
 
   /**
@@ -292,12 +373,13 @@ export class Pymalloc implements Allocator {
     if (u32[w + STATE_VERSION_WORD] !== STATE_VERSION) {
       throw incompatible(`heap at ${formatAddress(at)} has layout version ${u32[w + STATE_VERSION_WORD]}, this build reads ${STATE_VERSION}`);
     }
-    attachAddress = at;
-    try {
-      return new Pymalloc(raw, { register: false, ...options });
-    } finally {
-      attachAddress = 0;
+    if (u32[w + STATE_SLOT_WORD] !== 0) {
+      if (options.heapSlot !== undefined) throw optionError("attach: a heap slot's heap records its slot; do not pass heapSlot");
+      // the heap of a heap slot: the thread that opens it must hold the slot (see HeapSlots)
+      slotOfState(memory, at);
     }
+    const attached: AttachedOptions = { register: false, ...options, [ATTACHED]: at };
+    return new Pymalloc(raw, attached);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -421,6 +503,14 @@ export class Pymalloc implements Allocator {
 
   #usableSize(p: number): number {
     const u32 = this.memory.u32;
+    if (this.#slot !== 0 && p !== 0) {
+      const owner = this.#remoteOwner(p, this.memory.u8[this.#pageSlots + (p >>> 16)]!);
+      if (owner !== null) {
+        const pool = p - (p & this.#poolMask);
+        this.#checkRemoteBlock(u32, p, pool, owner, "usableSize");
+        return (u32[(pool >>> 2) + this.#szidxWord]! + 1) << this.#shift;
+      }
+    }
     if (p === 0 || !this.#inArena(u32, p)) {
       if (typeof this.raw.usableSize !== "function") throw optionError(`usableSize: the raw allocator "${this.raw.name}" cannot size its blocks`);
       return this.raw.usableSize(p);
@@ -436,7 +526,13 @@ export class Pymalloc implements Allocator {
    * O(1) through the arena map; never throws.
    */
   owns(p: number): boolean {
-    return isAddress(p) && this.#inArena(this.memory.u32, p);
+    if (!isAddress(p)) return false;
+    if (this.#slot !== 0) {
+      // every slot's arenas: the blocks this heap's free takes
+      const u8 = this.memory.u8;
+      return u8[this.#pageSlots + (p >>> 16)] !== 0 && (u8[this.#pageMap + (p >>> 16)]! & PAGE_OWNER_MASK) === RegionOwner.Arena;
+    }
+    return this.#inArena(this.memory.u32, p);
   }
 
   /**
@@ -475,10 +571,12 @@ export class Pymalloc implements Allocator {
    * are given back to the new allocator when they are released, so it must accept them: wrap the
    * previous one (`getArenaAllocator()`) to observe or count.
    *
-   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` unless it has `alloc` and `free`
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` unless it has `alloc` and `free`,
+   *   and for the heap of a heap slot
    */
   setArenaAllocator(allocator: ArenaAllocator): void {
     requireArenaAllocator(allocator);
+    if (this.#slot !== 0) throw optionError("setArenaAllocator: a heap slot's heap keeps the default arena allocator (its arenas are marked in the slot table)");
     this.#arenaAllocator = allocator;
     this.#markForeignArenas();
   }
@@ -555,6 +653,12 @@ export class Pymalloc implements Allocator {
   #allocateFromNewPool(size: number): number {
     const sw = this.#stateWord;
     let u32 = this.memory.u32;
+    if (this.#slot !== 0 && u32[this.#inbox] !== 0 && this.#drain() !== 0) {
+      // what other threads freed is back in its pools: one of them may serve this class now
+      u32 = this.memory.u32;
+      const header = this.#usedpools + (size << 4) - this.#nextpoolOffset;
+      if (u32[(header + this.#nextpoolOffset) >>> 2] !== header) return this.#poolAlloc(u32, size);
+    }
     let arena = u32[sw + STATE_USABLE_ARENAS_WORD]!;
     if (arena === 0 && this.#onNewArena !== undefined) {
       // CPython prints its statistics here (PYTHONMALLOCSTATS); a hook may also allocate or free
@@ -664,6 +768,7 @@ export class Pymalloc implements Allocator {
     u32[aw + ARENA_POOL_ADDRESS_WORD] = poolAddress;
     u32[aw + ARENA_NFREEPOOLS_WORD] = nfreepools;
     u32[aw + ARENA_NTOTALPOOLS_WORD] = nfreepools;
+    if (this.#slot !== 0) this.#slots!.assignPages(address, this.#arenaSize, this.#slot);
     return arena;
   }
 
@@ -748,13 +853,182 @@ export class Pymalloc implements Allocator {
   #free(p: number): void {
     const u32 = this.memory.u32;
     if (!this.#inArena(u32, p)) {
-      this.raw.free(p);
-      this.#countRaw(-1);
+      // a heap slot's heap: another slot's arena block, or a raw block (its own or another's)
+      if (this.#slot !== 0) this.#freeNotInArena(p);
+      else {
+        this.raw.free(p);
+        this.#countRaw(-1);
+      }
       return;
     }
     const pool = p - (p & this.#poolMask);
     if (this.#checks) this.#checkBlock(u32, p, pool, "free");
     this.#freeBlock(u32, p, pool);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Free-threading: the heap of a heap slot
+
+  /**
+   * The pymalloc heap of another slot whose arena holds `p` (`slot`: its page's slot), or null
+   * when `p` lies in no other slot's arena (the caller's own block, a raw block, or no block).
+   */
+  #remoteOwner(p: number, slot: number): RemoteHeap | null {
+    if (slot === this.#slot || slot === 0 || (this.memory.u8[this.#pageMap + (p >>> 16)]! & PAGE_OWNER_MASK) !== RegionOwner.Arena) return null;
+    const known = this.#remote[slot];
+    if (known !== null && known !== undefined) return known;
+    const state = slot > this.#slots!.count ? 0 : this.#slots!.heap(slot, HeapKind.Pymalloc);
+    if (state === 0) return null;
+    const owner: RemoteHeap = { stateWord: state >>> 2, salt: this.memory.u32[(state >>> 2) + STATE_SALT_WORD]! };
+    this.#remote[slot] = owner;
+    return owner;
+  }
+
+  /**
+   * free() of a heap slot's heap for a block in none of its arenas (its own pool blocks take
+   * #free's path of any heap, with no atomic operation): the page's slot says whose it is.
+   * Another slot's pool block goes onto that heap's remote-free list; a raw block (this slot's or
+   * another's) to the raw allocator, whose own free finds its owner.
+   */
+  #freeNotInArena(p: number): void {
+    // the slot is read before the raw free: a large block's region, unmapped, is nobody's after
+    const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
+    const owner = this.#remoteOwner(p, slot);
+    if (owner === null) {
+      this.raw.free(p);
+      this.#countRawOf(slot);
+      return;
+    }
+    const u32 = this.memory.u32;
+    this.#checkRemoteBlock(u32, p, p - (p & this.#poolMask), owner, "free");
+    this.#push(owner, p);
+  }
+
+  /**
+   * realloc() of a heap slot's heap for a block in none of its arenas (its own pool blocks take
+   * #realloc's path of any heap). Another slot's pool block stays where it is when its size class
+   * still fits (nothing is written), and otherwise moves into this heap, the old block going back
+   * to its owner's remote-free list; a raw block is the raw allocator's to move.
+   */
+  #reallocNotInArena(p: number, nbytes: number): number {
+    const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
+    const owner = this.#remoteOwner(p, slot);
+    if (owner === null) {
+      const q = this.raw.realloc(p, nbytes);
+      if (q !== 0 && q !== p && slot !== this.#slot) {
+        // the raw block now lies in this slot's heap: it counts here
+        this.#countRawOf(slot);
+        this.#countRaw(1);
+      }
+      return q;
+    }
+    const pool = p - (p & this.#poolMask);
+    this.#checkRemoteBlock(this.memory.u32, p, pool, owner, "realloc");
+    return this.#reallocBlock(p, pool, nbytes, owner);
+  }
+
+  /**
+   * Throws unless `p` (in an arena of another slot's heap `owner`, in `pool`) is a live block that
+   * is not on a free list or a remote-free list. Its owner may be changing the pool while this
+   * runs, but not what this reads while the block is live: the pool's size class and header
+   * (its count is at least 1), a `nextoffset` that only grows. A block that carries the freed mark
+   * is taken for a freed one (a live block whose data equals the mark by chance, odds 2^-32, is
+   * refused too: only the owner can walk its lists).
+   */
+  #checkRemoteBlock(u32: Uint32Array, p: number, pool: number, owner: RemoteHeap, fn: string): void {
+    const pw = pool >>> 2;
+    const offset = p - pool - this.#overhead;
+    const szidx = u32[pw + this.#szidxWord]!;
+    // one branch when all is well, as in #checkBlock
+    if (
+      offset >= 0 && szidx < this.#numClasses && u32[pw + POOL_COUNT_WORD] !== 0 &&
+      offset + this.#overhead < u32[pw + this.#nextoffsetWord]! &&
+      ((offset * this.#inverseSize[szidx]! + 0.5) | 0) * ((szidx + 1) << this.#shift) === offset &&
+      (u32[(p >>> 2) + 1]! | 0) !== (p ^ owner.salt)
+    ) {
+      return;
+    }
+    const invalid = (why: string): never => {
+      throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: ${formatAddress(p)} is not a live pymalloc block: ${why}`, { address: p });
+    };
+    if (offset < 0) invalid(`it points into the header of pool ${formatAddress(pool)}`);
+    if (szidx >= this.#numClasses) invalid(`pool ${formatAddress(pool)} was never used`);
+    const blockSize = (szidx + 1) << this.#shift;
+    if (offset % blockSize !== 0) invalid(`it points ${offset % blockSize} bytes into the ${blockSize}-byte block at ${formatAddress(p - (offset % blockSize))}`);
+    if (offset + this.#overhead >= u32[pw + this.#nextoffsetWord]!) invalid(`the ${blockSize}-byte block there was never allocated`);
+    // a carved block of a pool that holds none in use (freed, and its pool emptied), or with the mark
+    throw new TsmallocError(ErrorCode.DoubleFree, `${fn}: ${formatAddress(p)} was already freed: it is on a free list of its heap, or waits on its remote-free list`, { address: p });
+  }
+
+  /** Pushes the checked block `p` onto `owner`'s remote-free list: the freed mark, the link, one compareExchange. */
+  #push(owner: RemoteHeap, p: number): void {
+    const u32 = this.memory.u32;
+    const words = this.memory.i32;
+    const index = owner.stateWord + STATE_INBOX_WORD;
+    u32[(p >>> 2) + 1] = p ^ owner.salt;
+    // a plain read of the head is enough: the compareExchange checks it
+    let head = words[index]!;
+    for (;;) {
+      u32[p >>> 2] = head;
+      const seen = Atomics.compareExchange(words, index, head, p | 0);
+      if (seen === head) return;
+      head = seen;
+    }
+  }
+
+  /**
+   * Puts every block other threads pushed onto this heap's remote-free list back into its pool:
+   * one exchange takes the whole list. A block that is not what the list promises (a live block of
+   * this heap's arenas with the freed mark: something wrote to it after it was freed) stops the
+   * drain; it and the rest of the list are left alone and counted, and check() reports them.
+   *
+   * @returns the number of blocks freed
+   */
+  #drain(): number {
+    let p = Atomics.exchange(this.memory.i32, this.#inbox, 0) >>> 0;
+    let freed = 0;
+    while (p !== 0) {
+      const u32 = this.memory.u32;
+      const pool = p - (p & this.#poolMask);
+      const pw = pool >>> 2;
+      const offset = p - pool - this.#overhead;
+      const szidx = u32[pw + this.#szidxWord]!;
+      if (
+        this.memory.u8[this.#pageSlots + (p >>> 16)] !== this.#slot || !this.#inArena(u32, p) ||
+        offset < 0 || szidx >= this.#numClasses || u32[pw + POOL_COUNT_WORD] === 0 ||
+        offset % ((szidx + 1) << this.#shift) !== 0 || offset + this.#overhead >= u32[pw + this.#nextoffsetWord]! ||
+        (u32[(p >>> 2) + 1]! | 0) !== (p ^ this.#salt)
+      ) {
+        const word = this.#stateWord + STATE_INBOX_DAMAGE_WORD;
+        u32[word] = u32[word]! + 1;
+        break;
+      }
+      const next = u32[p >>> 2]!;
+      this.#freeBlock(u32, p, pool);
+      freed++;
+      p = next;
+    }
+    return freed;
+  }
+
+  /** True when `p` waits on this heap's remote-free list (the owner's walk; pushes only prepend). */
+  #pending(u32: Uint32Array, p: number): boolean {
+    if (this.#slot === 0) return false;
+    for (let q = Atomics.load(this.memory.i32, this.#inbox) >>> 0; q !== 0 && q >>> 2 < u32.length; q = u32[q >>> 2]!) {
+      if (q === p) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Puts back into their pools, now, the blocks other threads freed into this heap slot's heap
+   * (they wait on its remote-free list until the heap next needs a new pool). For a thread that
+   * stops allocating, before it lets its slot go. Does nothing for a heap of no slot.
+   *
+   * @returns the number of blocks freed
+   */
+  drainRemoteFrees(): number {
+    return this.#slot === 0 ? 0 : this.#drain();
   }
 
   /**
@@ -834,6 +1108,7 @@ export class Pymalloc implements Allocator {
       this.#markArena(u32, address, false);
       u32[aw + ARENA_ADDRESS_WORD] = 0;
       u32[sw + STATE_NARENAS_CURRENTLY_ALLOCATED_WORD] = u32[sw + STATE_NARENAS_CURRENTLY_ALLOCATED_WORD]! - 1;
+      if (this.#slot !== 0) this.#slots!.assignPages(address, this.#arenaSize, 0);
       this.#arenaAllocator.free(address, this.#arenaSize);
       return;
     }
@@ -866,11 +1141,21 @@ export class Pymalloc implements Allocator {
 
   /** `_PyObject_Realloc` for a non-NULL pointer. */
   #realloc(p: number, nbytes: number): number {
-    let u32 = this.memory.u32;
-    if (!this.#inArena(u32, p)) return this.raw.realloc(p, nbytes);
+    const u32 = this.memory.u32;
+    if (!this.#inArena(u32, p)) return this.#slot !== 0 ? this.#reallocNotInArena(p, nbytes) : this.raw.realloc(p, nbytes);
     const pool = p - (p & this.#poolMask);
     if (this.#checks) this.#checkBlock(u32, p, pool, "realloc");
-    let size = (u32[(pool >>> 2) + this.#szidxWord]! + 1) << this.#shift;
+    return this.#reallocBlock(p, pool, nbytes, null);
+  }
+
+  /**
+   * The rest of `_PyObject_Realloc` for the live pool block `p` (in `pool`): it stays where it is
+   * unless it must grow out of its class or shrinks by a quarter or more; else it moves to a new
+   * block (of this heap), and goes back to its pool, or onto `owner`'s remote-free list when it
+   * is another slot's block.
+   */
+  #reallocBlock(p: number, pool: number, nbytes: number, owner: RemoteHeap | null): number {
+    let size = (this.memory.u32[(pool >>> 2) + this.#szidxWord]! + 1) << this.#shift;
     if (nbytes <= size) {
       // stays put unless it shrinks by a quarter or more; a shrink copies only nbytes
       if (4 * nbytes > 3 * size) return p;
@@ -879,8 +1164,8 @@ export class Pymalloc implements Allocator {
     const bp = this.#malloc(nbytes);
     if (bp === 0) return 0;
     this.memory.u8.copyWithin(bp, p, p + size);
-    u32 = this.memory.u32;
-    this.#freeBlock(u32, p, pool);
+    if (owner === null) this.#freeBlock(this.memory.u32, p, pool);
+    else this.#push(owner, p);
     return bp;
   }
 
@@ -933,13 +1218,15 @@ export class Pymalloc implements Allocator {
     const aw = (u32[sw + STATE_ARENAS_WORD]! + arenaindex * ARENA_OBJECT_SIZE) >>> 2;
     const base = u32[aw + ARENA_ADDRESS_WORD]!;
     if (base === 0 || pool < base || pool >= u32[aw + ARENA_POOL_ADDRESS_WORD]!) this.#rejectBlock(u32, p, pool, fn);
-    if ((u32[(p >>> 2) + 1]! | 0) === (p ^ this.#salt) && this.#onFreeList(u32, p, pool)) this.#rejectBlock(u32, p, pool, fn);
+    if ((u32[(p >>> 2) + 1]! | 0) === (p ^ this.#salt) && (this.#onFreeList(u32, p, pool) || this.#pending(u32, p))) this.#rejectBlock(u32, p, pool, fn);
   }
 
   /** Throws unless `p`, when it lies in an arena, is a live block (any size class, full check). */
   #requireLive(p: number, fn: string): void {
     const u32 = this.memory.u32;
-    if (this.#inArena(u32, p)) this.#checkBlockFully(u32, p, p - (p & this.#poolMask), fn);
+    const owner = this.#slot === 0 ? null : this.#remoteOwner(p, this.memory.u8[this.#pageSlots + (p >>> 16)]!);
+    if (owner !== null) this.#checkRemoteBlock(u32, p, p - (p & this.#poolMask), owner, fn);
+    else if (this.#inArena(u32, p)) this.#checkBlockFully(u32, p, p - (p & this.#poolMask), fn);
   }
 
   /** True when `p` is on its pool's free list (the walk is bounded by the pool's block count). */
@@ -976,6 +1263,9 @@ export class Pymalloc implements Allocator {
       invalid(`it points ${offset % size} bytes into the ${size}-byte block at ${formatAddress(p - (offset % size))}`);
     }
     if (offset + this.#overhead >= u32[pw + this.#nextoffsetWord]!) invalid(`the ${size}-byte block there was never allocated`);
+    if (this.#pending(u32, p)) {
+      throw new TsmallocError(ErrorCode.DoubleFree, `${fn}: ${formatAddress(p)} was already freed: it waits on this heap's remote-free list`, { address: p });
+    }
     // a carved block on its pool's free list: freed already (or carved ahead and never handed out)
     throw new TsmallocError(
       ErrorCode.DoubleFree,
@@ -1004,6 +1294,21 @@ export class Pymalloc implements Allocator {
     const count = u32[word]!;
     // a raw block freed here that pymalloc did not hand out must not wrap the counter
     if (delta > 0 || count > 0) u32[word] = count + delta;
+  }
+
+  /**
+   * Counts out a raw block that this heap slot's heap freed or moved, from the heap of slot
+   * `slot` (whose page held it): this heap's own count when it is its own block; another heap's
+   * count is untouched by other threads (it stays a plain word), the frees of others go to a word
+   * of their own (one Atomics.add).
+   */
+  #countRawOf(slot: number): void {
+    if (slot === this.#slot) {
+      this.#countRaw(-1);
+      return;
+    }
+    const state = slot === 0 || slot > this.#slots!.count ? 0 : this.#slots!.heap(slot, HeapKind.Pymalloc);
+    if (state !== 0) Atomics.add(this.memory.i32, (state >>> 2) + STATE_RAW_FREED_REMOTELY_WORD, 1);
   }
 
   #lock(): void {
@@ -1073,4 +1378,65 @@ function requireArenaAllocator(allocator: unknown): asserts allocator is ArenaAl
   ) {
     throw optionError(`an arena allocator needs alloc(size) and free(address, size), got ${describeValue(allocator)}`);
   }
+}
+
+/** The owner bits of a page-map byte (see LinearMemory.pageMapOffset). */
+const PAGE_OWNER_MASK = 0x3f;
+
+/**
+ * The heap slot of the heap whose state block is at `state` (0 in its slot word: none), its table
+ * opened here.
+ * @throws {@link TsmallocError} `ERR_TSMALLOC_INCOMPATIBLE` when the slot or its table is not what
+ *   the state block records
+ */
+function slotOfState(memory: LinearMemory, state: number): HeapSlot | null {
+  const u32 = memory.u32;
+  const w = state >>> 2;
+  const slot = u32[w + STATE_SLOT_WORD]!;
+  if (slot === 0) return null;
+  let table: HeapSlots;
+  try {
+    table = HeapSlots.attach(memory, u32[w + STATE_HEAP_SLOTS_WORD]!);
+  } catch (error) {
+    throw new TsmallocError(ErrorCode.Incompatible, `Pymalloc.attach: the heap at ${formatAddress(state)} names a heap-slot table that cannot be opened`, { address: state, cause: error });
+  }
+  if (slot > table.count || table.heap(slot, HeapKind.Pymalloc) !== state) {
+    throw new TsmallocError(ErrorCode.Incompatible, `Pymalloc.attach: the heap at ${formatAddress(state)} is not the pymalloc heap of the slot it names`, { address: state });
+  }
+  return { table, slot };
+}
+
+/**
+ * Checks the `heapSlot` option: a slot of this memory's table with no pymalloc heap yet, the
+ * default arena allocator, and the layout of the table's other pymalloc heaps (a free into another
+ * slot's heap reads its pools with this heap's layout).
+ */
+function requireHeapSlot(value: unknown, memory: LinearMemory, options: PymallocOptions, layout: PymallocLayout): HeapSlot {
+  const slot = value as Partial<HeapSlot> | null;
+  if (typeof slot !== "object" || slot === null || !(slot.table instanceof HeapSlots)) {
+    throw optionError(`heapSlot must be { table: HeapSlots, slot: number }, got ${describeValue(value)}`);
+  }
+  const table = slot.table;
+  if (table.memory !== memory) throw optionError("heapSlot.table must be a table of the raw allocator's memory");
+  const n = slot.slot;
+  if (!(typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= table.count)) {
+    throw optionError(`heapSlot.slot must be an integer from 1 to ${table.count}, got ${describeValue(n)}`);
+  }
+  if (table.heap(n, HeapKind.Pymalloc) !== 0) throw optionError(`slot ${n} has a pymalloc heap already: open it with Pymalloc.attach`);
+  if (options.arenaAllocator !== undefined) throw optionError("a heap slot's heap uses the default arena allocator (its arenas are marked in the slot table): do not pass arenaAllocator");
+  if (options.register === true) throw optionError("a heap slot's heap is recorded in the slot table, not in the root table: do not pass register: true");
+  const u32 = memory.u32;
+  for (let other = 1; other <= table.count; other++) {
+    const state = table.heap(other, HeapKind.Pymalloc);
+    if (state === 0) continue;
+    const w = state >>> 2;
+    if (
+      u32[w + STATE_ALIGNMENT_WORD] !== layout.alignment || u32[w + STATE_THRESHOLD_WORD] !== layout.smallRequestThreshold ||
+      u32[w + STATE_POOL_SIZE_WORD] !== layout.poolSize || u32[w + STATE_ARENA_SIZE_WORD] !== layout.arenaSize ||
+      (u32[w + STATE_POINTER_SIZE_WORD] || 8) !== layout.pointerSize
+    ) {
+      throw optionError(`the layout must be the one of slot ${other}'s pymalloc heap (heaps of one table free into each other's pools)`);
+    }
+  }
+  return { table, slot: n };
 }

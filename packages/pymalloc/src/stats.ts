@@ -1,7 +1,7 @@
 import type { AllocatorStats } from "@tsmalloc/memory";
 import { carvedPools, inspectArenas, inspectPool, inspectState, type PymallocHeapView } from "./inspect.ts";
 import { blocksPerPool, classSize } from "./layout.ts";
-import { ARENA_OBJECT_SIZE, stateBytes } from "./structs.ts";
+import { ARENA_OBJECT_SIZE, STATE_INBOX_WORD, stateBytes } from "./structs.ts";
 
 /** One row of the class table: a size class with at least one pool in use. */
 export interface SizeClassStats {
@@ -53,6 +53,11 @@ export interface PymallocStats {
   readonly rawAllocatedBlocks: number;
   /** Bytes of pymalloc's own tables taken from the raw allocator: state block, arena map, arenas vector. */
   readonly metadataBytes: number;
+  /**
+   * Blocks other threads freed into this heap that wait on its remote-free list (free-threading;
+   * 0 for any other heap). Until the heap drains the list they count as blocks in use.
+   */
+  readonly remoteFreesPending: number;
 }
 
 /**
@@ -122,9 +127,64 @@ export function collectStats(heap: PymallocHeapView): PymallocStats & AllocatorS
     bytesLostToArenaMapRoot: state.arenaMapBytes,
     rawAllocatedBlocks: state.rawAllocatedBlocks,
     metadataBytes,
+    remoteFreesPending: countPending(heap, poolBlocks),
     allocatedBlocks: poolBlocks + state.rawAllocatedBlocks,
     allocatedBytes,
     mappedBytes: narenas * layout.arenaSize,
+  };
+}
+
+/** The length of the heap's remote-free list (at most `limit`: a damaged list may loop). */
+function countPending(heap: PymallocHeapView, limit: number): number {
+  const u32 = heap.memory.u32;
+  let n = 0;
+  for (let p = u32[(heap.address >>> 2) + STATE_INBOX_WORD]!; p !== 0 && n < limit && p >>> 2 < u32.length; p = u32[p >>> 2]!) n++;
+  return n;
+}
+
+/**
+ * The statistics of several heaps as one (free-threading: every thread's heap, for the total
+ * table of `debugMallocStats()`): classes, counters and bytes summed. The highwater mark is the
+ * sum of the heaps' marks, which may exceed the most arenas the heaps held at one moment. All the
+ * heaps must have one layout.
+ *
+ * @returns the summed statistics; for no heap at all, null
+ */
+export function sumStats(heaps: readonly (PymallocStats & AllocatorStats)[]): (PymallocStats & AllocatorStats) | null {
+  const first = heaps[0];
+  if (first === undefined) return null;
+  const rows = new Map<number, SizeClassStats>();
+  const sum = (get: (stats: PymallocStats & AllocatorStats) => number): number => heaps.reduce((total, stats) => total + get(stats), 0);
+  for (const stats of heaps) {
+    for (const c of stats.classes) {
+      const row = rows.get(c.index);
+      rows.set(c.index, row === undefined ? c : { ...row, pools: row.pools + c.pools, blocksInUse: row.blocksInUse + c.blocksInUse, availableBlocks: row.availableBlocks + c.availableBlocks });
+    }
+  }
+  return {
+    smallRequestThreshold: first.smallRequestThreshold,
+    numClasses: first.numClasses,
+    poolSize: first.poolSize,
+    arenaSize: first.arenaSize,
+    classes: [...rows.values()].sort((a, b) => a.index - b.index),
+    arenasAllocatedTotal: sum((s) => s.arenasAllocatedTotal),
+    arenasReclaimed: sum((s) => s.arenasReclaimed),
+    arenasHighwaterMark: sum((s) => s.arenasHighwaterMark),
+    arenasAllocatedCurrent: sum((s) => s.arenasAllocatedCurrent),
+    bytesInAllocatedBlocks: sum((s) => s.bytesInAllocatedBlocks),
+    bytesInAvailableBlocks: sum((s) => s.bytesInAvailableBlocks),
+    unusedPools: sum((s) => s.unusedPools),
+    bytesLostToPoolHeaders: sum((s) => s.bytesLostToPoolHeaders),
+    bytesLostToQuantization: sum((s) => s.bytesLostToQuantization),
+    bytesLostToArenaAlignment: sum((s) => s.bytesLostToArenaAlignment),
+    total: sum((s) => s.total),
+    bytesLostToArenaMapRoot: sum((s) => s.bytesLostToArenaMapRoot),
+    rawAllocatedBlocks: sum((s) => s.rawAllocatedBlocks),
+    metadataBytes: sum((s) => s.metadataBytes),
+    remoteFreesPending: sum((s) => s.remoteFreesPending),
+    allocatedBlocks: sum((s) => s.allocatedBlocks),
+    allocatedBytes: sum((s) => s.allocatedBytes),
+    mappedBytes: sum((s) => s.mappedBytes),
   };
 }
 

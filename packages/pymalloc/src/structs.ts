@@ -113,6 +113,9 @@ export const INITIAL_ARENA_OBJECTS = 16;
  *         64  arena map address, arena map bytes
  *         72  salt (for the freed-block mark)
  *         76  pointer size of the layout (8 or 4; 0 in heaps made before it was recorded: 8)
+ *         80  heap slot, slot table address, remote-free list damage, raw blocks freed by other
+ *             threads (free-threading; else 0)
+ *         96  remote-free list (free-threading), away from the words every call reads
  *        128  usedpools: 16 bytes per size class, the nextpool and prevpool slots of a virtual
  *             pool header (8-byte slots on 64-bit layouts, 4-byte ones on wasm32)
  *          …  nfp2lasta: MAX_POOLS_IN_ARENA + 1 arena object addresses
@@ -141,6 +144,25 @@ export const STATE_ARENA_MAP_WORD = 16;
 export const STATE_ARENA_MAP_BYTES_WORD = 17;
 export const STATE_SALT_WORD = 18;
 export const STATE_POINTER_SIZE_WORD = 19;
+/** The heap slot the heap belongs to (1..255), 0 for a heap of no slot. */
+export const STATE_SLOT_WORD = 20;
+/** Address of the memory's HeapSlots table the slot is in. */
+export const STATE_HEAP_SLOTS_WORD = 21;
+/** Blocks of the remote-free list the owner found damaged and left alone (check() reports them). */
+export const STATE_INBOX_DAMAGE_WORD = 22;
+/**
+ * Raw blocks of this heap that other threads freed (free-threading; Atomics.add by them). The
+ * owner counts its own in STATE_RAW_ALLOCATED_BLOCKS_WORD with plain stores; the heap's count
+ * is the one less the other (inspectState).
+ */
+export const STATE_RAW_FREED_REMOTELY_WORD = 23;
+/**
+ * The remote-free list: the newest block another thread freed into this heap, 0 when none. Other
+ * threads push with one compareExchange; the owner takes the whole list with one exchange before
+ * it takes a new pool. A block on it holds the next one's address in its first word and the freed
+ * mark in its second, as a block on a pool's free list does.
+ */
+export const STATE_INBOX_WORD = 24;
 /** Byte offset of `usedpools` in the state block. */
 export const STATE_USEDPOOLS_OFFSET = 128;
 

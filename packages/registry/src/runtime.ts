@@ -1,17 +1,20 @@
 import { checkDebugHookOptions, DebugAllocator, type DebugHookOptions, type DebugThreadOptions, isDebugAllocator, withDebugHooks } from "@tsmalloc/debug";
-import { Malloc, type MallocOptions } from "@tsmalloc/malloc";
+import { DEFAULT_MMAP_THRESHOLD, DEFAULT_SEGMENT_SIZE, Malloc, type MallocOptions } from "@tsmalloc/malloc";
 import {
   type Allocator,
   describeValue,
   ErrorCode,
   type HeapCheck,
+  HeapKind,
   type HeapProblem,
+  HeapSlots,
+  HeapSlotState,
   isAddress,
   LinearMemory,
   TsmallocError,
 } from "@tsmalloc/memory";
-import { type ArenaAllocator, inspectState, Pymalloc, type PymallocOptions, regionArenaAllocator, resolveLayout } from "@tsmalloc/pymalloc";
-import { type AllocatorConfig, type AllocatorName, parseAllocatorConfig, planOf } from "./config-name.ts";
+import { type ArenaAllocator, formatStats, inspectState, Pymalloc, type PymallocOptions, regionArenaAllocator, resolveLayout, sumStats } from "@tsmalloc/pymalloc";
+import { type AllocatorConfig, type AllocatorName, type ConfigPlan, parseAllocatorConfig, planOf } from "./config-name.ts";
 import { planPlatform, type RuntimePlatform } from "./platform.ts";
 import { apiIdOf, Domain, DOMAINS, isDomain } from "./domain.ts";
 import { FaultCounter, FaultInjectionAllocator } from "./fault-injection.ts";
@@ -25,8 +28,12 @@ import {
   recordSerialCounter,
   RUNTIME_ROOT_TAG,
   type RuntimeRecord,
+  THREADED_RECORD_BYTES,
+  type ThreadRecord,
   writeRecord,
 } from "./runtime-record.ts";
+import { ThreadFront } from "./thread-front.ts";
+import { ThreadHeaps } from "./thread-heaps.ts";
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
@@ -67,6 +74,16 @@ export interface RuntimeOptions {
   readonly stats?: boolean | undefined;
   /** Where the statistics go; default standard error (the console where there is no process). */
   readonly statsOutput?: ((text: string) => void) | undefined;
+  /**
+   * Free-threading, as CPython's free-threaded build (3.13, `Py_GIL_DISABLED`): every thread that
+   * uses the runtime (this one, and each worker that calls {@link attachRuntime}) gets heaps of its
+   * own in `memory`, which must then be a shared `LinearMemory`. A thread's calls on its own
+   * blocks take no lock and no atomic read-modify-write; any thread may free or resize any block
+   * (another thread's block goes back to it through one compare-and-swap). See the README's
+   * "Workers" section.
+   * @defaultValue false
+   */
+  readonly freeThreading?: boolean | undefined;
 }
 
 /** Options of {@link attachRuntime}: what each thread chooses for itself. */
@@ -79,11 +96,26 @@ export interface AttachRuntimeOptions {
   readonly statsOutput?: ((text: string) => void) | undefined;
 }
 
-const OPTION_KEYS: ReadonlySet<string> = new Set(["memory", "allocator", "platform", "malloc", "pymalloc", "debug", "stats", "statsOutput"]);
+const OPTION_KEYS: ReadonlySet<string> = new Set(["memory", "allocator", "platform", "malloc", "pymalloc", "debug", "stats", "statsOutput", "freeThreading"]);
 const ATTACH_KEYS: ReadonlySet<string> = new Set(["debug", "stats", "statsOutput"]);
 
-/** Set by attachRuntime() for the constructor call it makes. */
-let pendingAttach: { readonly memory: LinearMemory; readonly address: number; readonly record: RuntimeRecord } | undefined;
+/** What attachRuntime() found, for the constructor: the record to open and where it is. */
+interface AttachedRecord {
+  readonly memory: LinearMemory;
+  readonly address: number;
+  readonly record: RuntimeRecord;
+}
+
+/**
+ * The key under which attachRuntime() hands the constructor the record it read. Only this module
+ * can name it, so a caller's options never carry it.
+ */
+const ATTACHED: unique symbol = Symbol("attachRuntime");
+
+/** The constructor's options as attachRuntime() passes them. */
+interface AttachedOptions extends RuntimeOptions {
+  readonly [ATTACHED]: AttachedRecord;
+}
 
 /**
  * A set of allocator domains over one memory: CPython's `_PyRuntime.allocators`. It holds the
@@ -116,13 +148,17 @@ export class Runtime {
   readonly config: AllocatorConfig;
   /** The platform model: pymalloc's layout and the debug hooks' block layout follow it. */
   readonly platform: RuntimePlatform;
-  /** The system malloc: the RAW domain's allocator, and MEM/OBJ's in the malloc configurations. */
-  readonly mallocHeap: Malloc;
-  /** The pymalloc heap of MEM and OBJ, or null in the malloc configurations. */
-  readonly pymallocHeap: Pymalloc | null;
   /** Address of the runtime's record in the memory: what {@link attachRuntime} takes. */
   readonly address: number;
 
+  readonly #plan: ConfigPlan;
+  /** The shared heaps; null in a free-threaded runtime, whose heaps are each thread's (#threads). */
+  readonly #malloc: Malloc | null;
+  readonly #pymalloc: Pymalloc | null;
+  /** This thread's heaps in a free-threaded runtime; null otherwise. */
+  readonly #threads: ThreadHeaps | null;
+  /** What each domain is in this thread before its heaps exist (free-threaded runtime). */
+  readonly #fronts: DomainTable | null;
   readonly #table: DomainTable;
   readonly #debugOptions: Omit<DebugHookOptions, "api" | "serialCounter" | "layout">;
   /** The platform's debug block layout, for the hooks this runtime makes. */
@@ -139,9 +175,8 @@ export class Runtime {
    * @throws {@link TsmallocError} as {@link createRuntime}
    */
   constructor(options: RuntimeOptions = {}) {
-    const attaching = pendingAttach;
-    pendingAttach = undefined;
     if (typeof options !== "object" || options === null) throw optionError("createRuntime", `options must be an object, got ${describeValue(options)}`);
+    const attaching = (options as Partial<AttachedOptions>)[ATTACHED];
     const fn = attaching === undefined ? "createRuntime" : "attachRuntime";
     for (const key of Object.keys(options)) {
       if (!(attaching === undefined ? OPTION_KEYS : ATTACH_KEYS).has(key)) throw optionError(fn, `unknown option ${JSON.stringify(key)}`);
@@ -163,7 +198,11 @@ export class Runtime {
     } catch (error) {
       throw new TsmallocError(ErrorCode.InvalidOption, `${fn}: debug options: ${(error as Error).message}`, { cause: error });
     }
-    const onNewArena = (heap: Pymalloc): void => this.#printStats(heap);
+    const onNewArena = (heap: Pymalloc): void => {
+      // a thread that needs a new arena first lets abandoned heaps give back what they emptied
+      this.#threads?.reclaimAbandoned();
+      this.#printStats(heap);
+    };
 
     if (attaching !== undefined) {
       const { memory, record } = attaching;
@@ -171,41 +210,126 @@ export class Runtime {
       this.config = record.config;
       this.platform = record.platform;
       this.#debugLayout = record.platform;
-      this.mallocHeap = Malloc.attach(memory, record.malloc);
-      const malloc = this.mallocHeap;
+      this.#plan = planOf(record.config);
+      this.address = attaching.address;
+      this.#arenaAllocator = null;
+      if (record.threads !== null) {
+        // free-threaded: a slot of this thread's own now, its heaps on the first call
+        this.#malloc = this.#pymalloc = null;
+        this.#fronts = this.#makeFronts();
+        this.#table = { ...this.#fronts };
+        this.#threads = new ThreadHeaps({
+          memory,
+          plan: this.#plan,
+          record: record.threads,
+          debug: this.#debugOptions,
+          debugLayout: this.#debugLayout,
+          serialCounter: record.serialCounter,
+          table: this.#table,
+          onNewArena,
+        });
+        this.#threads.claim("attachRuntime");
+        return;
+      }
+      this.#threads = null;
+      this.#fronts = null;
+      const malloc = Malloc.attach(memory, record.malloc);
+      this.#malloc = malloc;
       const table: DomainTable = { raw: malloc, mem: malloc, obj: malloc };
       this.#table = table;
       if (record.hooks.raw !== 0) table.raw = DebugAllocator.attach(malloc, record.hooks.raw, this.#debugOptions);
       if (record.pymalloc !== 0) {
-        this.pymallocHeap = Pymalloc.attach(new RawDomainAllocator(table, memory), record.pymalloc, { onNewArena });
-        table.mem = table.obj = this.pymallocHeap;
+        this.#pymalloc = Pymalloc.attach(new RawDomainAllocator(table, memory), record.pymalloc, { onNewArena });
+        table.mem = table.obj = this.#pymalloc;
       } else {
-        this.pymallocHeap = null;
+        this.#pymalloc = null;
       }
       const base = table.mem;
       if (record.hooks.mem !== 0) table.mem = DebugAllocator.attach(base, record.hooks.mem, this.#debugOptions);
       if (record.hooks.obj !== 0) table.obj = DebugAllocator.attach(base, record.hooks.obj, this.#debugOptions);
-      this.#arenaAllocator = null;
-      this.address = attaching.address;
       return;
     }
 
+    if (options.freeThreading !== undefined && typeof options.freeThreading !== "boolean") {
+      throw optionError(fn, `freeThreading must be a boolean, got ${describeValue(options.freeThreading)}`);
+    }
+    const threaded = options.freeThreading === true;
+    if (threaded && options.memory === undefined) {
+      throw optionError(fn, "freeThreading needs a shared memory that the workers can attach to: pass memory: new LinearMemory({ shared: true })");
+    }
     const memory = options.memory ?? new LinearMemory();
     if (!(memory instanceof LinearMemory)) throw optionError(fn, `memory must be a LinearMemory, got ${describeValue(memory)}`);
+    if (threaded && !memory.shared) {
+      throw optionError(fn, "freeThreading needs a shared memory (a shared WebAssembly.Memory or a SharedArrayBuffer): every thread's heaps live in it; this one is not shared");
+    }
     this.memory = memory;
     this.config = parseAllocatorConfig(options.allocator, "createRuntime");
     const plan = planOf(this.config);
+    this.#plan = plan;
     const pymallocOptions = options.pymalloc ?? {};
     if (typeof pymallocOptions !== "object" || pymallocOptions === null) throw optionError(fn, `pymalloc must be an object, got ${describeValue(pymallocOptions)}`);
     checkPymallocOptions(pymallocOptions, fn);
     const platform = planPlatform(options.platform, pymallocOptions.layout, fn);
     this.platform = platform.platform;
     this.#debugLayout = platform.debugLayout;
+    if (threaded && pymallocOptions.arenaAllocator !== undefined) {
+      throw optionError(fn, "freeThreading keeps pymalloc's default arena allocator (every thread's arenas are marked in the heap-slot table): do not pass pymalloc.arenaAllocator");
+    }
 
     const mallocOptions = options.malloc ?? {};
     if (typeof mallocOptions !== "object" || mallocOptions === null) throw optionError(fn, `malloc must be an object, got ${describeValue(mallocOptions)}`);
-    this.mallocHeap = new Malloc(memory, { ...mallocOptions });
-    const malloc = this.mallocHeap;
+    if (threaded) {
+      this.#malloc = this.#pymalloc = null;
+      this.#arenaAllocator = null;
+      this.#fronts = this.#makeFronts();
+      this.#table = { ...this.#fronts };
+      const layout = resolveLayout(platform.pymallocLayout);
+      const slots = HeapSlots.create(memory);
+      const record: ThreadRecord = {
+        table: slots.address,
+        mmapThreshold: mallocOptions.mmapThreshold ?? DEFAULT_MMAP_THRESHOLD,
+        segmentSize: mallocOptions.segmentSize ?? DEFAULT_SEGMENT_SIZE,
+        layout: {
+          alignment: layout.alignment,
+          smallRequestThreshold: layout.smallRequestThreshold,
+          poolSize: layout.poolSize,
+          arenaSize: layout.arenaSize,
+          pointerSize: layout.pointerSize,
+        },
+        checks: pymallocOptions.checks ?? true,
+        serialNumbers: this.#debugOptions.serialNumbers ?? false,
+      };
+      // the creating thread's first hooks start the runtime's serial counter (serialCounter 0)
+      const threads = new ThreadHeaps({ memory, plan, record, debug: this.#debugOptions, debugLayout: this.#debugLayout, serialCounter: 0, table: this.#table, onNewArena });
+      this.#threads = threads;
+      let malloc: Malloc;
+      try {
+        // the creating thread's heaps come at once: the runtime's record is a block of its malloc
+        malloc = this.#bindThread().malloc;
+      } catch (error) {
+        // a bad malloc option is found before the first heap maps anything: take the table back too
+        if (slots.heap(1, HeapKind.Malloc) === 0) memory.unmap(slots.address);
+        throw error;
+      }
+      const address = malloc.malloc(THREADED_RECORD_BYTES);
+      if (address === 0) throw new TsmallocError(ErrorCode.OutOfMemory, `createRuntime: the memory cannot hold the runtime's ${THREADED_RECORD_BYTES}-byte record`);
+      writeRecord(memory, address, {
+        config: this.config,
+        platform: this.platform,
+        malloc: 0,
+        pymalloc: 0,
+        hooks: { raw: 0, mem: 0, obj: 0 },
+        serialCounter: threads.serialCounter,
+        threads: record,
+      });
+      if (memory.getRoot(RUNTIME_ROOT_TAG) === 0) memory.setRoot(RUNTIME_ROOT_TAG, address);
+      this.address = address;
+      return;
+    }
+    this.#threads = null;
+    this.#fronts = null;
+    const malloc = new Malloc(memory, { ...mallocOptions });
+    this.#malloc = malloc;
     const table: DomainTable = { raw: malloc, mem: malloc, obj: malloc };
     this.#table = table;
     const hooks = { raw: 0, mem: 0, obj: 0 };
@@ -220,11 +344,11 @@ export class Runtime {
     if (plan.pymalloc) {
       // pymalloc's raw allocator is the RAW *domain*, not the system malloc: under the debug
       // configurations its large blocks carry 'r' hooks inside the 'm' / 'o' hooks
-      this.pymallocHeap = new Pymalloc(new RawDomainAllocator(table, memory), { ...pymallocOptions, layout: platform.pymallocLayout, onNewArena });
-      table.mem = table.obj = this.pymallocHeap;
+      this.#pymalloc = new Pymalloc(new RawDomainAllocator(table, memory), { ...pymallocOptions, layout: platform.pymallocLayout, onNewArena });
+      table.mem = table.obj = this.#pymalloc;
       this.#arenaAllocator = null;
     } else {
-      this.pymallocHeap = null;
+      this.#pymalloc = null;
       this.#arenaAllocator = pymallocOptions.arenaAllocator ?? null;
     }
     if (plan.debug) {
@@ -239,9 +363,95 @@ export class Runtime {
     }
     const address = malloc.malloc(RECORD_BYTES);
     if (address === 0) throw new TsmallocError(ErrorCode.OutOfMemory, `createRuntime: the memory cannot hold the runtime's ${RECORD_BYTES}-byte record`);
-    writeRecord(memory, address, { config: this.config, platform: this.platform, malloc: malloc.address, pymalloc: this.pymallocHeap?.address ?? 0, hooks, serialCounter });
+    writeRecord(memory, address, { config: this.config, platform: this.platform, malloc: malloc.address, pymalloc: this.#pymalloc?.address ?? 0, hooks, serialCounter, threads: null });
     if (memory.getRoot(RUNTIME_ROOT_TAG) === 0) memory.setRoot(RUNTIME_ROOT_TAG, address);
     this.address = address;
+  }
+
+  /**
+   * The system malloc: the RAW domain's allocator, and MEM/OBJ's in the malloc configurations. In
+   * a free-threaded runtime, this thread's own malloc heap (made on this first use).
+   */
+  get mallocHeap(): Malloc {
+    return this.#malloc ?? this.#bindThread().malloc;
+  }
+
+  /**
+   * The pymalloc heap of MEM and OBJ, or null in the malloc configurations. In a free-threaded
+   * runtime, this thread's own pymalloc heap (made on this first use).
+   */
+  get pymallocHeap(): Pymalloc | null {
+    if (this.#threads === null || !this.#plan.pymalloc) return this.#pymalloc;
+    return this.#bindThread().pymalloc;
+  }
+
+  /** True for a runtime made with `freeThreading: true`, in every thread that opens it. */
+  get freeThreading(): boolean {
+    return this.#threads !== null;
+  }
+
+  /**
+   * The heap slot this thread holds in a free-threaded runtime (1..255: the creating thread's is
+   * 1), 0 when it holds none (after `close()`, until its next call) or the runtime is not
+   * free-threaded. A creator that must declare a worker gone ({@link Runtime.abandonThread})
+   * learns the worker's slot from the worker.
+   */
+  get threadSlot(): number {
+    return this.#threads?.slot ?? 0;
+  }
+
+  /**
+   * Frees, now, the blocks other threads freed into this thread's heaps and into abandoned ones
+   * (free-threading: they wait on their heap's remote-free list until the heap next needs memory).
+   * Abandoned heaps' emptied pools, arenas and segments go back to the memory.
+   *
+   * @returns the number of blocks freed; 0 in a runtime that is not free-threaded
+   */
+  reclaim(): number {
+    return this.#threads?.reclaim() ?? 0;
+  }
+
+  /**
+   * Declares gone the worker that held heap slot `slot` and ended without calling `close()` (in a
+   * free-threaded runtime; call it after the Worker's `exit` event, with the slot the worker
+   * reported from its {@link Runtime.threadSlot}). Its slot is abandoned as if it had closed: the
+   * next thread that attaches adopts its heaps, with the blocks still live in them, and blocks
+   * other threads free into them are freed when a thread needs memory. Never call it for a thread
+   * that still runs: its heaps would then have two users.
+   *
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` for a runtime that is not
+   *   free-threaded, this thread's own slot (use `close()`), or a slot no thread holds
+   */
+  abandonThread(slot: number): void {
+    if (this.#threads === null) throw optionError("abandonThread", "the runtime is not free-threaded (createRuntime({ freeThreading: true }))");
+    this.#threads.abandonOther(slot, "abandonThread");
+  }
+
+  /** The fronts of a free-threaded runtime: each domain before this thread's heaps exist. */
+  #makeFronts(): DomainTable {
+    const plan = this.#plan;
+    const debug = plan.debug ? "_debug" : "";
+    const bind = (): DomainTable => this.#bindThread().domains;
+    return {
+      raw: new ThreadFront(`malloc${debug}`, this.memory, Domain.RAW, bind),
+      mem: new ThreadFront(`${plan.pymalloc ? "pymalloc" : "malloc"}${debug}`, this.memory, Domain.MEM, bind),
+      obj: new ThreadFront(`${plan.pymalloc ? "pymalloc" : "malloc"}${debug}`, this.memory, Domain.OBJ, bind),
+    };
+  }
+
+  /**
+   * This thread's heaps in a free-threaded runtime, made or opened now if need be; the domains
+   * that are still this thread's fronts get their allocators over them.
+   */
+  #bindThread(): ReturnType<ThreadHeaps["bind"]> {
+    const threads = this.#threads!;
+    const heaps = threads.bind("free-threaded runtime");
+    // a call that arrives while the heaps are being made (pymalloc's own, through RAW) changes nothing
+    if (threads.binding) return heaps;
+    const table = this.#table;
+    const fronts = this.#fronts!;
+    for (const domain of DOMAINS) if (table[domain] === fronts[domain]) table[domain] = heaps.domains[domain];
+    return heaps;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -280,15 +490,19 @@ export class Runtime {
    * Blocks handed out before the hooks have no debug header: free them before, or they are
    * reported as a bad API id. Hence pymalloc must not yet hold blocks of an unhooked RAW domain.
    *
-   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` when RAW is not hooked yet and
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` in a free-threaded runtime (create
+   *   it with a `_debug` configuration instead), and when RAW is not hooked yet and
    *   pymalloc already holds RAW blocks (its arenas vector after its first arena, or a large
    *   block); nothing changes then. `ERR_TSMALLOC_OUT_OF_MEMORY` when a domain cannot provide the
    *   hooks' state block; the domains hooked so far are given their allocators back (except RAW
    *   when pymalloc has meanwhile made its first arena through RAW's new hooks).
    */
   setupDebugHooks(): void {
+    if (this.#threads !== null) {
+      throw optionError("setupDebugHooks", "a free-threaded runtime's debug hooks are its configuration's: create it with a _debug configuration (every thread's heaps then have hooks from the start)");
+    }
     const table = this.#table;
-    const pymalloc = this.pymallocHeap;
+    const pymalloc = this.#pymalloc;
     if (!isDebugAllocator(table.raw) && pymalloc !== null && holdsRawBlocks(pymalloc)) {
       throw optionError(
         "setupDebugHooks",
@@ -336,7 +550,7 @@ export class Runtime {
     if (serialCounter !== 0) recordSerialCounter(this.memory, this.address, serialCounter);
     for (const hooks of made) {
       // recorded for attachRuntime when the hooks sit on the runtime's own allocator
-      if (hooks.wrapped === this.mallocHeap || hooks.wrapped === this.pymallocHeap) recordHooks(this.memory, this.address, domainOf(hooks), hooks.stateAddress);
+      if (hooks.wrapped === this.#malloc || hooks.wrapped === this.#pymalloc) recordHooks(this.memory, this.address, domainOf(hooks), hooks.stateAddress);
     }
   }
 
@@ -351,8 +565,18 @@ export class Runtime {
    */
   allocatorName(): AllocatorName | null {
     const { raw, mem, obj } = this.#table;
-    const malloc = this.mallocHeap;
-    const pymalloc = this.pymallocHeap;
+    let malloc = this.#malloc;
+    let pymalloc = this.#pymalloc;
+    if (this.#threads !== null) {
+      const fronts = this.#fronts!;
+      const bound = this.#threads.bound;
+      // before this thread's heaps exist, its untouched domains are what the configuration makes
+      if (raw === fronts.raw && mem === fronts.mem && obj === fronts.obj) return nameOfPlan(this.#plan);
+      if (bound === null) return null;
+      malloc = bound.malloc;
+      pymalloc = bound.pymalloc;
+    }
+    if (malloc === null) return null;
     if (raw === malloc) {
       if (mem === malloc && obj === malloc) return "malloc";
       if (pymalloc !== null && mem === pymalloc && obj === pymalloc) return "pymalloc";
@@ -370,7 +594,9 @@ export class Runtime {
    * as in CPython.
    */
   getArenaAllocator(): ArenaAllocator {
-    if (this.pymallocHeap !== null) return this.pymallocHeap.getArenaAllocator();
+    if (this.#pymalloc !== null) return this.#pymalloc.getArenaAllocator();
+    const own = this.#threads?.bound?.pymalloc;
+    if (own !== undefined && own !== null) return own.getArenaAllocator();
     return (this.#arenaAllocator ??= regionArenaAllocator(this.memory));
   }
 
@@ -378,11 +604,15 @@ export class Runtime {
    * Replaces pymalloc's arena allocator (CPython's `PyObject_SetArenaAllocator`); see
    * `Pymalloc#setArenaAllocator` for what it must accept.
    *
-   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` unless it has `alloc` and `free`
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` unless it has `alloc` and `free`,
+   *   and in a free-threaded runtime (every thread's arenas come from the default allocator)
    */
   setArenaAllocator(allocator: ArenaAllocator): void {
-    if (this.pymallocHeap !== null) {
-      this.pymallocHeap.setArenaAllocator(allocator);
+    if (this.#threads !== null) {
+      throw optionError("setArenaAllocator", "a free-threaded runtime keeps pymalloc's default arena allocator (every thread's arenas are marked in the heap-slot table)");
+    }
+    if (this.#pymalloc !== null) {
+      this.#pymalloc.setArenaAllocator(allocator);
       return;
     }
     if (typeof allocator !== "object" || allocator === null || typeof allocator.alloc !== "function" || typeof allocator.free !== "function") {
@@ -491,6 +721,7 @@ export class Runtime {
    * @returns the table's text, or `""` when OBJ is not pymalloc
    */
   debugMallocStats(): string {
+    if (this.#threads !== null) return this.#threadedStats();
     let obj = this.#table.obj;
     while (isDebugAllocator(obj)) obj = obj.wrapped;
     return obj instanceof Pymalloc ? obj.formatStats() : "";
@@ -503,10 +734,46 @@ export class Runtime {
    */
   check(): HeapCheck {
     const problems: HeapProblem[] = [];
-    for (const heap of this.pymallocHeap === null ? [this.mallocHeap] : [this.mallocHeap, this.pymallocHeap]) {
+    const threads = this.#threads;
+    if (threads !== null) {
+      for (const slot of threads.slotsWithHeaps()) {
+        const { malloc, pymalloc } = threads.open(slot);
+        for (const heap of pymalloc === null ? [malloc] : [malloc, pymalloc]) {
+          for (const problem of heap.check().problems) problems.push({ address: problem.address, message: `slot ${slot} ${heap.name}: ${problem.message}` });
+        }
+      }
+      return { ok: problems.length === 0, problems };
+    }
+    const malloc = this.#malloc!;
+    for (const heap of this.#pymalloc === null ? [malloc] : [malloc, this.#pymalloc]) {
       for (const problem of heap.check().problems) problems.push({ address: problem.address, message: `${heap.name}: ${problem.message}` });
     }
     return { ok: problems.length === 0, problems };
+  }
+
+  /**
+   * debugMallocStats() of a free-threaded runtime: the table of every thread's pymalloc heap, then
+   * the table of all of them together.
+   */
+  #threadedStats(): string {
+    const threads = this.#threads!;
+    if (!this.#plan.pymalloc) return "";
+    const parts: string[] = [];
+    const all = [];
+    const slots = threads.slotsWithHeaps();
+    for (const slot of slots) {
+      const pymalloc = threads.open(slot).pymalloc;
+      if (pymalloc === null) continue;
+      const stats = pymalloc.stats();
+      all.push(stats);
+      const state = threads.table.state(slot);
+      const whose = slot === threads.slot ? "this thread's" : state === HeapSlotState.Owned ? "another thread's" : state === HeapSlotState.Borrowed ? "abandoned, borrowed" : "abandoned";
+      parts.push(`pymalloc heap of heap slot ${slot} (${whose}):\n${formatStats(stats)}`);
+    }
+    const total = sumStats(all);
+    if (total === null) return "";
+    parts.push(`all ${all.length} pymalloc heaps together:\n${formatStats(total)}`);
+    return parts.join("\n");
   }
 
   /**
@@ -553,7 +820,7 @@ export class Runtime {
 
   /** True when statistics are printed (option `stats`, `TSMALLOCSTATS`) and the runtime is open. */
   get printsStats(): boolean {
-    return this.#stats && !this.#closed && this.pymallocHeap !== null;
+    return this.#stats && !this.#closed && (this.#threads === null ? this.#pymalloc !== null : this.#plan.pymalloc);
   }
 
   /**
@@ -561,10 +828,30 @@ export class Runtime {
    * pymalloc's statistics one last time (`PYTHONMALLOCSTATS` at exit) and stops printing them.
    * The heaps stay as they are and usable: the memory belongs to whoever made it. Calling it
    * again does nothing.
+   *
+   * In a free-threaded runtime it ends this thread's use of its heaps, as a thread that exits
+   * does in CPython's free-threaded build: the blocks other threads freed into them are freed,
+   * and its heap slot is abandoned, with whatever is still live in its heaps, for the next thread
+   * that attaches (which adopts them). Call it in every worker before it ends. A later call
+   * through this runtime takes a slot again, as a new thread would.
    */
   close(): void {
+    const threads = this.#threads;
+    if (threads !== null) {
+      // free-threaded: this thread lets its slot go (its next call, if any, takes one again)
+      if (threads.slot === 0) return;
+      const bound = threads.bound;
+      if (this.printsStats && bound !== null && bound.pymalloc !== null) this.#statsOutput(bound.pymalloc.formatStats());
+      this.#closed = true;
+      threads.release();
+      if (bound !== null) {
+        const table = this.#table;
+        for (const domain of DOMAINS) if (table[domain] === bound.domains[domain]) table[domain] = this.#fronts![domain];
+      }
+      return;
+    }
     if (this.#closed) return;
-    if (this.printsStats && this.pymallocHeap !== null) this.#statsOutput(this.pymallocHeap.formatStats());
+    if (this.printsStats && this.#pymalloc !== null) this.#statsOutput(this.#pymalloc.formatStats());
     this.#closed = true;
   }
 
@@ -593,12 +880,9 @@ export class Runtime {
 
   /** @internal */
   static attachRecord(memory: LinearMemory, address: number, record: RuntimeRecord, options: AttachRuntimeOptions): Runtime {
-    pendingAttach = { memory, address, record };
-    try {
-      return new Runtime(options as RuntimeOptions);
-    } finally {
-      pendingAttach = undefined;
-    }
+    if (typeof options !== "object" || options === null) throw optionError("attachRuntime", `options must be an object, got ${describeValue(options)}`);
+    const attached: AttachedOptions = { ...(options as RuntimeOptions), [ATTACHED]: { memory, address, record } };
+    return new Runtime(attached);
   }
 }
 
@@ -608,9 +892,14 @@ export class Runtime {
  * OBJ). The runtime's record goes into the memory, so {@link attachRuntime} can open it in other
  * workers.
  *
+ * With `freeThreading: true` the runtime gives every thread heaps of its own (see
+ * {@link RuntimeOptions.freeThreading}): `memory` must be a shared LinearMemory; the runtime maps
+ * the memory's heap-slot table (128 KiB), and this thread takes slot 1 and makes its heaps now.
+ *
  * @throws {@link TsmallocError} `ERR_TSMALLOC_UNKNOWN_ALLOCATOR` for a configuration name that
  *   is not one of {@link ALLOCATOR_CONFIGS} (the mimalloc names are reserved);
- *   `ERR_TSMALLOC_INVALID_OPTION` for a bad option (both before anything is allocated);
+ *   `ERR_TSMALLOC_INVALID_OPTION` for a bad option, `freeThreading` without a shared memory or
+ *   with `pymalloc.arenaAllocator` (both before anything is allocated);
  *   `ERR_TSMALLOC_OUT_OF_MEMORY` when the memory cannot hold the heaps' first structures (what was
  *   made before that stays in the memory: at least the malloc heap's first segment)
  */
@@ -628,9 +917,16 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
  * calls from any thread but the one that created the runtime (`ERR_TSMALLOC_WRONG_THREAD`, unless
  * `debug.checkThread` is false); without hooks, pymalloc and malloc take their locks.
  *
+ * A free-threaded runtime (`createRuntime({ freeThreading: true })`) gives this thread heaps of its
+ * own instead: it claims one of the memory's 255 heap slots now (adopting the heaps of a thread
+ * that closed, when there is one) and makes or opens the slot's heaps on its first call. Every
+ * domain works from every thread (the debug hooks' thread check is off, as in CPython's
+ * free-threaded build). Call `runtime.close()` before the thread ends.
+ *
  * @param address the runtime's {@link Runtime.address}; default the first runtime made in `memory`
  * @throws {@link TsmallocError} `ERR_TSMALLOC_INCOMPATIBLE` when there is no runtime record there
- *   or its heaps cannot be opened; `ERR_TSMALLOC_INVALID_OPTION` for a bad option
+ *   or its heaps cannot be opened; `ERR_TSMALLOC_INVALID_OPTION` for a bad option;
+ *   `ERR_TSMALLOC_THREAD_LIMIT` when every heap slot of a free-threaded runtime is held
  */
 export function attachRuntime(memory: LinearMemory, address?: number, options: AttachRuntimeOptions = {}): Runtime {
   if (!(memory instanceof LinearMemory)) throw optionError("attachRuntime", `memory must be a LinearMemory, got ${describeValue(memory)}`);
@@ -707,4 +1003,9 @@ function writeToStderr(text: string): void {
   const stderr = host.process?.stderr;
   if (stderr !== undefined) stderr.write(text);
   else host.console?.error(text);
+}
+
+/** The name allocatorName() gives a configuration's untouched domains. */
+function nameOfPlan(plan: ConfigPlan): AllocatorName {
+  return plan.pymalloc ? (plan.debug ? "pymalloc_debug" : "pymalloc") : plan.debug ? "malloc_debug" : "malloc";
 }

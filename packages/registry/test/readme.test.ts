@@ -17,11 +17,11 @@ function printedAfter(file: string): string {
 
 describe("README examples", () => {
   it("shows each example file verbatim", () => {
-    expect([...examples.keys()]).toEqual(["examples/basic.ts", "examples/wasm32.ts", "examples/hook.ts"]);
+    expect([...examples.keys()]).toEqual(["examples/basic.ts", "examples/wasm32.ts", "examples/hook.ts", "examples/free-threading.ts"]);
     for (const [file, block] of examples) expect(block).toBe(readFileSync(new URL(file, root), "utf8"));
   });
 
-  it.each(["examples/basic.ts", "examples/wasm32.ts", "examples/hook.ts"])("runs %s, which prints what the README says it prints", async (file) => {
+  it.each(["examples/basic.ts", "examples/wasm32.ts", "examples/hook.ts", "examples/free-threading.ts"])("runs %s, which prints what the README says it prints", async (file) => {
     const run = await runExample(fileURLToPath(new URL(file, root)), 60_000, { TSMALLOC: undefined, TSMALLOCSTATS: undefined });
     expect(run.stderr).toBe("");
     expect(run.exitCode).toBe(0);

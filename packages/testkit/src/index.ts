@@ -4,7 +4,7 @@
  * its kit from one place.
  */
 export { type ExampleRun, markedExamples, runExample } from "./example.ts";
-export { AllocatorModel, type ModelBlock } from "./model.ts";
+export { AllocatorModel, type HeapsStep, type ModelBlock, runHeapsSteps, type SlotHeap } from "./model.ts";
 export { BOUNDARY_REACH, boundarySizes, probeSizes, type SizeProbeMemory, type SizeProbeOptions, type SizeProbeTarget } from "./size-probe.ts";
 export { firstMessage, runWorkers } from "./worker.ts";
 
@@ -58,3 +58,19 @@ export {
   ThingPoolTarget,
   TypedArraysTarget,
 } from "@tsmalloc/trace/bench";
+export {
+  columnName,
+  formatThreadTable,
+  runThreadBenchmarks,
+  scalingCases,
+  shapeUnit,
+  type ThreadBenchModules,
+  type ThreadBenchOptions,
+  type ThreadCase,
+  type ThreadCell,
+  type ThreadColumn,
+  type ThreadMode,
+  type ThreadShape,
+  threadSummary,
+  threadTableRows,
+} from "./threads-bench.ts";

@@ -109,3 +109,53 @@ export class AllocatorModel {
     for (const address of this.#blocks.keys()) this.verify(address);
   }
 }
+
+/**
+ * One step of a program over several heaps of one memory (heap slots, free-threading): which heap
+ * does it, and with which of the model's live blocks (`pick`, modulo their number), whoever made it.
+ */
+export type HeapsStep =
+  | { readonly op: "malloc"; readonly heap: number; readonly size: number }
+  | { readonly op: "calloc"; readonly heap: number; readonly size: number }
+  | { readonly op: "free"; readonly heap: number; readonly pick: number }
+  | { readonly op: "realloc"; readonly heap: number; readonly pick: number; readonly size: number }
+  | { readonly op: "drain"; readonly heap: number };
+
+/** A heap of a heap slot, as {@link runHeapsSteps} drives it. */
+export interface SlotHeap {
+  malloc(size: number): number;
+  calloc(nelem: number, elsize: number): number;
+  realloc(p: number, size: number): number;
+  free(p: number): void;
+  drainRemoteFrees(): number;
+}
+
+/**
+ * Runs `steps` on `heaps` against `model`: blocks made by one heap are freed and resized through
+ * whichever heap the step names (mostly another slot's), and every guarantee of the model is
+ * checked at each step.
+ * @throws Error describing the first broken guarantee
+ */
+export function runHeapsSteps(model: AllocatorModel, heaps: readonly SlotHeap[], steps: readonly HeapsStep[]): void {
+  for (const step of steps) {
+    const heap = heaps[step.heap]!;
+    if (step.op === "malloc") {
+      model.allocated(heap.malloc(step.size), step.size);
+    } else if (step.op === "calloc") {
+      model.allocated(heap.calloc(1, step.size), step.size, true);
+    } else if (step.op === "drain") {
+      heap.drainRemoteFrees();
+    } else if (model.size > 0) {
+      const live = model.blocks;
+      const block = live[step.pick % live.length]!;
+      if (step.op === "free") {
+        model.freed(block.address);
+        heap.free(block.address);
+      } else {
+        model.verify(block.address);
+        model.reallocated(block.address, heap.realloc(block.address, step.size), step.size);
+      }
+    }
+  }
+  model.verifyAll();
+}

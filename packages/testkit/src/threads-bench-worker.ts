@@ -1,0 +1,172 @@
+/*
+ * One worker of a run of threads-bench.ts: it opens the registry runtime of its column (a private
+ * one, or the main thread's over the shared memory), compiles its loop on a tenth of the work,
+ * waits at the gate with the others, then does its share of the timed work and reports when it
+ * started and ended on the clock the workers share.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { runChurn } from "@tsmalloc/trace/bench";
+import type { ThreadBenchJob, ThreadBenchReply } from "./threads-bench.ts";
+
+interface Runtime {
+  memMalloc(size: number): number;
+  memCalloc(nelem: number, elsize: number): number;
+  memRealloc(p: number, size: number): number;
+  memFree(p: number): void;
+  close(): void;
+}
+
+interface RegistryModule {
+  createRuntime(options: object): Runtime;
+  attachRuntime(memory: unknown): Runtime;
+}
+
+interface MemoryModule {
+  LinearMemory: { attach(source: unknown): unknown };
+}
+
+/** The clock every worker reads alike, in milliseconds. */
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Waits until the main thread opens the gate (after every worker said it is ready). */
+function arrive(gate: Int32Array): void {
+  Atomics.add(gate, 0, 1);
+  while (Atomics.load(gate, 1) === 0) Atomics.wait(gate, 1, 0, 100);
+}
+
+/** Words of the pipeline's exchange array. */
+const PRODUCED = 0;
+const CONSUMED = 1;
+const CONSUMER_ASLEEP = 2;
+const PRODUCER_ASLEEP = 3;
+const RING = 4;
+/** Loads of a counter before a waiting side goes to sleep. */
+const SPINS = 2000;
+
+/**
+ * Waits while `busy(counter)` holds for the counter at `word`: spins first, then sleeps in
+ * Atomics.wait with its `asleep` flag raised (the other side notifies only a sleeper).
+ */
+function waitWhile(ring: Int32Array, word: number, asleep: number, busy: (counter: number) => boolean): void {
+  for (let spin = 0; spin < SPINS; spin++) if (!busy(Atomics.load(ring, word))) return;
+  Atomics.store(ring, asleep, 1);
+  for (let seen = Atomics.load(ring, word); busy(seen); seen = Atomics.load(ring, word)) Atomics.wait(ring, word, seen, 1);
+  Atomics.store(ring, asleep, 0);
+}
+
+/** The sizes of the pipeline's and the remote free's blocks: a fixed spread over [min, max]. */
+function sizeOf(i: number, min: number, max: number): number {
+  return min + ((i * 2654435761) >>> 0) % (max - min + 1);
+}
+
+async function main(): Promise<ThreadBenchReply> {
+  const job = workerData as ThreadBenchJob;
+  const registry = (await import(job.modules.registry)) as RegistryModule;
+  const { LinearMemory } = (await import(job.modules.memory)) as MemoryModule;
+  const rt = job.mode === "private" ? registry.createRuntime({ allocator: job.config }) : registry.attachRuntime(LinearMemory.attach(job.source));
+  // the MEM domain's entry points, as `runtime.memMalloc` and friends are called in a program
+  const target = {
+    malloc: (size: number): number => rt.memMalloc(size),
+    calloc: (nelem: number, elsize: number): number => rt.memCalloc(nelem, elsize),
+    realloc: (p: number, size: number): number => rt.memRealloc(p, size),
+    free: (p: number): void => rt.memFree(p),
+  };
+  const { shape } = job;
+  try {
+    if (shape.kind === "churn") {
+      const { churn } = shape;
+      const slots = new Float64Array(churn.live);
+      runChurn(churn, target, slots, Math.floor(churn.pairs / 10));
+      arrive(job.gate);
+      const start = now();
+      const failures = runChurn(churn, target, slots, churn.pairs);
+      return { ok: true, start, end: now(), failures };
+    }
+    const ring = job.exchange;
+    if (shape.kind === "pipeline") {
+      // words 0 and 1: blocks produced and consumed; 2 and 3: the consumer, the producer, asleep;
+      // from word 4, a ring of addresses. Each side spins a while before it sleeps, and is woken
+      // only when it sleeps, so that the ring costs little next to the allocator.
+      const size = ring.length - RING;
+      const warm = Math.min(10_000, shape.blocks);
+      for (let i = 0; i < warm; i++) target.free(target.malloc(sizeOf(i, shape.minSize, shape.maxSize)));
+      arrive(job.gate);
+      const start = now();
+      let failures = 0;
+      if (job.index === 0) {
+        for (let i = 0; i < shape.blocks; i++) {
+          if (i - Atomics.load(ring, CONSUMED) >= size) waitWhile(ring, CONSUMED, PRODUCER_ASLEEP, (consumed) => i - consumed >= size);
+          const p = target.malloc(sizeOf(i, shape.minSize, shape.maxSize));
+          if (p === 0) failures++;
+          ring[RING + (i % size)] = p | 0;
+          Atomics.store(ring, PRODUCED, i + 1);
+          if (Atomics.load(ring, CONSUMER_ASLEEP) !== 0) Atomics.notify(ring, PRODUCED);
+        }
+      } else {
+        for (let i = 0; i < shape.blocks; i++) {
+          if (Atomics.load(ring, PRODUCED) <= i) waitWhile(ring, PRODUCED, CONSUMER_ASLEEP, (produced) => produced <= i);
+          const p = ring[RING + (i % size)]! >>> 0;
+          if (p !== 0) target.free(p);
+          Atomics.store(ring, CONSUMED, i + 1);
+          if (Atomics.load(ring, PRODUCER_ASLEEP) !== 0) Atomics.notify(ring, CONSUMED);
+        }
+      }
+      return { ok: true, start, end: now(), failures };
+    }
+    // remote free, in rounds: worker 0 makes n blocks and hands them over (word 0: rounds handed
+    // over; word 1: rounds done; from word 2, the blocks); worker 1 makes n of its own, then frees
+    // its own and then worker 0's, each timed. Round 0 compiles the code and is not counted. The
+    // rounds keep the blocks few enough to stay in the caches, as in a program that frees what it
+    // just received.
+    const n = shape.blocks;
+    const rounds = shape.rounds;
+    let failures = 0;
+    arrive(job.gate);
+    const start = now();
+    if (job.index === 0) {
+      for (let round = 0; round < rounds; round++) {
+        while (Atomics.load(ring, 1) < round) Atomics.wait(ring, 1, Atomics.load(ring, 1), 1);
+        for (let i = 0; i < n; i++) {
+          const p = target.malloc(sizeOf(i + round, shape.minSize, shape.maxSize));
+          if (p === 0) failures++;
+          ring[2 + i] = p | 0;
+        }
+        Atomics.store(ring, 0, round + 1);
+        Atomics.notify(ring, 0);
+      }
+      return { ok: true, start, end: now(), failures };
+    }
+    const mine = new Float64Array(n);
+    let localMs = 0;
+    let remoteMs = 0;
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < n; i++) {
+        const p = target.malloc(sizeOf(i + round + 1, shape.minSize, shape.maxSize));
+        if (p === 0) failures++;
+        mine[i] = p;
+      }
+      while (Atomics.load(ring, 0) <= round) Atomics.wait(ring, 0, round, 1);
+      const t0 = now();
+      for (let i = 0; i < n; i++) target.free(mine[i]!);
+      const t1 = now();
+      for (let i = 0; i < n; i++) target.free(ring[2 + i]! >>> 0);
+      const t2 = now();
+      if (round > 0) {
+        localMs += t1 - t0;
+        remoteMs += t2 - t1;
+      }
+      Atomics.store(ring, 1, round + 1);
+      Atomics.notify(ring, 1);
+    }
+    return { ok: true, start, end: now(), failures, localMs, remoteMs };
+  } finally {
+    rt.close();
+  }
+}
+
+main().then(
+  (reply) => parentPort!.postMessage(reply),
+  (error: unknown) => parentPort!.postMessage({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+);

@@ -1,0 +1,375 @@
+/*
+ * The benchmark of heaps shared by workers: one memory, several workers allocating and freeing
+ * through a registry runtime's MEM domain (`memMalloc` / `memFree`) at the same time. Every run
+ * starts fresh workers on a fresh memory; each worker loads the registry, opens the runtime and
+ * compiles its loop on a tenth of the work, then all wait at a gate that opens at once. A run's
+ * time is from the first worker's start to the last one's end (a wall clock shared by the workers:
+ * `performance.timeOrigin + performance.now()`). Runs alternate between the columns, and each cell
+ * is the median of its runs.
+ *
+ * Columns (how the workers reach the heap):
+ *   private        one worker, a runtime of its own over an unshared memory: the floor
+ *   locked         `createRuntime({ memory: shared })` in the main thread, workers attachRuntime:
+ *                  one heap, every call under its lock (tsmalloc before free-threading)
+ *   free-threaded  the same with `freeThreading: true`: a heap slot per worker, no lock
+ *
+ * Shapes:
+ *   churn          each worker keeps `live` blocks and replaces a random one `pairs` times
+ *   pipeline       one producer allocates, one consumer frees what it receives through a ring in a
+ *                  SharedArrayBuffer: every free is of the other worker's block
+ *   remote free    one worker frees n blocks of its own, then n blocks the other worker made, each
+ *                  timed, round after round: a local and a remote free in the same run
+ *
+ * The registry is not a dependency of this kit (it depends on the kit for its tests): the caller
+ * passes the URLs of `@tsmalloc/registry` and `@tsmalloc/memory` (`import.meta.resolve(...)`).
+ */
+import { type Churn, churn, median, shareWorkload, startWorker } from "@tsmalloc/trace/bench";
+
+/** Where the workers find the registry and the memory package. */
+export interface ThreadBenchModules {
+  /** URL of `@tsmalloc/registry`. */
+  readonly registry: string;
+  /** URL of `@tsmalloc/memory`. */
+  readonly memory: string;
+}
+
+/** How the workers of a column reach the heap (see the module comment). */
+export type ThreadMode = "private" | "locked" | "free-threaded";
+
+/** A column of the table: a mode and a number of workers. */
+export interface ThreadColumn {
+  readonly mode: ThreadMode;
+  readonly workers: number;
+}
+
+/** A shape of work (see the module comment). */
+export type ThreadShape =
+  | { readonly kind: "churn"; readonly name: string; readonly churn: Churn }
+  | { readonly kind: "pipeline"; readonly name: string; readonly blocks: number; readonly minSize: number; readonly maxSize: number }
+  | { readonly kind: "remote free"; readonly name: string; readonly blocks: number; readonly rounds: number; readonly minSize: number; readonly maxSize: number };
+
+/** A row of the table: a shape under one configuration, in the given columns. */
+export interface ThreadCase {
+  readonly shape: ThreadShape;
+  /** The runtime's configuration (`"default"`, `"malloc"`, ...). */
+  readonly config: string;
+  readonly columns: readonly ThreadColumn[];
+}
+
+/** How {@link runThreadBenchmarks} runs. */
+export interface ThreadBenchOptions {
+  readonly modules: ThreadBenchModules;
+  /** Runs per cell. @defaultValue 5 */
+  readonly runs?: number;
+  /** Milliseconds one run may take before its workers are stopped. @defaultValue 60000 */
+  readonly budgetMs?: number;
+  /** Called after every run, for progress output. */
+  readonly progress?: (message: string) => void;
+}
+
+/** One cell: a case in one column. */
+export interface ThreadCell {
+  readonly shape: string;
+  readonly config: string;
+  readonly column: ThreadColumn;
+  /**
+   * Nanoseconds per unit of each completed run: per pair of all the workers' pairs (churn), per
+   * block (pipeline), per free of the other worker's blocks (remote free).
+   */
+  readonly runs: readonly number[];
+  readonly median: number | null;
+  /** Remote free only: nanoseconds per free of the worker's own blocks, in the same runs. */
+  readonly localMedian: number | null;
+  readonly status: "ok" | "over budget" | "failed";
+  /** Allocations that returned 0, in the last run. */
+  readonly failures: number;
+  readonly error?: string;
+}
+
+/** What a bench worker posts back. @internal */
+export interface ThreadBenchReply {
+  readonly ok: boolean;
+  /** Start and end of its timed work, in milliseconds on the shared clock. */
+  readonly start?: number;
+  readonly end?: number;
+  readonly failures?: number;
+  /** Remote free: milliseconds spent freeing its own blocks, and the other worker's. */
+  readonly localMs?: number;
+  readonly remoteMs?: number;
+  readonly error?: string;
+}
+
+/** What a bench worker is sent. @internal */
+export interface ThreadBenchJob {
+  readonly modules: ThreadBenchModules;
+  readonly mode: ThreadMode;
+  readonly config: string;
+  /** The shared memory's source (locked, free-threaded), or null (private). */
+  readonly source: unknown;
+  readonly shape: ThreadShape;
+  /** The worker's index among the run's workers (its role in the pipeline and remote free). */
+  readonly index: number;
+  readonly workers: number;
+  /** Word 0: workers ready; word 1: 1 when the gate opens. */
+  readonly gate: Int32Array;
+  /** Pipeline: counts and ring; remote free: the blocks the other worker made. */
+  readonly exchange: Int32Array;
+}
+
+/** The column's name in the table: `private heap`, `locked, 2 workers`, ... */
+export function columnName(column: ThreadColumn): string {
+  if (column.mode === "private") return "private heap";
+  return `${column.mode}, ${column.workers} worker${column.workers === 1 ? "" : "s"}`;
+}
+
+/** The unit of a shape's cells. */
+export function shapeUnit(shape: ThreadShape): string {
+  return shape.kind === "churn" ? "ns/pair" : shape.kind === "pipeline" ? "ns/block" : "ns/free";
+}
+
+interface RegistryModule {
+  createRuntime(options: object): { close(): void };
+}
+
+interface MemoryModule {
+  LinearMemory: new (options: object) => { readonly source: unknown };
+}
+
+/** This module's worker, as a source file in the monorepo or as a built one in `dist/`. */
+const WORKER = import.meta.url.endsWith(".ts") ? "./threads-bench-worker.ts" : "./threads-bench-worker.js";
+
+/** Words of the exchange array: pipeline counts and flags (4) and a ring of 4096, or the blocks of a remote free. */
+function exchangeWords(shape: ThreadShape): number {
+  return shape.kind === "pipeline" ? 4 + 4096 : shape.kind === "remote free" ? 2 + shape.blocks : 1;
+}
+
+/** One run of a case in a column. @returns ns per unit and the failures, or why there is none */
+async function runOnce(benchCase: ThreadCase, column: ThreadColumn, options: ThreadBenchOptions, budgetMs: number): Promise<{ ns: number; local: number | null; failures: number } | "over budget" | { error: string }> {
+  const { modules } = options;
+  const { shape, config } = benchCase;
+  let source: unknown = null;
+  let creator: { close(): void } | null = null;
+  if (column.mode !== "private") {
+    // the main thread makes the runtime (it holds slot 1 when free-threaded, and stays idle)
+    const registry = (await import(modules.registry)) as RegistryModule;
+    const { LinearMemory } = (await import(modules.memory)) as MemoryModule;
+    const memory = new LinearMemory({ shared: true });
+    creator = registry.createRuntime({ memory, allocator: config, freeThreading: column.mode === "free-threaded" });
+    source = memory.source;
+  }
+  const gate = new Int32Array(new SharedArrayBuffer(8));
+  const exchange = new Int32Array(new SharedArrayBuffer(4 * exchangeWords(shape)));
+  const workers = Array.from({ length: column.workers }, (_, index) => {
+    const job: ThreadBenchJob = { modules, mode: column.mode, config, source, shape, index, workers: column.workers, gate, exchange };
+    return startWorker(new URL(WORKER, import.meta.url), job);
+  });
+  const replies = workers.map(
+    (worker) =>
+      new Promise<ThreadBenchReply>((resolve) => {
+        worker.once("message", resolve);
+        worker.once("error", (error) => resolve({ ok: false, error: String(error) }));
+        worker.once("exit", (code) => resolve({ ok: false, error: `worker exited with code ${code}` }));
+      }),
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const overBudget = new Promise<"over budget">((resolve) => {
+    timer = setTimeout(() => resolve("over budget"), budgetMs);
+  });
+  // every reply, or the first failure as soon as it comes
+  const settled = new Promise<ThreadBenchReply[]>((resolve) => {
+    const got: ThreadBenchReply[] = [];
+    let count = 0;
+    for (const [i, reply] of replies.entries()) {
+      void reply.then((r) => {
+        if (!r.ok) resolve([r]);
+        got[i] = r;
+        if (++count === replies.length) resolve(got);
+      });
+    }
+  });
+  try {
+    // open the gate once every worker is ready, without blocking this thread (and stop looking
+    // once the run is over, whatever happened)
+    void (async (): Promise<void> => {
+      while (Atomics.load(gate, 0) < column.workers && Atomics.load(gate, 1) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+      Atomics.store(gate, 1, 1);
+      Atomics.notify(gate, 1);
+    })();
+    const outcome = await Promise.race([settled, overBudget]);
+    if (outcome === "over budget") return "over budget";
+    const failed = outcome.find((reply) => !reply.ok);
+    if (failed !== undefined) return { error: failed.error ?? "unknown error" };
+    const start = Math.min(...outcome.map((reply) => reply.start!));
+    const end = Math.max(...outcome.map((reply) => reply.end!));
+    const failures = outcome.reduce((sum, reply) => sum + (reply.failures ?? 0), 0);
+    const ms = end - start;
+    if (shape.kind === "churn") return { ns: (ms * 1e6) / (shape.churn.pairs * column.workers), local: null, failures };
+    if (shape.kind === "pipeline") return { ns: (ms * 1e6) / shape.blocks, local: null, failures };
+    const timed = outcome.find((reply) => reply.remoteMs !== undefined)!;
+    const frees = shape.blocks * (shape.rounds - 1);
+    return { ns: (timed.remoteMs! * 1e6) / frees, local: (timed.localMs! * 1e6) / frees, failures };
+  } finally {
+    clearTimeout(timer);
+    // a worker that never got the gate open must not wait for ever
+    Atomics.store(gate, 1, 1);
+    Atomics.notify(gate, 1);
+    await Promise.all(workers.map((worker) => worker.terminate()));
+    creator?.close();
+  }
+}
+
+/** Runs every case in each of its columns; see the module comment for the method. */
+export async function runThreadBenchmarks(cases: readonly ThreadCase[], options: ThreadBenchOptions): Promise<ThreadCell[]> {
+  const runs = options.runs ?? 5;
+  const budgetMs = options.budgetMs ?? 60_000;
+  const cells: ThreadCell[] = [];
+  for (const given of cases) {
+    // the churn's arrays go to every worker in SharedArrayBuffers (no copies)
+    const benchCase: ThreadCase = given.shape.kind === "churn" ? { ...given, shape: { ...given.shape, churn: (shareWorkload({ kind: "churn", churn: given.shape.churn }) as { churn: Churn }).churn } } : given;
+    const { shape, config, columns } = benchCase;
+    const times = columns.map((): number[] => []);
+    const locals = columns.map((): number[] => []);
+    const status = columns.map((): ThreadCell["status"] => "ok");
+    const errors = columns.map((): string | undefined => undefined);
+    const failures = columns.map(() => 0);
+    for (let run = 0; run < runs; run++) {
+      for (const [i, column] of columns.entries()) {
+        if (status[i] !== "ok") continue;
+        const outcome = await runOnce(benchCase, column, options, budgetMs);
+        if (outcome === "over budget") {
+          status[i] = "over budget";
+        } else if ("error" in outcome) {
+          status[i] = "failed";
+          errors[i] = outcome.error;
+        } else {
+          times[i]!.push(outcome.ns);
+          if (outcome.local !== null) locals[i]!.push(outcome.local);
+          failures[i] = outcome.failures;
+        }
+        const last = times[i]!.at(-1);
+        options.progress?.(`${shape.name} | ${config} | ${columnName(column)} | run ${run + 1}/${runs}: ${status[i] === "ok" && last !== undefined ? `${last.toFixed(1)} ns` : status[i]}`);
+      }
+    }
+    for (const [i, column] of columns.entries()) {
+      const error = errors[i];
+      cells.push({
+        shape: shape.name,
+        config,
+        column,
+        runs: times[i]!,
+        median: status[i] === "ok" ? median(times[i]!) : null,
+        localMedian: status[i] === "ok" ? median(locals[i]!) : null,
+        status: status[i]!,
+        failures: failures[i]!,
+        ...(error === undefined ? {} : { error }),
+      });
+    }
+  }
+  return cells;
+}
+
+/** A figure as the tables print it: no decimals from 100 on, one below. */
+function figure(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+/**
+ * The table of {@link runThreadBenchmarks} as rows of text cells: a header row (`workload`,
+ * `configuration`, `unit`, then the columns' names), then one row per case. A cell reads
+ * `median (ratio×)`, the ratio to the row's first column; a remote-free cell reads
+ * `remote (ratio×) / local`: the other worker's blocks, its ratio to its own, its own.
+ */
+export function threadTableRows(cells: readonly ThreadCell[], cases: readonly ThreadCase[]): string[][] {
+  const names: string[] = [];
+  for (const benchCase of cases) for (const column of benchCase.columns) if (!names.includes(columnName(column))) names.push(columnName(column));
+  const rows = [["workload", "configuration", "unit", ...names]];
+  for (const benchCase of cases) {
+    const row = cells.filter((c) => c.shape === benchCase.shape.name && c.config === benchCase.config);
+    const base = row[0]?.median ?? null;
+    const text = names.map((name) => {
+      const cell = row.find((c) => columnName(c.column) === name);
+      if (cell === undefined) return "-";
+      if (cell.median === null) return cell.status;
+      const failures = cell.failures > 0 ? ` [${cell.failures} NULL]` : "";
+      if (benchCase.shape.kind === "remote free") {
+        const local = cell.localMedian;
+        return local === null ? figure(cell.median) : `${figure(cell.median)} (${(cell.median / local).toFixed(2)}×) / ${figure(local)}${failures}`;
+      }
+      return `${figure(cell.median)}${base === null ? "" : ` (${(cell.median / base).toFixed(2)}×)`}${failures}`;
+    });
+    rows.push([benchCase.shape.name, benchCase.config, shapeUnit(benchCase.shape), ...text]);
+  }
+  return rows;
+}
+
+/** {@link threadTableRows} as a Markdown table. */
+export function formatThreadTable(cells: readonly ThreadCell[], cases: readonly ThreadCase[]): string {
+  const [header, ...rows] = threadTableRows(cells, cases);
+  const lines = [`| ${header!.join(" | ")} |`, `|---|---|---|${header!.slice(3).map(() => "---:").join("|")}|`];
+  for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
+  return lines.join("\n");
+}
+
+/**
+ * What the table means against the targets, one line per configuration with churn rows: the
+ * throughput of N workers against one (free-threaded and locked), and one free-threaded worker's
+ * time against a private heap.
+ */
+export function threadSummary(cells: readonly ThreadCell[]): string[] {
+  const lines: string[] = [];
+  const median = (shape: string, config: string, mode: ThreadMode, workers: number): number | null =>
+    cells.find((c) => c.shape === shape && c.config === config && c.column.mode === mode && c.column.workers === workers)?.median ?? null;
+  const shapes = [...new Set(cells.filter((c) => c.column.mode !== "private" || c.column.workers === 1).map((c) => `${c.shape}\u0000${c.config}`))];
+  for (const key of shapes) {
+    const [shape, config] = key.split("\u0000") as [string, string];
+    const most = Math.max(...cells.filter((c) => c.shape === shape && c.config === config).map((c) => c.column.workers));
+    const parts: string[] = [];
+    for (const mode of ["free-threaded", "locked"] as const) {
+      const one = median(shape, config, mode, 1);
+      const many = median(shape, config, mode, most);
+      if (one !== null && many !== null && most > 1) parts.push(`${mode}: ${most} workers do ${(one / many).toFixed(2)}× the work of 1 in the same time`);
+    }
+    const own = median(shape, config, "free-threaded", 1);
+    const floor = median(shape, config, "private", 1);
+    if (own !== null && floor !== null) parts.push(`one free-threaded worker costs ${(own / floor).toFixed(2)}× a private heap`);
+    if (parts.length > 0) lines.push(`${shape}, ${config}: ${parts.join("; ")}`);
+  }
+  return lines;
+}
+
+/**
+ * The cases of the workers benchmark (`pnpm bench` in @tsmalloc/registry, `tsmalloc bench
+ * --workers N`), for the issue's shapes: churn of small blocks (8..512 bytes under pymalloc,
+ * 8..2048 under malloc, 10,000 live per worker) and emscripten's `test_malloc_multithreading`
+ * (1,024 live blocks of 1000..2023 bytes per worker), in every column with 1 and `workers`
+ * workers; a producer -> consumer pipeline; and a remote free against a local one.
+ * `quick`: a twentieth of the work, a smoke test.
+ */
+export function scalingCases(workers: number, quick: boolean): ThreadCase[] {
+  const scale = (n: number): number => (quick ? Math.floor(n / 20) : n);
+  const scaling: ThreadColumn[] = [
+    { mode: "private", workers: 1 },
+    { mode: "locked", workers: 1 },
+    { mode: "locked", workers },
+    { mode: "free-threaded", workers: 1 },
+    { mode: "free-threaded", workers },
+  ];
+  const pair: ThreadColumn[] = [
+    { mode: "locked", workers: 2 },
+    { mode: "free-threaded", workers: 2 },
+  ];
+  const cases: ThreadCase[] = [];
+  for (const [config, max] of [["default", 512], ["malloc", 2048]] as const) {
+    cases.push({ config, columns: scaling, shape: { kind: "churn", name: `churn 8..${max} B, 10,000 live`, churn: churn(`churn 8..${max}`, 8, max, 10_000, scale(1_000_000), 3) } });
+  }
+  for (const config of ["default", "malloc"]) {
+    cases.push({ config, columns: scaling, shape: { kind: "churn", name: "1,024 live of 1000..2023 B", churn: churn("emscripten", 1000, 2023, 1024, scale(500_000), 5) } });
+  }
+  for (const config of ["default", "malloc"]) {
+    cases.push({ config, columns: pair, shape: { kind: "pipeline", name: "producer -> consumer, 16..512 B", blocks: scale(500_000), minSize: 16, maxSize: 512 } });
+  }
+  for (const config of ["default", "malloc"]) {
+    cases.push({ config, columns: pair, shape: { kind: "remote free", name: "free of the other worker's 16..512 B blocks", blocks: 5000, rounds: quick ? 5 : 41, minSize: 16, maxSize: 512 } });
+  }
+  return cases;
+}
