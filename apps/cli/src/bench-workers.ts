@@ -1,11 +1,11 @@
 /*
- * `tsmalloc bench --workers N`: the workers benchmark (@tsmalloc/testkit's threads-bench): N
+ * `tsmalloc bench --workers N`: the workers benchmark (@tsmalloc/trace/bench's threads-bench): N
  * workers on one shared memory, through the MEM domain, in a private heap, the locked shared heap,
  * and a free-threaded runtime (a heap per worker); a producer -> consumer pipeline; a remote free
  * against a local one. It prints the table and what it says of scaling.
  */
 import { loadavg } from "node:os";
-import { columnName, formatThreadTable, runThreadBenchmarks, scalingCases, threadSummary, threadTableRows } from "@tsmalloc/testkit";
+import { columnName, formatThreadTable, runThreadBenchmarks, scalingCases, threadSummary, threadTableRows } from "@tsmalloc/trace/bench";
 import type { ParsedLine } from "./args.ts";
 import { ExitCode, usageError } from "./errors.ts";
 import { textTable } from "./format.ts";

@@ -117,6 +117,11 @@ export async function recordCommand(argv: readonly string[], io: CliIo): Promise
   } catch (error) {
     throw new CliError(`record: cannot write beside ${output}: ${messageOf(error)}`, ExitCode.Usage, { cause: error });
   }
+  // Ctrl-C reaches the program and the command alike: the command lives on to write the trace.
+  // It is ignored until the command returns, not only while the program runs: the program's exit
+  // and the signal arrive together, in either order.
+  const ignoreInterrupt = (): void => {};
+  process.on("SIGINT", ignoreInterrupt);
   try {
     env["LD_PRELOAD"] = env["LD_PRELOAD"] === undefined || env["LD_PRELOAD"] === "" ? shim.path : `${shim.path} ${env["LD_PRELOAD"]}`;
     env["TSMALLOC_RECORD_DIR"] = scratch;
@@ -139,8 +144,11 @@ export async function recordCommand(argv: readonly string[], io: CliIo): Promise
     const converted = await follower.end();
 
     const files = [...converted.keys()];
-    // the started process's last program
-    const main = files.filter((file) => file.pid === ended.pid).reduce<RecordFileEntry | undefined>((last, file) => (last === undefined || file.image > last.image ? file : last), undefined);
+    // the started process's last program that got as far as its recorder's header (one killed
+    // just as it exec'd leaves a file without one: the program before it is then the last)
+    const main = files
+      .filter((file) => file.pid === ended.pid && converted.get(file) !== null)
+      .reduce<RecordFileEntry | undefined>((last, file) => (last === undefined || file.image > last.image ? file : last), undefined);
     const mainResult = main === undefined ? null : converted.get(main)!;
     if (main === undefined || mainResult === null) {
       throw new CliError(`record: ${line.command[0]} made no call the recorder saw: it did not load it (a statically linked program, or a setuid one, ignores LD_PRELOAD)`, ExitCode.Usage);
@@ -171,6 +179,7 @@ export async function recordCommand(argv: readonly string[], io: CliIo): Promise
     io.err(formatRecordSummary(run, process.cwd()));
     return ended.exitCode;
   } finally {
+    process.off("SIGINT", ignoreInterrupt);
     rmSync(scratch, { recursive: true, force: true });
   }
 }
@@ -253,13 +262,10 @@ interface ProgramEnd {
 function runProgram(command: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<ProgramEnd> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command[0]!, command.slice(1), { stdio: "inherit", env: env as NodeJS.ProcessEnv });
-    const ignore = (): void => {};
     const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
-    process.on("SIGINT", ignore);
     process.on("SIGTERM", forward);
     process.on("SIGHUP", forward);
     const done = (): void => {
-      process.off("SIGINT", ignore);
       process.off("SIGTERM", forward);
       process.off("SIGHUP", forward);
     };

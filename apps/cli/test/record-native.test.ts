@@ -160,9 +160,9 @@ describe("tsmalloc record of a C program", () => {
 });
 
 describe("tsmalloc record and signals", () => {
-  /** Starts `tsmalloc record` of a program that sleeps, in a process group of its own; resolves once the program runs. */
-  async function sleeping(out: string): Promise<{ readonly child: ChildProcess; readonly done: Promise<CliRun> }> {
-    const child = spawn(process.execPath, [MAIN_JS, "record", "-o", out, "--", "sh", "-c", "echo started; exec sleep 30"], { cwd: temp.path, env: childEnv(ENV), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  /** Starts `tsmalloc record` of a program that waits for a signal, in a process group of its own; resolves once it has made its allocations and waits. */
+  async function waiting(out: string): Promise<{ readonly child: ChildProcess; readonly done: Promise<CliRun> }> {
+    const child = spawn(process.execPath, [MAIN_JS, "record", "-o", out, "--", compiled("workload"), "200", "wait"], { cwd: temp.path, env: childEnv(ENV), detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -173,22 +173,22 @@ describe("tsmalloc record and signals", () => {
 
   it("passes SIGTERM on to the program, then writes the trace and exits as the program did", async () => {
     const out = temp.file("term.trace.gz");
-    const { child, done } = await sleeping(out);
+    const { child, done } = await waiting(out);
     child.kill("SIGTERM");
     const run = await done;
     expect(run.status, describeRun(run)).toBe(143);
-    expect(run.stderr).toContain("tsmalloc record: sh was killed by SIGTERM (exit status 143) after");
-    expect(field(run, "trace")).toMatch(/^term\.trace\.gz: [\d,]+ events of \S+sleep \(pid \d+\)$/);
+    expect(run.stderr).toMatch(/tsmalloc record: \S*workload was killed by SIGTERM \(exit status 143\) after/);
+    expect(field(run, "trace")).toMatch(/^term\.trace\.gz: [\d,]+ events of \S+workload \(pid \d+\)$/);
     await replayVerified(out);
   });
 
   it("lets Ctrl-C (SIGINT to the whole group) end the program, and writes the trace", async () => {
     const out = temp.file("interrupt.trace.gz");
-    const { child, done } = await sleeping(out);
+    const { child, done } = await waiting(out);
     process.kill(-child.pid!, "SIGINT");
     const run = await done;
     expect(run.status, describeRun(run)).toBe(130);
-    expect(run.stderr).toContain("tsmalloc record: sh was killed by SIGINT (exit status 130) after");
+    expect(run.stderr).toMatch(/tsmalloc record: \S*workload was killed by SIGINT \(exit status 130\) after/);
     await replayVerified(out);
   });
 });

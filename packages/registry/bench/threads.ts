@@ -1,7 +1,7 @@
 /*
  * The workers benchmark of @tsmalloc/registry (`pnpm bench:threads`, and the second table of
  * `pnpm bench`): several
- * workers on one shared memory, through the MEM domain, in the columns of testkit's
+ * workers on one shared memory, through the MEM domain, in the columns of @tsmalloc/trace/bench's
  * threads-bench.ts: a private heap, the locked shared heap, and a free-threaded runtime, with one
  * worker and with two; a producer -> consumer pipeline; a remote free against a local one. One
  * command prints the whole table and what it means against the targets.
@@ -12,7 +12,7 @@
  */
 import { execSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
-import { type BenchArgs, columnName, formatThreadTable, runThreadBenchmarks, scalingCases, threadSummary } from "@tsmalloc/testkit";
+import { type BenchArgs, columnName, formatThreadTable, runThreadBenchmarks, scalingCases, threadSummary } from "@tsmalloc/trace/bench";
 
 /** Runs the workers benchmark and prints its table. */
 export async function benchThreads({ runs, quick, budgetSeconds }: BenchArgs): Promise<void> {

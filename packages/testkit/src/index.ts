@@ -58,19 +58,3 @@ export {
   ThingPoolTarget,
   TypedArraysTarget,
 } from "@tsmalloc/trace/bench";
-export {
-  columnName,
-  formatThreadTable,
-  runThreadBenchmarks,
-  scalingCases,
-  shapeUnit,
-  type ThreadBenchModules,
-  type ThreadBenchOptions,
-  type ThreadCase,
-  type ThreadCell,
-  type ThreadColumn,
-  type ThreadMode,
-  type ThreadShape,
-  threadSummary,
-  threadTableRows,
-} from "./threads-bench.ts";

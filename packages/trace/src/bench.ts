@@ -20,3 +20,19 @@ export { median } from "./median.ts";
 export { ThingPoolTarget, TypedArraysTarget } from "./peers.ts";
 export { prng } from "./random.ts";
 export { startWorker } from "./worker.ts";
+export {
+  columnName,
+  formatThreadTable,
+  runThreadBenchmarks,
+  scalingCases,
+  shapeUnit,
+  type ThreadBenchModules,
+  type ThreadBenchOptions,
+  type ThreadCase,
+  type ThreadCell,
+  type ThreadColumn,
+  type ThreadMode,
+  type ThreadShape,
+  threadSummary,
+  threadTableRows,
+} from "./threads-bench.ts";

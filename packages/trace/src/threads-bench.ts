@@ -20,10 +20,14 @@
  *   remote free    one worker frees n blocks of its own, then n blocks the other worker made, each
  *                  timed, round after round: a local and a remote free in the same run
  *
- * The registry is not a dependency of this kit (it depends on the kit for its tests): the caller
- * passes the URLs of `@tsmalloc/registry` and `@tsmalloc/memory` (`import.meta.resolve(...)`).
+ * The registry is not a dependency of this package (a runtime-shaped parameter, as replay takes):
+ * the caller passes the URLs of `@tsmalloc/registry` and `@tsmalloc/memory`
+ * (`import.meta.resolve(...)`), which the workers import.
  */
-import { type Churn, churn, median, shareWorkload, startWorker } from "@tsmalloc/trace/bench";
+import { shareWorkload } from "./bench-harness.ts";
+import { type Churn, churn } from "./churn.ts";
+import { median } from "./median.ts";
+import { startWorker } from "./worker.ts";
 
 /** Where the workers find the registry and the memory package. */
 export interface ThreadBenchModules {

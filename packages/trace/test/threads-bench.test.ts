@@ -1,4 +1,4 @@
-import { churn, columnName, formatThreadTable, runThreadBenchmarks, type ThreadCase, threadSummary, threadTableRows } from "@tsmalloc/testkit";
+import { churn, columnName, formatThreadTable, runThreadBenchmarks, type ThreadCase, threadSummary, threadTableRows } from "@tsmalloc/trace/bench";
 import { describe, expect, it } from "vitest";
 
 const modules = {

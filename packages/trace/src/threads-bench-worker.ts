@@ -5,7 +5,7 @@
  * started and ended on the clock the workers share.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { runChurn } from "@tsmalloc/trace/bench";
+import { runChurn } from "./churn.ts";
 import type { ThreadBenchJob, ThreadBenchReply } from "./threads-bench.ts";
 
 interface Runtime {
