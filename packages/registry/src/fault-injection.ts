@@ -1,5 +1,6 @@
-import type { Allocator, AllocatorStats, HeapCheck, LinearMemory } from "@tsmalloc/memory";
-import { checkOversize, ErrorCode, isValidSize, TsmallocError } from "@tsmalloc/memory";
+import type { Allocator } from "@tsmalloc/memory";
+import { checkOversize, isValidSize } from "@tsmalloc/memory";
+import { WrappingAllocator } from "./wrapping-allocator.ts";
 
 /**
  * The one counter all three fault hooks share (CPython's `FmData`): allocation calls are numbered
@@ -25,16 +26,13 @@ export class FaultCounter {
  * every free, it calls the allocator it wraps.
  * @internal
  */
-export class FaultInjectionAllocator implements Allocator {
+export class FaultInjectionAllocator extends WrappingAllocator {
   readonly name: string = "nomemory";
-  readonly memory: LinearMemory;
-  /** The allocator the domain had before; `removeMemHooks` puts it back. */
-  readonly wrapped: Allocator;
   readonly #counter: FaultCounter;
 
+  /** @param wrapped the allocator the domain had before; `removeMemHooks` puts it back */
   constructor(wrapped: Allocator, counter: FaultCounter) {
-    this.wrapped = wrapped;
-    this.memory = wrapped.memory;
+    super(wrapped);
     this.#counter = counter;
   }
 
@@ -57,31 +55,4 @@ export class FaultInjectionAllocator implements Allocator {
   free(ptr: number): void {
     this.wrapped.free(ptr);
   }
-
-  usableSize(ptr: number): number {
-    const below = this.wrapped;
-    if (typeof below.usableSize !== "function") throw missing("usableSize", below);
-    return below.usableSize(ptr);
-  }
-
-  owns(ptr: number): boolean {
-    const below = this.wrapped;
-    return typeof below.owns === "function" && below.owns(ptr);
-  }
-
-  check(): HeapCheck {
-    const below = this.wrapped;
-    if (typeof below.check !== "function") throw missing("check", below);
-    return below.check();
-  }
-
-  stats(): AllocatorStats {
-    const below = this.wrapped;
-    if (typeof below.stats !== "function") throw missing("stats", below);
-    return below.stats();
-  }
-}
-
-function missing(what: string, allocator: Allocator): TsmallocError {
-  return new TsmallocError(ErrorCode.InvalidOption, `${what}: the allocator under the fault hooks ("${allocator.name}") has no ${what}()`);
 }

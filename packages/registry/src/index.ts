@@ -36,3 +36,4 @@ export { createRuntimeFromEnv, type Environment, processEnvironment, TSMALLOC_EN
 export { MAX_REQUEST_SIZE } from "./limits.ts";
 export { isRuntimePlatform, PLATFORMS, type RuntimePlatform } from "./platform.ts";
 export { attachRuntime, type AttachRuntimeOptions, createRuntime, Runtime, type RuntimeOptions } from "./runtime.ts";
+export { WrappingAllocator } from "./wrapping-allocator.ts";
