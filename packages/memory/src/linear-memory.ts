@@ -16,7 +16,7 @@ import {
 } from "./internal/header.ts";
 import { headerPagesFor, type MemoryPlan, optionError, planMemory, requireOptionBytes } from "./internal/memory-plan.ts";
 import { type Backing, RegionAllocator } from "./internal/region-allocator.ts";
-import { encodeTag, getRoot, setRoot } from "./internal/root-table.ts";
+import { encodeTag, getRoot, setRoot, setRootIfAbsent } from "./internal/root-table.ts";
 import { isBuffer, isSharedBuffer, isWasmMemoryLike, type WasmMemoryLike } from "./internal/wasm.ts";
 import type {
   AttachMemoryOptions,
@@ -402,6 +402,23 @@ export class LinearMemory {
     const word = encodeTag(tag);
     requireAddress(address, "LinearMemory.setRoot", "address");
     return setRoot(this.#regions, word, address);
+  }
+
+/**
+   * Records `address` under `tag` unless the tag has an address already, in one step under the
+   * region lock: how workers that race to create one shared structure agree on a single one (each
+   * maps its own, the loser unmaps it and uses the winner's).
+   *
+   * @returns the address `tag` has afterwards: `address`, or the one recorded before; 0 when the
+   *   tag had none and the table (24 slots) is full
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` for a bad tag;
+   *   `ERR_TSMALLOC_INVALID_POINTER` for an address that is not an integer in (0, 2^32)
+   */
+  setRootIfAbsent(tag: string, address: number): number {
+    const word = encodeTag(tag);
+    requireAddress(address, "LinearMemory.setRootIfAbsent", "address");
+    if (address === 0) throw new TsmallocError(ErrorCode.InvalidPointer, "LinearMemory.setRootIfAbsent: address must not be 0 (0 means no address)");
+    return setRootIfAbsent(this.#regions, word, address);
   }
 
 /**

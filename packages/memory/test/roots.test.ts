@@ -121,4 +121,35 @@ describe("roots", () => {
     copy.setRoot("heap", 0);
     expect(memory.getRoot("heap")).toBe(4096);
   });
+
+  it("setRootIfAbsent records only the first address of a tag, and says which one the tag has", () => {
+    const memory = new LinearMemory({ shared: true, maximum: MiB });
+    expect(memory.setRootIfAbsent("tstm", 4096)).toBe(4096);
+    expect(memory.setRootIfAbsent("tstm", 8192)).toBe(4096);
+    expect(memory.getRoot("tstm")).toBe(4096);
+    // a tag set with setRoot counts as present; cleared, it can be claimed again
+    memory.setRoot("heap", 64);
+    expect(memory.setRootIfAbsent("heap", 128)).toBe(64);
+    memory.setRoot("heap", 0);
+    expect(memory.setRootIfAbsent("heap", 128)).toBe(128);
+    expect(LinearMemory.attach(memory.source).setRootIfAbsent("heap", 256)).toBe(128);
+  });
+
+  it("setRootIfAbsent returns 0 on a full table, changing nothing, and still answers for a present tag", () => {
+    const memory = new LinearMemory({ maximum: MiB });
+    tags.forEach((tag, i) => memory.setRoot(tag, 1000 + i));
+    expect(memory.setRootIfAbsent("full", 1)).toBe(0);
+    expect(memory.getRoot("full")).toBe(0);
+    expect(memory.setRootIfAbsent(tags[3]!, 1)).toBe(1003);
+    tags.forEach((tag, i) => expect(memory.getRoot(tag)).toBe(1000 + i));
+  });
+
+  it("setRootIfAbsent rejects bad tags and addresses (0 included), changing nothing", () => {
+    const memory = new LinearMemory({ maximum: MiB });
+    for (const tag of ["", "heaps", 5, null]) expectError(() => memory.setRootIfAbsent(tag as never, 1), ErrorCode.InvalidOption);
+    for (const address of [0, -1, 1.5, 2 ** 32, Number.NaN, "64", undefined]) {
+      expectError(() => memory.setRootIfAbsent("heap", address as never), ErrorCode.InvalidPointer);
+    }
+    expect(memory.getRoot("heap")).toBe(0);
+  });
 });

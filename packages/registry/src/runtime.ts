@@ -168,6 +168,8 @@ export class Runtime {
   readonly #stats: boolean;
   readonly #statsOutput: (text: string) => void;
   #closed = false;
+  /** What {@link Runtime.onClose} registered, called in order when this thread closes. */
+  #closeListeners: (() => void)[] = [];
 
   /**
    * Use {@link createRuntime}, which does the same.
@@ -398,6 +400,36 @@ export class Runtime {
    */
   get threadSlot(): number {
     return this.#threads?.slot ?? 0;
+  }
+
+  /**
+   * The memory's heap-slot table of a free-threaded runtime (the same table in every thread that
+   * opened the runtime; {@link Runtime.threadSlot} is this thread's slot in it), null otherwise.
+   * Tools above the registry read it to tell whether a slot's thread still holds it
+   * (`state(slot)`, `claims(slot)`).
+   */
+  get heapSlots(): HeapSlots | null {
+    return this.#threads?.table ?? null;
+  }
+
+  /**
+   * Calls `listener` in this thread when this thread closes the runtime: in a free-threaded
+   * runtime each time {@link Runtime.close} lets this thread's heap slot go, before it does (the
+   * slot is still held); otherwise on the first `close()`. Tools that keep state per thread
+   * (tracemalloc's tracers) end it there. Listeners run in the order they were added; one that
+   * throws stops the close, which changes nothing then.
+   *
+   * @returns a function that removes the listener (calling it again does nothing)
+   * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` unless `listener` is a function
+   */
+  onClose(listener: () => void): () => void {
+    if (typeof listener !== "function") throw optionError("onClose", `listener must be a function, got ${describeValue(listener)}`);
+    const entry = (): void => listener();
+    this.#closeListeners.push(entry);
+    return () => {
+      const at = this.#closeListeners.indexOf(entry);
+      if (at >= 0) this.#closeListeners.splice(at, 1);
+    };
   }
 
   /**
@@ -840,6 +872,7 @@ export class Runtime {
     if (threads !== null) {
       // free-threaded: this thread lets its slot go (its next call, if any, takes one again)
       if (threads.slot === 0) return;
+      this.#callCloseListeners();
       const bound = threads.bound;
       if (this.printsStats && bound !== null && bound.pymalloc !== null) this.#statsOutput(bound.pymalloc.formatStats());
       this.#closed = true;
@@ -851,8 +884,14 @@ export class Runtime {
       return;
     }
     if (this.#closed) return;
+    this.#callCloseListeners();
     if (this.printsStats && this.#pymalloc !== null) this.#statsOutput(this.#pymalloc.formatStats());
     this.#closed = true;
+  }
+
+  #callCloseListeners(): void {
+    // a copy: a listener may remove itself (a tracer that stops)
+    for (const listener of this.#closeListeners.slice()) listener();
   }
 
   #printStats(heap: Pymalloc): void {

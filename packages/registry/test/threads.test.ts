@@ -355,3 +355,54 @@ describe("free-threaded runtime: bad options", () => {
     expect(PAGE_SIZE).toBe(65536);
   });
 });
+
+describe("free-threaded runtime: what tools above the registry read", () => {
+  it("heapSlots is the runtime's slot table in every thread, null without free-threading", () => {
+    const { creator, threads } = threaded("default", 1);
+    const [other] = threads as [Runtime];
+    expect(creator.heapSlots).not.toBeNull();
+    expect(creator.heapSlots!.address).toBe(slotTable(creator).address);
+    expect(other.heapSlots!.address).toBe(creator.heapSlots!.address);
+    expect(other.heapSlots!.state(other.threadSlot)).toBe(HeapSlotState.Owned);
+    expect(createRuntime().heapSlots).toBeNull();
+    expect(createRuntime({ memory: sharedMemory(64 * MiB) }).heapSlots).toBeNull();
+  });
+
+  it("onClose calls its listeners in order when close() lets this thread's slot go, before it does, every time", () => {
+    const { creator, threads } = threaded("default", 1);
+    const [other] = threads as [Runtime];
+    const calls: string[] = [];
+    const slots = other.heapSlots!;
+    const slot = other.threadSlot;
+    other.onClose(() => calls.push(`first: slot ${slots.state(slot) === HeapSlotState.Owned ? "held" : "gone"}`));
+    const remove = other.onClose(() => calls.push("second"));
+    other.close();
+    expect(calls).toEqual(["first: slot held", "second"]);
+    expect(slots.state(slot)).toBe(HeapSlotState.Abandoned);
+    other.close(); // holds no slot: nothing to close
+    expect(calls).toHaveLength(2);
+    remove();
+    remove();
+    other.objFree(other.objMalloc(8)); // takes a slot again
+    other.close();
+    expect(calls).toEqual(["first: slot held", "second", "first: slot held"]);
+    // the creator's listeners are its own
+    expect(creator.threadSlot).toBe(1);
+  });
+
+  it("onClose on a runtime that is not free-threaded: called on the first close() only; a listener that throws stops the close", () => {
+    const runtime = createRuntime();
+    let called = 0;
+    const remove = runtime.onClose(() => {
+      called++;
+      throw new Error("no");
+    });
+    expect(() => runtime.close()).toThrow("no");
+    remove();
+    runtime.onClose(() => called++);
+    runtime.close();
+    runtime.close();
+    expect(called).toBe(2);
+    expectError(() => runtime.onClose("x" as never), ErrorCode.InvalidOption);
+  });
+});

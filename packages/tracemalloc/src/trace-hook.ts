@@ -13,6 +13,11 @@ export interface TraceSink {
   added(address: number, size: number, entry: unknown, slack: number): void;
   /** A traced block may be gone. */
   removed(address: number): void;
+  /**
+   * This thread is about to free or resize the block at `address` (free-threading: a block this
+   * tracer did not trace is announced to the other tracers first, see remote-frees.ts).
+   */
+  releasing(address: number): void;
 }
 
 /**
@@ -91,6 +96,7 @@ export class TraceHook implements Allocator {
   realloc(ptr: number, size: number): number {
     const sink = this.#sink;
     if (!this.#active || sink.reentrant) return this.wrapped.realloc(ptr, size);
+    if (ptr !== 0) sink.releasing(ptr);
     sink.reentrant = true;
     let moved: number;
     try {
@@ -105,8 +111,20 @@ export class TraceHook implements Allocator {
   }
 
   free(ptr: number): void {
-    this.wrapped.free(ptr);
-    if (ptr !== 0 && this.#active && !this.#sink.reentrant) this.#sink.removed(ptr);
+    const sink = this.#sink;
+    if (ptr === 0 || !this.#active || sink.reentrant) {
+      this.wrapped.free(ptr);
+      return;
+    }
+    sink.releasing(ptr);
+    // a free may allocate too: a free-threaded runtime's first call in a thread makes its heaps
+    sink.reentrant = true;
+    try {
+      this.wrapped.free(ptr);
+    } finally {
+      sink.reentrant = false;
+    }
+    sink.removed(ptr);
   }
 
   usableSize(ptr: number): number {

@@ -2,6 +2,7 @@ import { registerTracebackProvider, type TracebackFrame, type TracebackProvider 
 import { describeValue, ErrorCode, isAddress, TsmallocError } from "@tsmalloc/memory";
 import { DOMAINS, Runtime } from "@tsmalloc/registry";
 import { optionError, requireDomainNumber, requireNframe } from "./errors.ts";
+import { RemoteFrees, type RemoteFreeSink } from "./remote-frees.ts";
 import { Snapshot } from "./snapshot.ts";
 import { StackCapture } from "./stack-capture.ts";
 import { DEFAULT_DOMAIN, Trace } from "./trace.ts";
@@ -15,9 +16,11 @@ const SLACK_TRACK = 1;
 /**
  * Everything a tracer keeps while it traces (CPython's `_PyRuntime.tracemalloc`): the traces of
  * each domain, the interned frames and tracebacks, the traced memory and its peak, and the
- * reentrant flag. One per tracer, so one per runtime (and so per worker); none of it is shared.
+ * reentrant flag. One per tracer, so one per runtime (and so per worker); none of it is shared
+ * but, in a free-threaded runtime, the queue through which other threads' tracers report the
+ * frees of blocks this one traced (`remote`, see remote-frees.ts).
  */
-class TracerState implements TraceSink {
+class TracerState implements TraceSink, RemoteFreeSink {
   reentrant = false;
   tracing = false;
   readonly capture: StackCapture = new StackCapture();
@@ -27,14 +30,44 @@ class TracerState implements TraceSink {
   domains: Map<number, TraceTable> = new Map();
   traced = 0;
   peak = 0;
+  /** Free-threaded runtime: this tracer's registration among the runtime's tracers; else null. */
+  remote: RemoteFrees | null = null;
+  /** Frees by other threads that could not be queued for this tracer since the traces were last cleared. */
+  lost = 0;
 
   added(address: number, size: number, entry: unknown, slack: number): void {
+    // a block freed elsewhere at this address must lose its trace before the new one is recorded
+    const remote = this.remote;
+    if (remote !== null && remote.pending) remote.drain(this);
     this.add(this.traces, address, size, this.capture.capture(entry, slack));
   }
 
   removed(address: number): void {
     const size = this.traces.delete(address);
     if (size >= 0) this.traced -= size;
+  }
+
+  releasing(address: number): void {
+    const remote = this.remote;
+    if (remote === null) return;
+    // a stale trace (of a block another thread freed, now reallocated elsewhere) must not pass
+    // for this tracer's own: drain first, then decide
+    if (remote.pending) remote.drain(this);
+    if (this.traces.find(address) < 0) remote.tellOthers(address);
+  }
+
+  freedRemotely(address: number): void {
+    this.removed(address);
+  }
+
+  lostRemotely(count: number): void {
+    this.lost += count;
+  }
+
+  /** Takes in what other threads freed (free-threading): before every answer about the traces. */
+  sync(): void {
+    const remote = this.remote;
+    if (remote !== null && remote.pending) remote.drain(this);
   }
 
   add(table: TraceTable, address: number, size: number, traceback: number): void {
@@ -49,6 +82,8 @@ class TracerState implements TraceSink {
     this.capture.clear();
     this.traced = 0;
     this.peak = 0;
+    this.lost = 0;
+    this.remote?.clear();
   }
 
   /**
@@ -59,6 +94,7 @@ class TracerState implements TraceSink {
    */
   reportFrames(runtime: Runtime, address: number): TracebackFrame[] | null | undefined {
     if (!this.tracing) return null;
+    this.sync();
     const slot = this.traces.find(address);
     if (slot >= 0) return this.capture.reportFrames(this.traces.tracebackAt(slot));
     for (const domain of DOMAINS) {
@@ -97,6 +133,7 @@ export class Tracemalloc {
   readonly #state: TracerState = new TracerState();
   #hooks: TraceHook[] = [];
   #unregister: (() => void) | null = null;
+  #unsubscribeClose: (() => void) | null = null;
   readonly #provider: TracebackProvider;
 
   private constructor(runtime: Runtime) {
@@ -123,16 +160,31 @@ export class Tracemalloc {
    * While tracing, the debug hooks' reports over this memory end with the damaged block's
    * allocation traceback.
    *
+   * In a free-threaded runtime the tracer also registers among the runtime's tracers in the
+   * shared memory, so that a block it traced and another worker's tracer frees or resizes leaves
+   * its traces; `runtime.close()` in this thread stops it.
+   *
    * @param nframe frames per traceback, 1 to 65535
    * @throws {@link TsmallocError} `ERR_TSMALLOC_INVALID_OPTION` unless `nframe` is an integer from
-   *   1 to 65535 (checked even when tracing already)
+   *   1 to 65535 (checked even when tracing already). Free-threaded runtime only, nothing started
+   *   then: `ERR_TSMALLOC_OUT_OF_MEMORY` when the memory cannot hold the table of shared tracers,
+   *   `ERR_TSMALLOC_THREAD_LIMIT` when that table is full (2046 tracers), `ERR_TSMALLOC_INCOMPATIBLE`
+   *   when the memory holds a table of another layout
    */
   start(nframe: number = 1): void {
     requireNframe(nframe, "start");
     const state = this.#state;
     if (state.tracing) return;
-    state.capture.nframe = nframe;
     const runtime = this.runtime;
+    const slots = runtime.heapSlots;
+    if (slots !== null) {
+      // free-threaded: register among the runtime's tracers, under this thread's heap slot (a
+      // thread that closed the runtime holds none until its next call: take one now)
+      if (runtime.threadSlot === 0) void runtime.mallocHeap;
+      state.remote = RemoteFrees.register(runtime, slots, runtime.threadSlot);
+      this.#unsubscribeClose = runtime.onClose(() => this.stop());
+    }
+    state.capture.nframe = nframe;
     const hooks: TraceHook[] = [];
     for (const domain of DOMAINS) {
       const hook = new TraceHook(state, runtime, domain, runtime.getAllocator(domain));
@@ -161,6 +213,10 @@ export class Tracemalloc {
     this.#hooks = [];
     this.#unregister?.();
     this.#unregister = null;
+    this.#unsubscribeClose?.();
+    this.#unsubscribeClose = null;
+    state.remote?.unregister();
+    state.remote = null;
     state.clear();
   }
 
@@ -192,13 +248,17 @@ export class Tracemalloc {
    */
   getTracedMemory(): [current: number, peak: number] {
     const state = this.#state;
-    return state.tracing ? [state.traced, state.peak] : [0, 0];
+    if (!state.tracing) return [0, 0];
+    state.sync();
+    return [state.traced, state.peak];
   }
 
   /** Sets the peak of the traced memory to its current value (CPython's `reset_peak()`); nothing when not tracing. */
   resetPeak(): void {
     const state = this.#state;
-    if (state.tracing) state.peak = state.traced;
+    if (!state.tracing) return;
+    state.sync();
+    state.peak = state.traced;
   }
 
   /**
@@ -210,9 +270,23 @@ export class Tracemalloc {
   getTracemallocMemory(): number {
     const state = this.#state;
     if (!state.tracing) return 0;
-    let bytes = state.capture.byteLength + state.traces.byteLength;
+    state.sync();
+    let bytes = state.capture.byteLength + state.traces.byteLength + (state.remote?.byteLength ?? 0);
     for (const table of state.domains.values()) bytes += table.byteLength;
     return bytes;
+  }
+
+  /**
+   * Free-threading: how many frees of blocks by other threads could not be reported to this
+   * tracer since tracing started or the traces were cleared, because the memory could not grow
+   * its queue. While it is not 0, the snapshots may still hold up to that many blocks that other
+   * threads freed; `clearTraces()` starts afresh. Always 0 in a runtime that is not free-threaded.
+   */
+  getRemoteFreesLost(): number {
+    const state = this.#state;
+    if (!state.tracing) return 0;
+    state.sync();
+    return state.lost;
   }
 
   /**
@@ -226,6 +300,7 @@ export class Tracemalloc {
     if (!state.tracing) {
       throw new TsmallocError(ErrorCode.NotTracing, "takeSnapshot: tracemalloc must be tracing memory allocations to take a snapshot (call start() first)");
     }
+    state.sync();
     const traces: Trace[] = [];
     const collect = (domain: number, table: TraceTable): void => {
       for (let slot = 0; slot < table.capacity; slot++) {
@@ -250,6 +325,7 @@ export class Tracemalloc {
     requirePointer(address, "getObjectTraceback");
     const state = this.#state;
     if (!state.tracing) return null;
+    state.sync();
     const slot = state.traces.find(address);
     return slot < 0 ? null : state.capture.traceback(state.traces.tracebackAt(slot));
   }
@@ -275,6 +351,7 @@ export class Tracemalloc {
     }
     const state = this.#state;
     if (!state.tracing) return false;
+    state.sync();
     let table = domain === DEFAULT_DOMAIN ? state.traces : state.domains.get(domain);
     if (table === undefined) {
       table = new TraceTable();

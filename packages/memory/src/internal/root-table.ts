@@ -51,6 +51,32 @@ export function setRoot(regions: RegionAllocator, word: number, address: number)
   }
 }
 
+/**
+ * Records `address` (not 0) under the tag `word` unless the tag has an address already: the
+ * compare-and-set that lets several workers race to create one shared structure. Under the region
+ * lock, as setRoot.
+ * @returns the address the tag has afterwards (`address`, or the one recorded before); 0 when the
+ *   table is full
+ */
+export function setRootIfAbsent(regions: RegionAllocator, word: number, address: number): number {
+  regions.lock();
+  try {
+    const words = regions.backing.u32();
+    let free = -1;
+    for (let slot = 0; slot < ROOT_SLOTS; slot++) {
+      const at = regions.baseWord + HDR_ROOTS + 2 * slot;
+      if (words[at] === word) return words[at + 1]!;
+      if (free < 0 && words[at] === 0) free = at;
+    }
+    if (free < 0) return 0;
+    words[free + 1] = address;
+    words[free] = word;
+    return address;
+  } finally {
+    regions.unlock();
+  }
+}
+
 /** The address recorded under the tag `word` in the table of the header at word `baseWord`, or 0. */
 export function getRoot(words: Uint32Array, baseWord: number, word: number): number {
   for (let slot = 0; slot < ROOT_SLOTS; slot++) {
