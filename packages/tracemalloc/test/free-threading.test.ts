@@ -12,6 +12,7 @@ import { startWorker } from "@tsmalloc/testkit";
 import { createTracemalloc } from "@tsmalloc/tracemalloc";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
+import { type Block, mailbox, type ProgramOp, take } from "./fixtures/blocks.ts";
 import type { TracerCommand, TracerJob, TracerLook } from "./fixtures/ft-tracer-worker.ts";
 
 const MiB = 1 << 20;
@@ -361,5 +362,48 @@ describe("tracemalloc under free-threading, across workers", () => {
       { numRuns: 6, endOnFailure: true },
     );
     expect(crossed).toBeGreaterThan(0);
+  });
+
+  const programOp: fc.Arbitrary<ProgramOp> = fc.oneof(
+    { weight: 34, arbitrary: fc.record({ op: fc.constant("malloc" as const), domain: fc.integer({ min: 0, max: 2 }), size }) },
+    { weight: 12, arbitrary: fc.record({ op: fc.constant("free" as const), pick: fc.nat() }) },
+    { weight: 10, arbitrary: fc.record({ op: fc.constant("realloc" as const), pick: fc.nat(), size }) },
+    { weight: 20, arbitrary: fc.record({ op: fc.constant("post" as const), pick: fc.nat() }) },
+    { weight: 24, arbitrary: fc.record({ op: fc.constant("take" as const), after: fc.constantFrom("free" as const, "realloc" as const, "keep" as const), size }) },
+  );
+
+  it("keeps every worker's snapshot right when 3 workers run at once, handing blocks to each other (fast-check, every configuration)", { timeout: 240_000 }, async () => {
+    const { workers } = await setUp(WORKERS);
+    let handed = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...ALLOCATOR_CONFIGS), fc.array(fc.array(programOp, { minLength: 300, maxLength: 1500 }), { minLength: WORKERS, maxLength: WORKERS }), async (config, programs) => {
+        const memory = new LinearMemory({ shared: true, maximum: 1024 * MiB });
+        createRuntime({ memory, allocator: config, freeThreading: true });
+        for (const w of workers) await w.call({ op: "attach", source: memory.source });
+        for (const w of workers) await w.start();
+        const box = mailbox(64);
+        const gate = new Int32Array(new SharedArrayBuffer(4));
+        const held = await Promise.all(workers.map((w, me) => w.call<Block[]>({ op: "program", me, workers: WORKERS, ops: programs[me]!, box, gate })));
+        // what is live: what each worker holds, and what nobody took from the mailbox
+        const live = held.flat();
+        for (let block = take(box, 0); block !== null; block = take(box, 0)) live.push(block);
+        handed += held.reduce((n, blocks, me) => n + blocks.filter((b) => b.tracer !== me).length, 0);
+        for (let i = 0; i < WORKERS; i++) {
+          const mine = live.filter((b) => b.tracer === i);
+          const seen = await workers[i]!.look(live.map((b) => b.address));
+          expect(seen.sizes, `${config}: worker ${i}'s snapshot`).toEqual(mine.map((b) => b.size).sort((x, y) => x - y));
+          expect(seen.memory[0]).toBe(sum(mine.map((b) => b.size)));
+          expect(seen.traced.sort((x, y) => x - y)).toEqual(mine.map((b) => b.address).sort((x, y) => x - y));
+          expect(seen.lost).toBe(0);
+        }
+        for (const block of live) await workers[(block.tracer + 1) % WORKERS]!.free(block.domain, [block.address]);
+        for (const w of workers) expect((await w.look()).sizes).toEqual([]);
+        for (const w of workers) await w.call({ op: "stop" });
+        expect(registered(memory)).toBe(0);
+      }),
+      { numRuns: 5, endOnFailure: true },
+    );
+    // workers kept blocks that others traced
+    expect(handed).toBeGreaterThan(0);
   });
 });
