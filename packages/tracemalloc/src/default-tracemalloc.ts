@@ -50,6 +50,10 @@ export function resetPeak(): void {
 export function getTracemallocMemory(): number {
   return defaultTracemalloc().getTracemallocMemory();
 }
+/** {@link Tracemalloc.getRemoteFreesLost} on the default runtime (free-threading; no CPython counterpart). */
+export function getRemoteFreesLost(): number {
+  return defaultTracemalloc().getRemoteFreesLost();
+}
 /** `tracemalloc.take_snapshot()` on the default runtime: see {@link Tracemalloc.takeSnapshot}. */
 export function takeSnapshot(): Snapshot {
   return defaultTracemalloc().takeSnapshot();

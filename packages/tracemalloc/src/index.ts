@@ -4,6 +4,7 @@ export {
   clearTraces,
   defaultTracemalloc,
   getObjectTraceback,
+  getRemoteFreesLost,
   getTracebackLimit,
   getTracedMemory,
   getTracemallocMemory,
@@ -17,6 +18,7 @@ export {
 } from "./default-tracemalloc.ts";
 export { parseTracemallocEnv, startFromEnvironment, TSMALLOC_TRACEMALLOC_ENV } from "./environment.ts";
 export { MAX_NFRAME } from "./errors.ts";
+export { MAX_SHARED_TRACERS } from "./remote-frees.ts";
 export { DomainFilter, Filter } from "./filter.ts";
 export { formatSize } from "./format-size.ts";
 export { Frame } from "./frame.ts";
