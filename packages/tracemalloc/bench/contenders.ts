@@ -3,12 +3,13 @@
  * @tsmalloc/trace's bench harness): a default runtime's MEM domain untraced; the same with a
  * hook that only makes V8 capture the window a 1-frame trace captures, where the tracer captures
  * it (3 frames, call sites not read): the floor of any tracer built on V8's stack API; then traced
- * with 1 and with 10 frames. Every
+ * with 1 and with 10 frames; then a free-threaded runtime traced with 1 frame, its blocks freed
+ * by the thread that allocated them or by another (FreeThreadedMemDomain). Every
  * call goes through the same ten nested functions, so that a 10-frame traceback has ten frames of
  * this file to capture and the untraced column pays the same calls.
  */
-import type { Allocator, LinearMemory } from "@tsmalloc/memory";
-import { createRuntime, Domain, type Runtime } from "@tsmalloc/registry";
+import { type Allocator, LinearMemory } from "@tsmalloc/memory";
+import { attachRuntime, createRuntime, Domain, type Runtime } from "@tsmalloc/registry";
 import type { ContenderFactory, ReplayTarget } from "@tsmalloc/testkit";
 import { createTracemalloc } from "@tsmalloc/tracemalloc";
 
@@ -63,6 +64,37 @@ class MemDomain implements ReplayTarget {
   }
 }
 
+/**
+ * A free-threaded runtime traced with 1 frame, in two heap slots of this thread (a runtime
+ * attached here is a thread of its own, as a worker's would be), each with its tracer: every block
+ * is allocated through the first; with `remote`, freed through the second, so every free is a
+ * remote free of a block the freeing tracer did not trace (announced to the first tracer, which
+ * reads it before its next trace).
+ */
+class FreeThreadedMemDomain implements ReplayTarget {
+  readonly owner: Runtime;
+  readonly freer: Runtime;
+  constructor(remote: boolean) {
+    const memory = new LinearMemory({ shared: true });
+    this.owner = createRuntime({ memory, freeThreading: true });
+    this.freer = remote ? attachRuntime(LinearMemory.attach(memory.source)) : this.owner;
+    createTracemalloc(this.owner).start(1);
+    createTracemalloc(this.freer).start(1);
+  }
+  malloc(size: number): number {
+    return d1(this.owner, size);
+  }
+  calloc(nelem: number, elsize: number): number {
+    return this.owner.memCalloc(nelem, elsize);
+  }
+  realloc(p: number, size: number): number {
+    return this.owner.memRealloc(p, size);
+  }
+  free(p: number): void {
+    this.freer.memFree(p);
+  }
+}
+
 const V8Error = Error as { stackTraceLimit: number; prepareStackTrace?: unknown; captureStackTrace(target: object, entry?: unknown): void };
 const countSites = (_holder: unknown, sites: unknown[]): number => sites.length;
 
@@ -111,4 +143,6 @@ export const contenders: Record<string, ContenderFactory> = {
   },
   "traced, 1 frame": () => new MemDomain(1),
   "traced, 10 frames": () => new MemDomain(10),
+  "free-threaded, traced, own frees": () => new FreeThreadedMemDomain(false),
+  "free-threaded, traced, remote frees": () => new FreeThreadedMemDomain(true),
 };

@@ -1,6 +1,8 @@
 /*
  * `pnpm bench` for @tsmalloc/tracemalloc: what tracing costs per malloc+free pair, at 1 and 10
- * frames, against the same runtime untraced, side by side in one run; what a pair allocates on
+ * frames, against the same runtime untraced, and in a free-threaded runtime whose frees are the
+ * allocating thread's own or another thread's (announced to the allocating thread's tracer), side
+ * by side in one run; what a pair allocates on
  * the JavaScript heap (bench/allocation.ts); then CPython's own tracemalloc on a comparable loop
  * (bench/cpython-tracemalloc.py), when python3 is installed. Every timed run is a fresh worker;
  * runs alternate between contenders; the tables show medians and ratios to the first column.
@@ -22,7 +24,7 @@ const progress = (line: string): void => {
 const started = Date.now();
 
 const cases: BenchCase[] = [{ name: "churn 8..512 B, 10,000 live", workload: { kind: "churn", churn: smallChurn(quick ? 10_000 : 50_000) }, warm: true }];
-const contenders = ["untraced", "V8 capture alone", "traced, 1 frame", "traced, 10 frames"];
+const contenders = ["untraced", "V8 capture alone", "traced, 1 frame", "traced, 10 frames", "free-threaded, traced, own frees", "free-threaded, traced, remote frees"];
 const cells = await runBenchmarks(cases, { module, contenders, runs, budgetMs: budgetSeconds * 1000, progress });
 process.stdout.write(`\n${formatBenchTable(cells, cases, contenders)}\n\n`);
 process.stdout.write(`median of ${runs} run(s) per cell, each in a fresh worker, contenders alternating; ratios to the first column; node ${process.version}\n\n`);
