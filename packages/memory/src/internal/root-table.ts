@@ -22,6 +22,15 @@ export function encodeTag(tag: string): number {
   return word >>> 0;
 }
 
+/** Word index of the slot that holds the tag `word` in the header at word `baseWord`, or -1. */
+function slotOf(words: Uint32Array, baseWord: number, word: number): number {
+  for (let slot = 0; slot < ROOT_SLOTS; slot++) {
+    const at = baseWord + HDR_ROOTS + 2 * slot;
+    if (words[at] === word) return at;
+  }
+  return -1;
+}
+
 /**
  * Records `address` under the tag `word`, replacing an earlier address with the same tag; 0
  * removes the tag. Writers take the region lock.
@@ -31,21 +40,13 @@ export function setRoot(regions: RegionAllocator, word: number, address: number)
   regions.lock();
   try {
     const words = regions.backing.u32();
-    let free = -1;
-    for (let slot = 0; slot < ROOT_SLOTS; slot++) {
-      const at = regions.baseWord + HDR_ROOTS + 2 * slot;
-      if (words[at] === word) {
-        if (address === 0) words[at] = 0;
-        words[at + 1] = address;
-        return true;
-      }
-      if (free < 0 && words[at] === 0) free = at;
+    const at = slotOf(words, regions.baseWord, word);
+    if (at >= 0) {
+      if (address === 0) words[at] = 0;
+      words[at + 1] = address;
+      return true;
     }
-    if (address === 0) return true;
-    if (free < 0) return false;
-    words[free + 1] = address;
-    words[free] = word;
-    return true;
+    return address === 0 || record(words, regions.baseWord, word, address);
   } finally {
     regions.unlock();
   }
@@ -62,26 +63,25 @@ export function setRootIfAbsent(regions: RegionAllocator, word: number, address:
   regions.lock();
   try {
     const words = regions.backing.u32();
-    let free = -1;
-    for (let slot = 0; slot < ROOT_SLOTS; slot++) {
-      const at = regions.baseWord + HDR_ROOTS + 2 * slot;
-      if (words[at] === word) return words[at + 1]!;
-      if (free < 0 && words[at] === 0) free = at;
-    }
-    if (free < 0) return 0;
-    words[free + 1] = address;
-    words[free] = word;
-    return address;
+    const at = slotOf(words, regions.baseWord, word);
+    if (at >= 0) return words[at + 1]!;
+    return record(words, regions.baseWord, word, address) ? address : 0;
   } finally {
     regions.unlock();
   }
 }
 
+/** Puts (tag `word`, `address`) in a free slot, the address first. @returns false when there is none */
+function record(words: Uint32Array, baseWord: number, word: number, address: number): boolean {
+  const at = slotOf(words, baseWord, 0);
+  if (at < 0) return false;
+  words[at + 1] = address;
+  words[at] = word;
+  return true;
+}
+
 /** The address recorded under the tag `word` in the table of the header at word `baseWord`, or 0. */
 export function getRoot(words: Uint32Array, baseWord: number, word: number): number {
-  for (let slot = 0; slot < ROOT_SLOTS; slot++) {
-    const at = baseWord + HDR_ROOTS + 2 * slot;
-    if (words[at] === word) return words[at + 1]!;
-  }
-  return 0;
+  const at = slotOf(words, baseWord, word);
+  return at < 0 ? 0 : words[at + 1]!;
 }
