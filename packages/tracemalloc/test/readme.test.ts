@@ -8,14 +8,17 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { markedExamples } from "@tsmalloc/testkit";
+import { markedExamples, runExample } from "@tsmalloc/testkit";
 import { describe, expect, it } from "vitest";
 
 const root = new URL("../", import.meta.url);
 const PACKAGE = fileURLToPath(root);
 const readme = readFileSync(new URL("README.md", root), "utf8");
 const examples = markedExamples(readme);
+/** Run with tsx, so that their frames are their own lines. */
 const FILES = ["examples/leak.ts", "examples/report.ts"];
+/** Bundled (testkit's runExample), so that the worker it starts on itself runs too; it prints no frames. */
+const BUNDLED = ["examples/workers.ts"];
 
 /** The block after the "It prints" that follows the example of `file`. */
 function printedAfter(file: string): string {
@@ -39,7 +42,7 @@ function run(file: string): Promise<{ stdout: string; stderr: string; code: numb
 
 describe("README examples", () => {
   it("shows each example file verbatim", () => {
-    expect([...examples.keys()]).toEqual(FILES);
+    expect([...examples.keys()]).toEqual([...FILES, ...BUNDLED]);
     for (const [file, block] of examples) expect(block).toBe(readFileSync(new URL(file, root), "utf8"));
   });
 
@@ -48,5 +51,12 @@ describe("README examples", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout.replaceAll(PACKAGE, "")).toBe(printedAfter(file));
+  }, 60_000);
+
+  it.each(BUNDLED)("runs %s, which prints what the README says it prints", async (file) => {
+    const result = await runExample(fileURLToPath(new URL(file, root)), 60_000, { TSMALLOC: undefined, TSMALLOC_TRACEMALLOC: undefined });
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toBe(printedAfter(file));
   }, 60_000);
 });
