@@ -65,21 +65,24 @@ class MemDomain implements ReplayTarget {
 }
 
 /**
- * A free-threaded runtime traced with 1 frame, in two heap slots of this thread (a runtime
- * attached here is a thread of its own, as a worker's would be), each with its tracer: every block
- * is allocated through the first; with `remote`, freed through the second, so every free is a
- * remote free of a block the freeing tracer did not trace (announced to the first tracer, which
- * reads it before its next trace).
+ * A free-threaded runtime in two heap slots of this thread (a runtime attached here is a thread
+ * of its own, as a worker's would be), each traced with 1 frame by its own tracer when `traced`:
+ * every block is allocated through the first; with `remote`, freed through the second, so every
+ * free is a remote free of a block the freeing tracer did not trace (announced to the first
+ * tracer, which reads it before its next trace). Untraced, the same pairs give what the remote
+ * free itself costs the allocator.
  */
 class FreeThreadedMemDomain implements ReplayTarget {
   readonly owner: Runtime;
   readonly freer: Runtime;
-  constructor(remote: boolean) {
+  constructor(remote: boolean, traced: boolean) {
     const memory = new LinearMemory({ shared: true });
     this.owner = createRuntime({ memory, freeThreading: true });
     this.freer = remote ? attachRuntime(LinearMemory.attach(memory.source)) : this.owner;
-    createTracemalloc(this.owner).start(1);
-    createTracemalloc(this.freer).start(1);
+    if (traced) {
+      createTracemalloc(this.owner).start(1);
+      createTracemalloc(this.freer).start(1);
+    }
   }
   malloc(size: number): number {
     return d1(this.owner, size);
@@ -143,6 +146,8 @@ export const contenders: Record<string, ContenderFactory> = {
   },
   "traced, 1 frame": () => new MemDomain(1),
   "traced, 10 frames": () => new MemDomain(10),
-  "free-threaded, traced, own frees": () => new FreeThreadedMemDomain(false),
-  "free-threaded, traced, remote frees": () => new FreeThreadedMemDomain(true),
+  "free-threaded, own frees": () => new FreeThreadedMemDomain(false, false),
+  "free-threaded, remote frees": () => new FreeThreadedMemDomain(true, false),
+  "free-threaded, traced, own frees": () => new FreeThreadedMemDomain(false, true),
+  "free-threaded, traced, remote frees": () => new FreeThreadedMemDomain(true, true),
 };

@@ -24,7 +24,7 @@ const progress = (line: string): void => {
 const started = Date.now();
 
 const cases: BenchCase[] = [{ name: "churn 8..512 B, 10,000 live", workload: { kind: "churn", churn: smallChurn(quick ? 10_000 : 50_000) }, warm: true }];
-const contenders = ["untraced", "V8 capture alone", "traced, 1 frame", "traced, 10 frames", "free-threaded, traced, own frees", "free-threaded, traced, remote frees"];
+const contenders = ["untraced", "V8 capture alone", "traced, 1 frame", "traced, 10 frames", "free-threaded, own frees", "free-threaded, remote frees", "free-threaded, traced, own frees", "free-threaded, traced, remote frees"];
 const cells = await runBenchmarks(cases, { module, contenders, runs, budgetMs: budgetSeconds * 1000, progress });
 process.stdout.write(`\n${formatBenchTable(cells, cases, contenders)}\n\n`);
 process.stdout.write(`median of ${runs} run(s) per cell, each in a fresh worker, contenders alternating; ratios to the first column; node ${process.version}\n\n`);
