@@ -1,6 +1,5 @@
-import type { Allocator, AllocatorStats, HeapCheck, LinearMemory } from "@tsmalloc/memory";
-import { ErrorCode, TsmallocError } from "@tsmalloc/memory";
-import type { Domain, Runtime } from "@tsmalloc/registry";
+import type { Allocator } from "@tsmalloc/memory";
+import { type Domain, type Runtime, WrappingAllocator } from "@tsmalloc/registry";
 
 /** What a hook tells its tracer. @internal */
 export interface TraceSink {
@@ -36,23 +35,20 @@ const SLACK_WRAPPED = 16;
  * is in progress pass straight through. Once stopped, it passes every call through.
  * @internal
  */
-export class TraceHook implements Allocator {
+export class TraceHook extends WrappingAllocator {
   readonly name: string = "tracemalloc";
-  readonly memory: LinearMemory;
-  /** The allocator the domain had when tracing started; `stop()` puts it back. */
-  readonly wrapped: Allocator;
   /** The domain the hook was installed in. */
   readonly domain: Domain;
   readonly #sink: TraceSink;
   readonly #runtime: Runtime;
   #active = true;
 
+  /** @param wrapped the allocator the domain had when tracing started; `stop()` puts it back */
   constructor(sink: TraceSink, runtime: Runtime, domain: Domain, wrapped: Allocator) {
+    super(wrapped);
     this.#sink = sink;
     this.#runtime = runtime;
     this.domain = domain;
-    this.wrapped = wrapped;
-    this.memory = wrapped.memory;
   }
 
   /** False once its tracer stopped: every call then passes straight through. */
@@ -127,34 +123,7 @@ export class TraceHook implements Allocator {
     sink.removed(ptr);
   }
 
-  usableSize(ptr: number): number {
-    const below = this.wrapped;
-    if (typeof below.usableSize !== "function") throw missing("usableSize", below);
-    return below.usableSize(ptr);
-  }
-
-  owns(ptr: number): boolean {
-    const below = this.wrapped;
-    return typeof below.owns === "function" && below.owns(ptr);
-  }
-
-  check(): HeapCheck {
-    const below = this.wrapped;
-    if (typeof below.check !== "function") throw missing("check", below);
-    return below.check();
-  }
-
-  stats(): AllocatorStats {
-    const below = this.wrapped;
-    if (typeof below.stats !== "function") throw missing("stats", below);
-    return below.stats();
-  }
-
   #slack(): number {
     return this.#runtime.getAllocator(this.domain) === this ? SLACK_ON_TOP : SLACK_WRAPPED;
   }
-}
-
-function missing(what: string, allocator: Allocator): TsmallocError {
-  return new TsmallocError(ErrorCode.InvalidOption, `${what}: the allocator under tracemalloc ("${allocator.name}") has no ${what}()`);
 }
