@@ -865,7 +865,10 @@ export class Runtime {
    * does in CPython's free-threaded build: the blocks other threads freed into them are freed,
    * and its heap slot is abandoned, with whatever is still live in its heaps, for the next thread
    * that attaches (which adopts them). Call it in every worker before it ends. A later call
-   * through this runtime takes a slot again, as a new thread would.
+   * through this runtime takes a slot again, as a new thread would. A hook installed with
+   * `setAllocator` after this thread's first call wraps its heaps themselves: take it out before
+   * `close()` and install it again after (a call through it would reach heaps this thread no
+   * longer holds); `onClose` listeners run first, for that.
    */
   close(): void {
     const threads = this.#threads;
