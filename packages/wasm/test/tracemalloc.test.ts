@@ -62,13 +62,14 @@ describe("heap-bugs under pymalloc_debug with tracemalloc", () => {
     tracer.stop();
   });
 
-  it("the use after free's report has no traceback, as CPython's: the block was freed, its trace dropped", async () => {
-    const { run, tracer } = await tracedRun(exampleBytes("heap-bugs"), 1, ["use-after-free"]);
+  it("the use after free's report, at the second free, names use_after_free(): the tracer remembers the blocks freed last", async () => {
+    const { run, tracer } = await tracedRun(exampleBytes("heap-bugs"), 2, ["use-after-free"]);
+    expect(run.stdout).toBe("after free, the alias reads dd dd dd dd\n");
     expect(run.error).toBeInstanceOf(DebugCorruptionError);
     const report = (run.error as DebugCorruptionError).report;
-    expect(report).not.toContain("Memory block allocated at");
     expect(report).not.toContain("Enable tracemalloc");
-    expect(report).toMatch(/\n\nFatal tsmalloc error: debugRawFree: bad ID: Allocated using API '\\xdd', verified using API 'm'\n$/);
+    expect(reportFrames(report).map(([, fn]) => fn)).toEqual(["use_after_free", "main"]);
+    expect(report).toMatch(/:main", line \d+\n\nFatal tsmalloc error: debugRawFree: bad ID: Allocated using API '\\xdd', verified using API 'm'\n$/);
     tracer.stop();
   });
 });
