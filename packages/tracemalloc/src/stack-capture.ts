@@ -100,6 +100,12 @@ export class StackCapture {
   #nframe = 1;
   /** The window of the capture in progress. */
   #limit = 0;
+  /**
+   * The allocator's frames past the entry point that the last capture dropped (a wasm module's
+   * malloc and its import): the next window is that much longer, so that a C program's every
+   * allocation is captured once, not twice.
+   */
+  #glueSlack = 0;
   /** Error.prepareStackTrace and stackTraceLimit as they were before the capture in progress. */
   #outerFormatter: unknown = undefined;
   #outerLimit: unknown = undefined;
@@ -134,7 +140,7 @@ export class StackCapture {
     const outerFormatter = V8Error.prepareStackTrace;
     this.#outerLimit = outerLimit;
     this.#outerFormatter = outerFormatter;
-    let limit = this.#nframe + slack;
+    let limit = this.#nframe + slack + this.#glueSlack;
     let id = UNKNOWN_TRACEBACK;
     try {
       V8Error.prepareStackTrace = this.#intern;
@@ -218,6 +224,7 @@ export class StackCapture {
     let hash = HASH_SEED;
     const glueEnd = start + GLUE_FRAMES;
     let glue = false;
+    let glueSlack = 0;
     for (let i = start; i < count && (n < nframe || (glue && i < glueEnd)); i++) {
       const site = sites[i]!;
       let script = site.getScriptNameOrSourceURL();
@@ -238,6 +245,7 @@ export class StackCapture {
         n = 0;
         hash = HASH_SEED;
         glue = false;
+        glueSlack = i + 1 - start;
         continue;
       }
       if (i < glueEnd && this.#glueFrames.has(frame)) glue = true;
@@ -245,6 +253,7 @@ export class StackCapture {
       ids[n++] = frame;
       hash = hashStep(hash, frame);
     }
+    this.#glueSlack = glueSlack;
     if ((n < nframe || (glue && count < glueEnd)) && count === this.#limit && this.#limit < nframe + MAX_EXTRA) return NEED_MORE;
     if (n === 0) return UNKNOWN_TRACEBACK;
     return this.#tracebacks.intern(ids, n, hash);
