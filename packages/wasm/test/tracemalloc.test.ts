@@ -6,7 +6,7 @@
  * per call site, by "filename" one per C function. The debug hooks' report ends with them.
  */
 import { DebugCorruptionError } from "@tsmalloc/debug";
-import { createTracemalloc, type Tracemalloc } from "@tsmalloc/tracemalloc";
+import { createTracemalloc, type Statistic, type Tracemalloc } from "@tsmalloc/tracemalloc";
 import { describe, expect, it } from "vitest";
 import type { TsmallocInstance } from "../src/index.ts";
 import { exampleBytes, fixtureBytes, runProgram } from "./helpers.ts";
@@ -26,6 +26,14 @@ async function tracedRun(bytes: Uint8Array, nframe: number, args: readonly strin
     },
   });
   return { run, tracer: tracer! as Tracemalloc };
+}
+
+/** The statistics by "lineno" of the blocks C function `fn` allocated (1-frame tracebacks). */
+function linesOf(tracer: Tracemalloc, fn: string): Statistic[] {
+  return tracer
+    .takeSnapshot()
+    .statistics("lineno")
+    .filter((statistic) => statistic.traceback.frames[0]!.filename.endsWith(`:${fn}`));
 }
 
 /** The frames a report's traceback lists, most recent first: [module, function, line]. */
@@ -94,10 +102,7 @@ describe("the frames of a C program's allocations", () => {
 
   it("groups statistics by lineno per call site: make_pair's two mallocs are two lines", async () => {
     const { tracer } = await tracedRun(fixtureBytes("alloc-sites"), 1, ["7"], "default");
-    const pairs = tracer
-      .takeSnapshot()
-      .statistics("lineno")
-      .filter((statistic) => statistic.traceback.frames[0]!.filename.endsWith(":make_pair"));
+    const pairs = linesOf(tracer, "make_pair");
     expect(pairs.map((statistic) => [statistic.size, statistic.count])).toEqual([
       [7 * 40, 7],
       [7 * 24, 7],
@@ -110,10 +115,7 @@ describe("the frames of a C program's allocations", () => {
 
   it("follows realloc: make_record's calloc'd block moved to its realloc's size and call site", async () => {
     const { tracer } = await tracedRun(fixtureBytes("alloc-sites"), 1, ["1"], "default");
-    const records = tracer
-      .takeSnapshot()
-      .statistics("lineno")
-      .filter((statistic) => statistic.traceback.frames[0]!.filename.endsWith(":make_record"));
+    const records = linesOf(tracer, "make_record");
     expect(records.map((statistic) => [statistic.size, statistic.count])).toEqual([[100, 1]]);
     tracer.stop();
   });
