@@ -150,7 +150,7 @@ ${ALLOCATOR_OPTION}
 
 Environment:
   TSMALLOCSTATS      print pymalloc's statistics on stderr at each new arena and at the end
-  TSMALLOC_TRACEMALLOC  N: as --tracemalloc N, which takes precedence
+  TSMALLOC_TRACEMALLOC  N: as --tracemalloc N, which takes precedence (a bad value is refused)
 
 Exit status: the program's; 134 when the allocator stopped it (a debug hook's report, a free of
 what is not a live block) or it trapped (abort(), an access outside the memory), as abort() ends

@@ -39,19 +39,24 @@ const TRACEMALLOC_ENV = "TSMALLOC_TRACEMALLOC";
 /** The most frames tracemalloc keeps per traceback (its MAX_NFRAME, CPython's). */
 const MAX_TRACEMALLOC_FRAMES = 65535;
 
-/**
- * The frames to trace the program's runtime with: --tracemalloc N, else TSMALLOC_TRACEMALLOC
- * (read as @tsmalloc/tracemalloc reads it for the default runtime); 0 is off.
- * @throws CliError (exit 2) for anything but an integer from 0 to 65535
- */
-function tracemallocFrames(command: string, option: string | undefined, env: Readonly<Record<string, string | undefined>>): number {
-  const given = option ?? env[TRACEMALLOC_ENV];
-  if (given === undefined || (option === undefined && given === "")) return 0;
+/** A number of frames: an integer from 0 to 65535. @throws CliError (exit 2) for anything else */
+function frameCount(command: string, source: string, given: string): number {
   if (!/^[0-9]{1,5}$/.test(given) || Number(given) > MAX_TRACEMALLOC_FRAMES) {
-    const source = option !== undefined ? "--tracemalloc" : TRACEMALLOC_ENV;
     throw usageError(command, `${source} needs a number of frames from 0 (off) to ${MAX_TRACEMALLOC_FRAMES}, got "${given}"`);
   }
   return Number(given);
+}
+
+/**
+ * The frames to trace the program's runtime with: --tracemalloc N, else TSMALLOC_TRACEMALLOC
+ * (read as @tsmalloc/tracemalloc reads it for the default runtime); 0 is off. A bad
+ * TSMALLOC_TRACEMALLOC is refused even with the option, as the package refuses it when imported.
+ * @throws CliError (exit 2) for anything but an integer from 0 to 65535
+ */
+function tracemallocFrames(command: string, option: string | undefined, env: Readonly<Record<string, string | undefined>>): number {
+  const variable = env[TRACEMALLOC_ENV];
+  const fromEnv = variable === undefined || variable === "" ? 0 : frameCount(command, TRACEMALLOC_ENV, variable);
+  return option === undefined ? fromEnv : frameCount(command, "--tracemalloc", option);
 }
 
 /** `NAME=VALUE` options as an environment. @throws CliError (exit 2) for one without `=` */

@@ -72,6 +72,7 @@ describe("tsmalloc wasm", () => {
       [["--tracemalloc", "65536"], {}, "--tracemalloc"],
       [["--tracemalloc", ""], {}, "--tracemalloc"],
       [[], { TSMALLOC_TRACEMALLOC: "-1" }, "TSMALLOC_TRACEMALLOC"],
+      [["--tracemalloc", "2"], { TSMALLOC_TRACEMALLOC: "five" }, "TSMALLOC_TRACEMALLOC"],
     ] as const) {
       const bad = await runCli(["wasm", example("heap-bugs"), ...args, "--", "overflow"], { env });
       expect(expectFailure(bad, 2)).toMatch(new RegExp(`^tsmalloc: wasm: ${source} needs a number of frames from 0 \\(off\\) to 65535, got "`));
