@@ -113,6 +113,18 @@ describe("the frames of a C program's allocations", () => {
     tracer.stop();
   });
 
+  it("names a function of a module stripped of its name section as V8 does, wasm-function[<index>], and cannot drop its malloc", async () => {
+    const stripped = fixtureBytes("alloc-sites", { output: "alloc-sites-stripped", flags: ["-Wl,--strip-all"] });
+    const { tracer } = await tracedRun(stripped, 3, ["3"], "default");
+    const frames = tracer.takeSnapshot().traces.flatMap((trace) => trace.traceback.frames.map((frame) => frame.filename));
+    const wasmFrames = frames.filter((filename) => filename.startsWith("wasm://"));
+    expect(wasmFrames.length).toBeGreaterThan(0);
+    for (const filename of wasmFrames) expect(filename).toMatch(/^wasm:\/\/wasm\/[0-9a-f]+:wasm-function\[\d+\]$/);
+    // without its name the shim's malloc is not known for the allocator's: its import stays too
+    expect(frames.some((filename) => filename.endsWith("allocator-imports.ts"))).toBe(true);
+    tracer.stop();
+  });
+
   it("follows realloc: make_record's calloc'd block moved to its realloc's size and call site", async () => {
     const { tracer } = await tracedRun(fixtureBytes("alloc-sites"), 1, ["1"], "default");
     const records = linesOf(tracer, "make_record");
