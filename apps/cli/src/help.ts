@@ -144,9 +144,13 @@ ${ALLOCATOR_OPTION}
   --record FILE      record the program's malloc, calloc, realloc and free (its calls on the MEM
                      domain) into FILE, a trace for tsmalloc replay, stats and the visualizer
                      (gzip-compressed for a .gz name); a summary line on stderr at the end
+  --tracemalloc N    trace the program's allocations with N frames (@tsmalloc/tracemalloc): a
+                     debug hook's report then ends with where the block was allocated, the C
+                     functions named from the module's name section (0: off)
 
 Environment:
   TSMALLOCSTATS      print pymalloc's statistics on stderr at each new arena and at the end
+  TSMALLOC_TRACEMALLOC  N: as --tracemalloc N, which takes precedence (a bad value is refused)
 
 Exit status: the program's; 134 when the allocator stopped it (a debug hook's report, a free of
 what is not a live block) or it trapped (abort(), an access outside the memory), as abort() ends

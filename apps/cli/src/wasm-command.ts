@@ -6,7 +6,10 @@
  * the command exits 134, as a C program that abort()s does (CPython's fatal error, glibc's
  * "double free detected"). With --record FILE the program's calls on the MEM domain are recorded
  * (@tsmalloc/trace's recordTrace) into a trace that `tsmalloc replay FILE --verify` replays; when
- * the allocator stops the program, the trace holds the calls before the one it refused.
+ * the allocator stops the program, the trace holds the calls before the one it refused. With
+ * --tracemalloc N (or TSMALLOC_TRACEMALLOC=N) @tsmalloc/tracemalloc traces the program's runtime
+ * with N frames, and the debug hooks' report ends with where the damaged block was allocated:
+ * the C functions, by the module's name section.
  */
 import { readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
@@ -28,7 +31,33 @@ const OPTIONS: OptionSpec = {
   dir: { type: "string", multiple: true },
   env: { type: "string", multiple: true },
   record: { type: "string" },
+  tracemalloc: { type: "string" },
 };
+
+/** The variable that traces from the start (@tsmalloc/tracemalloc's, CPython's PYTHONTRACEMALLOC). */
+const TRACEMALLOC_ENV = "TSMALLOC_TRACEMALLOC";
+/** The most frames tracemalloc keeps per traceback (its MAX_NFRAME, CPython's). */
+const MAX_TRACEMALLOC_FRAMES = 65535;
+
+/** A number of frames: an integer from 0 to 65535. @throws CliError (exit 2) for anything else */
+function frameCount(command: string, source: string, given: string): number {
+  if (!/^[0-9]{1,5}$/.test(given) || Number(given) > MAX_TRACEMALLOC_FRAMES) {
+    throw usageError(command, `${source} needs a number of frames from 0 (off) to ${MAX_TRACEMALLOC_FRAMES}, got "${given}"`);
+  }
+  return Number(given);
+}
+
+/**
+ * The frames to trace the program's runtime with: --tracemalloc N, else TSMALLOC_TRACEMALLOC
+ * (read as @tsmalloc/tracemalloc reads it for the default runtime); 0 is off. A bad
+ * TSMALLOC_TRACEMALLOC is refused even with the option, as the package refuses it when imported.
+ * @throws CliError (exit 2) for anything but an integer from 0 to 65535
+ */
+function tracemallocFrames(command: string, option: string | undefined, env: Readonly<Record<string, string | undefined>>): number {
+  const variable = env[TRACEMALLOC_ENV];
+  const fromEnv = variable === undefined || variable === "" ? 0 : frameCount(command, TRACEMALLOC_ENV, variable);
+  return option === undefined ? fromEnv : frameCount(command, "--tracemalloc", option);
+}
 
 /** `NAME=VALUE` options as an environment. @throws CliError (exit 2) for one without `=` */
 function environment(command: string, given: readonly string[]): Record<string, string> {
@@ -70,6 +99,7 @@ export async function wasmCommand(argv: readonly string[], io: CliIo): Promise<n
   const env = environment(command, (values.env as string[] | undefined) ?? []);
   const record = values.record as string | undefined;
   if (record === "") throw usageError(command, "--record needs a file");
+  const nframe = tracemallocFrames(command, values.tracemalloc as string | undefined, io.env);
   const preopens: Record<string, string> = {};
   for (const dir of (values.dir as string[] | undefined) ?? []) preopens[dir] = resolve(dir);
 
@@ -91,6 +121,12 @@ export async function wasmCommand(argv: readonly string[], io: CliIo): Promise<n
   } catch (error) {
     if (isTsmallocError(error)) throw new CliError(`wasm: ${path}: ${error.message}`, ExitCode.Usage, { cause: error });
     throw error;
+  }
+
+  if (nframe > 0) {
+    // loaded only when asked for: importing it reads TSMALLOC_TRACEMALLOC for the default runtime
+    const { createTracemalloc } = await import("@tsmalloc/tracemalloc");
+    createTracemalloc(instance.runtime).start(nframe);
   }
 
   let trace: { readonly file: TraceFileWriter; readonly recording: TraceRecording } | null = null;

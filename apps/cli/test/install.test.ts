@@ -84,7 +84,7 @@ describe("the publishable packages", () => {
     };
     visit("@tsmalloc/cli");
     expect([...needed].sort()).toEqual(
-      ["@tsmalloc/bundled-traces", "@tsmalloc/cli", "@tsmalloc/debug", "@tsmalloc/malloc", "@tsmalloc/memory", "@tsmalloc/pymalloc", "@tsmalloc/registry", "@tsmalloc/trace", "@tsmalloc/wasm"],
+      ["@tsmalloc/bundled-traces", "@tsmalloc/cli", "@tsmalloc/debug", "@tsmalloc/malloc", "@tsmalloc/memory", "@tsmalloc/pymalloc", "@tsmalloc/registry", "@tsmalloc/trace", "@tsmalloc/tracemalloc", "@tsmalloc/wasm"],
     );
   });
 

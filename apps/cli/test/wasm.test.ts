@@ -51,6 +51,34 @@ describe("tsmalloc wasm", () => {
     expect(run.stderr).toMatch(/\nFatal tsmalloc error: debugRawFree: bad trailing pad byte\n$/);
   });
 
+  it("ends the report with the C functions that allocated the block with --tracemalloc N", async () => {
+    const plain = await runCli(["wasm", example("heap-bugs"), "--allocator", "pymalloc_debug", "--", "overflow"]);
+    expect(plain.stderr).toContain("\nEnable tracemalloc to get the memory block allocation traceback\n\nFatal tsmalloc error: ");
+    const run = await runCli(["wasm", example("heap-bugs"), "--allocator", "pymalloc_debug", "--tracemalloc", "2", "--", "overflow"]);
+    expect(run.status, describeRun(run)).toBe(134);
+    expect(run.stderr).toMatch(
+      /\n {4}Data at p: 74 73 6d 61 6c 6c 6f 63 21 21\n\nMemory block allocated at \(most recent call first\):\n {2}File "wasm:\/\/wasm\/[0-9a-f]+:overflow", line \d+\n {2}File "wasm:\/\/wasm\/[0-9a-f]+:main", line \d+\n\nFatal tsmalloc error: debugRawFree: bad trailing pad byte\n$/,
+    );
+  });
+
+  it("traces with TSMALLOC_TRACEMALLOC=N too (--tracemalloc wins), and refuses a bad number of frames", async () => {
+    const run = await runCli(["wasm", example("heap-bugs"), "--allocator", "pymalloc_debug", "--", "overflow"], { env: { TSMALLOC_TRACEMALLOC: "1" } });
+    expect(run.status, describeRun(run)).toBe(134);
+    expect(run.stderr).toMatch(/\nMemory block allocated at \(most recent call first\):\n {2}File "wasm:\/\/wasm\/[0-9a-f]+:overflow", line \d+\n\nFatal /);
+    const off = await runCli(["wasm", example("heap-bugs"), "--allocator", "pymalloc_debug", "--tracemalloc", "0", "--", "overflow"], { env: { TSMALLOC_TRACEMALLOC: "1" } });
+    expect(off.stderr).toContain("\nEnable tracemalloc to get the memory block allocation traceback\n");
+    for (const [args, env, source] of [
+      [["--tracemalloc", "x"], {}, "--tracemalloc"],
+      [["--tracemalloc", "65536"], {}, "--tracemalloc"],
+      [["--tracemalloc", ""], {}, "--tracemalloc"],
+      [[], { TSMALLOC_TRACEMALLOC: "-1" }, "TSMALLOC_TRACEMALLOC"],
+      [["--tracemalloc", "2"], { TSMALLOC_TRACEMALLOC: "five" }, "TSMALLOC_TRACEMALLOC"],
+    ] as const) {
+      const bad = await runCli(["wasm", example("heap-bugs"), ...args, "--", "overflow"], { env });
+      expect(expectFailure(bad, 2)).toMatch(new RegExp(`^tsmalloc: wasm: ${source} needs a number of frames from 0 \\(off\\) to 65535, got "`));
+    }
+  });
+
   it("takes the configuration from TSMALLOC, as CPython takes PYTHONMALLOC", async () => {
     const quiet = await runCli(["wasm", example("heap-bugs"), "--", "overflow"]);
     expect(expectOk(quiet)).toContain("freed it; nobody noticed\n");

@@ -13,7 +13,18 @@
  *
  * Frames up to the outermost entry point of the registry (`rawMalloc` … `objRealloc`, or
  * `trackExternal`), found by name, are tsmalloc's own and are dropped: the first frame kept is the
- * line that called the entry point. Frames with no script (built-ins such as `Array.prototype.map`)
+ * line that called the entry point. When a WebAssembly module calls in, its `malloc` (or another
+ * C allocation function, see wasm-frame.ts) is the allocator's too, and so is the JavaScript
+ * import between it and the entry point:
+ *
+ *   [ Runtime.memMalloc, malloc (import, JS), malloc (wasm), overflow (wasm), main (wasm), … ]
+ *     \______________ dropped: the allocator's ______________/ \____ kept (nframe) ____/
+ *
+ * Such a frame is known by its call site (marked once in the RawFrameTable). The import's own
+ * frames are JavaScript functions named as C's (`malloc`: the import wrapper of @tsmalloc/wasm);
+ * when one is among the first frames kept, the first GLUE_FRAMES frames past the entry point are
+ * looked at (and captured: a longer window) even when nframe are already kept, to find the
+ * module's malloc behind it. A JavaScript program that names no function `malloc` pays nothing. Frames with no script (built-ins such as `Array.prototype.map`)
  * are skipped, as CPython's frames are Python's only. When the window was too short (wrappers
  * between the entry point and the hook, built-in frames), the capture is repeated with a longer
  * one.
@@ -28,6 +39,7 @@ import { RawFrameTable } from "./raw-frame-table.ts";
 import { type CallSite, sourcePosition } from "./source-position.ts";
 import type { Traceback } from "./traceback.ts";
 import { TracebackTable } from "./traceback-table.ts";
+import { C_ALLOCATION_FUNCTIONS, wasmSource } from "./wasm-frame.ts";
 
 /** The id of the traceback `<unknown>:0`, for a call with no JavaScript frame (CPython's empty traceback). */
 export const UNKNOWN_TRACEBACK = 0;
@@ -45,6 +57,15 @@ const ENTRY_NAMES: ReadonlySet<string> = new Set([
   "objRealloc",
   "trackExternal",
 ]);
+
+/** The RawFrameTable's mark of a C allocation function of a wasm module (not a frame: dropped). */
+const C_ALLOCATOR_FRAME = -2;
+/**
+ * Frames past the entry point where a C allocation function may still be found: the import's
+ * JavaScript between it and the entry point (at most `aligned_alloc` -> AlignedBlocks.allocate ->
+ * `malloc` -> the entry point in @tsmalloc/wasm).
+ */
+const GLUE_FRAMES = 4;
 
 /** What intern answers when the window held too few frames. */
 const NEED_MORE = -1;
@@ -72,11 +93,19 @@ export class StackCapture {
   /** The interned frames, by id. */
   #frames: Frame[] = [];
   #frameIds = new Map<string, number>();
+  /** The interned JavaScript frames of functions named as a C allocation function (an import's wrapper, maybe). */
+  #glueFrames = new Set<number>();
   #tracebacks = new TracebackTable();
   #scratch = new Int32Array(1);
   #nframe = 1;
   /** The window of the capture in progress. */
   #limit = 0;
+  /**
+   * The allocator's frames past the entry point that the last capture dropped (a wasm module's
+   * malloc and its import): the next window is that much longer, so that a C program's every
+   * allocation is captured once, not twice.
+   */
+  #glueSlack = 0;
   /** Error.prepareStackTrace and stackTraceLimit as they were before the capture in progress. */
   #outerFormatter: unknown = undefined;
   #outerLimit: unknown = undefined;
@@ -111,7 +140,7 @@ export class StackCapture {
     const outerFormatter = V8Error.prepareStackTrace;
     this.#outerLimit = outerLimit;
     this.#outerFormatter = outerFormatter;
-    let limit = this.#nframe + slack;
+    let limit = this.#nframe + slack + this.#glueSlack;
     let id = UNKNOWN_TRACEBACK;
     try {
       V8Error.prepareStackTrace = this.#intern;
@@ -158,6 +187,7 @@ export class StackCapture {
     this.#rawFrames = new RawFrameTable();
     this.#frames = [new Frame("<unknown>", 0)];
     this.#frameIds = new Map([["<unknown>\u00000", 0]]);
+    this.#glueFrames = new Set();
     this.#tracebacks = new TracebackTable();
     this.#scratch[0] = 0;
     this.#tracebacks.intern(this.#scratch, 1, hashStep(HASH_SEED, 0));
@@ -192,7 +222,10 @@ export class StackCapture {
     const ids = this.#scratch;
     let n = 0;
     let hash = HASH_SEED;
-    for (let i = start; i < count && n < nframe; i++) {
+    const glueEnd = start + GLUE_FRAMES;
+    let glue = false;
+    let glueSlack = 0;
+    for (let i = start; i < count && (n < nframe || (glue && i < glueEnd)); i++) {
       const site = sites[i]!;
       let script = site.getScriptNameOrSourceURL();
       if (typeof script !== "string" || script === "") {
@@ -206,16 +239,30 @@ export class StackCapture {
         this.#scripts.set(script, scriptId);
       }
       let frame = this.#rawFrames.get(scriptId, position);
-      if (frame < 0) frame = this.#newFrame(site, script, scriptId, position);
+      if (frame === -1) frame = this.#newFrame(site, script, scriptId, position);
+      if (frame === C_ALLOCATOR_FRAME) {
+        // a wasm module's malloc: it and the frames kept so far (its import) are the allocator's
+        n = 0;
+        hash = HASH_SEED;
+        glue = false;
+        glueSlack = i + 1 - start;
+        continue;
+      }
+      if (i < glueEnd && this.#glueFrames.has(frame)) glue = true;
+      if (n === nframe) continue; // only looking for the allocator's frames
       ids[n++] = frame;
       hash = hashStep(hash, frame);
     }
-    if (n < nframe && count === this.#limit && this.#limit < nframe + MAX_EXTRA) return NEED_MORE;
+    this.#glueSlack = glueSlack;
+    if ((n < nframe || (glue && count < glueEnd)) && count === this.#limit && this.#limit < nframe + MAX_EXTRA) return NEED_MORE;
     if (n === 0) return UNKNOWN_TRACEBACK;
     return this.#tracebacks.intern(ids, n, hash);
   }
 
-  /** The cold path: a position never seen, mapped to its source and interned. */
+  /**
+   * The cold path: a position never seen, mapped to its source and interned.
+   * @returns the frame id, or C_ALLOCATOR_FRAME for a wasm module's allocation function
+   */
   #newFrame(site: CallSite, script: string, scriptId: number, position: number): number {
     // the mapping runs with the host's stack settings, in case it looks at stacks itself
     const ours = V8Error.prepareStackTrace;
@@ -224,20 +271,37 @@ export class StackCapture {
     V8Error.stackTraceLimit = this.#outerLimit;
     const line = site.getLineNumber() ?? 0;
     let source = { file: script, line };
+    let filename: string;
+    let wasmFrame = false;
     try {
-      // eval'd code has no source to map to: its lines are the eval'd string's
-      if (script !== EVAL_SCRIPT) source = sourcePosition(site, script, line, site.getColumnNumber() ?? 0, this.#outerFormatter);
+      const wasm = wasmSource(site, script);
+      if (wasm !== undefined) {
+        if (wasm.allocator) {
+          this.#rawFrames.set(scriptId, position, C_ALLOCATOR_FRAME);
+          return C_ALLOCATOR_FRAME;
+        }
+        source = wasm;
+        filename = wasm.file;
+        wasmFrame = true;
+      } else {
+        // eval'd code has no source to map to: its lines are the eval'd string's
+        if (script !== EVAL_SCRIPT) source = sourcePosition(site, script, line, site.getColumnNumber() ?? 0, this.#outerFormatter);
+        filename = displayFilename(source.file);
+      }
     } finally {
       V8Error.prepareStackTrace = ours;
       V8Error.stackTraceLimit = ourLimit;
     }
-    const filename = displayFilename(source.file);
     const key = `${filename}\u0000${source.line}`;
     let id = this.#frameIds.get(key);
     if (id === undefined) {
       id = this.#frames.length;
       this.#frames.push(new Frame(filename, source.line));
       this.#frameIds.set(key, id);
+    }
+    if (!wasmFrame) {
+      const name = site.getFunctionName();
+      if (name !== null && C_ALLOCATION_FUNCTIONS.has(name)) this.#glueFrames.add(id);
     }
     this.#rawFrames.set(scriptId, position, id);
     return id;

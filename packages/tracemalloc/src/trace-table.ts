@@ -98,14 +98,18 @@ export class TraceTable {
     return -1;
   }
 
+  /** The traceback id of the trace the last successful {@link delete} forgot. */
+  deletedTraceback = -1;
+
   /**
-   * Forgets `address`'s trace.
+   * Forgets `address`'s trace (its traceback id is left in {@link deletedTraceback}).
    * @returns its size, or -1 when it had none
    */
   delete(address: number): number {
     let hole = this.find(address);
     if (hole < 0) return -1;
     const size = this.#sizes[hole]!;
+    this.deletedTraceback = this.#tracebacks[hole]!;
     const keys = this.#keys;
     const mask = this.#mask;
     // backward shift: move back every entry of the run after the hole that may live there

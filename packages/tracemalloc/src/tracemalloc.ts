@@ -2,6 +2,7 @@ import { registerTracebackProvider, type TracebackFrame, type TracebackProvider 
 import { describeValue, ErrorCode, isAddress, TsmallocError } from "@tsmalloc/memory";
 import { DOMAINS, Runtime } from "@tsmalloc/registry";
 import { optionError, requireDomainNumber, requireNframe } from "./errors.ts";
+import { FreedBlocks } from "./freed-blocks.ts";
 import { RemoteFrees, type RemoteFreeSink } from "./remote-frees.ts";
 import { Snapshot } from "./snapshot.ts";
 import { StackCapture } from "./stack-capture.ts";
@@ -28,6 +29,8 @@ class TracerState implements TraceSink, RemoteFreeSink {
   traces: TraceTable = new TraceTable();
   /** Traces of the other domains (trackExternal). */
   domains: Map<number, TraceTable> = new Map();
+  /** The allocation tracebacks of the DEFAULT_DOMAIN blocks freed last, for a use after free's report. */
+  freed: FreedBlocks = new FreedBlocks();
   traced = 0;
   peak = 0;
   /** Free-threaded runtime: this tracer's registration among the runtime's tracers; else null. */
@@ -43,8 +46,12 @@ class TracerState implements TraceSink, RemoteFreeSink {
   }
 
   removed(address: number): void {
-    const size = this.traces.delete(address);
-    if (size >= 0) this.traced -= size;
+    const traces = this.traces;
+    const size = traces.delete(address);
+    if (size >= 0) {
+      this.traced -= size;
+      this.freed.remember(address, traces.deletedTraceback);
+    }
   }
 
   releasing(address: number): void {
@@ -79,6 +86,7 @@ class TracerState implements TraceSink, RemoteFreeSink {
   clear(): void {
     this.traces = new TraceTable();
     this.domains = new Map();
+    this.freed = new FreedBlocks();
     this.capture.clear();
     this.traced = 0;
     this.peak = 0;
@@ -87,10 +95,11 @@ class TracerState implements TraceSink, RemoteFreeSink {
   }
 
   /**
-   * The debug hooks' question about the DEFAULT_DOMAIN block at `address`: its frames; undefined
-   * when it is not traced but is this runtime's (CPython prints nothing then); null when not
-   * tracing, or when the block belongs to no allocator of this runtime (another runtime's in the
-   * same memory, whose tracer must answer).
+   * The debug hooks' question about the DEFAULT_DOMAIN block at `address`: its frames (those of
+   * a block freed lately, for a use after free, when it is not live); undefined when it is not
+   * traced but is this runtime's (CPython prints nothing then); null when not tracing, or when
+   * the block belongs to no allocator of this runtime (another runtime's in the same memory, whose
+   * tracer must answer).
    */
   reportFrames(runtime: Runtime, address: number): TracebackFrame[] | null | undefined {
     if (!this.tracing) return null;
@@ -99,7 +108,10 @@ class TracerState implements TraceSink, RemoteFreeSink {
     if (slot >= 0) return this.capture.reportFrames(this.traces.tracebackAt(slot));
     for (const domain of DOMAINS) {
       const allocator = runtime.getAllocator(domain);
-      if (typeof allocator.owns === "function" && allocator.owns(address)) return undefined;
+      if (typeof allocator.owns === "function" && allocator.owns(address)) {
+        const freed = this.freed.traceback(address);
+        return freed >= 0 ? this.capture.reportFrames(freed) : undefined;
+      }
     }
     return null;
   }
@@ -271,7 +283,7 @@ export class Tracemalloc {
     const state = this.#state;
     if (!state.tracing) return 0;
     state.sync();
-    let bytes = state.capture.byteLength + state.traces.byteLength + (state.remote?.byteLength ?? 0);
+    let bytes = state.capture.byteLength + state.traces.byteLength + state.freed.byteLength + (state.remote?.byteLength ?? 0);
     for (const table of state.domains.values()) bytes += table.byteLength;
     return bytes;
   }

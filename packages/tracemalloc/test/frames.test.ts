@@ -92,6 +92,22 @@ describe("the first frame is the line that called the entry point", () => {
     expect(recentFirst(tracer.getObjectTraceback(p - 16))).toEqual(lines.slice(0, 3));
     runtime.removeMemHooks();
   });
+
+  it("a JavaScript function named malloc is a frame like any other: only a wasm module's malloc is the allocator's", () => {
+    const { runtime, tracer } = traced(2);
+    const lines: string[][] = [];
+    const malloc = (size: number): number => {
+      const p = runtime.memMalloc(size);
+      lines.push(stackHere());
+      return p;
+    };
+    const [p, outer] = [malloc(8), stackHere()];
+    const frames = recentFirst(tracer.getObjectTraceback(p));
+    expect(frames[0]).toMatch(/frames\.test\.ts:\d+$/);
+    expect(frames[0]).not.toBe(outer[0]); // the line inside malloc
+    expect(frames[1]).toBe(outer[0]);
+    expect(lines).toHaveLength(1);
+  });
 });
 
 describe("frames", () => {

@@ -10,6 +10,7 @@ import { formatAddress, LinearMemory } from "@tsmalloc/memory";
 import { createRuntime, Domain, type Runtime } from "@tsmalloc/registry";
 import { createTracemalloc } from "@tsmalloc/tracemalloc";
 import { describe, expect, it } from "vitest";
+import { FREED_BLOCKS } from "../src/freed-blocks.ts";
 import { corruption, here, traced } from "./helpers.ts";
 
 const ENABLE = "Enable tracemalloc to get the memory block allocation traceback";
@@ -150,14 +151,61 @@ describe("without a traceback", () => {
     tracer.stop();
   });
 
-  it("prints nothing for a double free: the first free dropped the trace", () => {
+  it("names where a block freed lately was allocated, for a use after free found at its next free (CPython prints nothing)", () => {
     const { runtime } = traced(1, { allocator: "debug" });
-    const p = runtime.memMalloc(16);
+    const [p, line] = [runtime.memMalloc(16), here()];
     runtime.memFree(p);
     const report = lines(corruption(() => runtime.memFree(p)).report);
-    expect(report.at(-1)).toBe("Fatal tsmalloc error: debugRawFree: bad ID: Allocated using API '\\xdd', verified using API 'm'");
+    expect(report.slice(-5)).toEqual([
+      "",
+      "Memory block allocated at (most recent call first):",
+      `  File "${line.filename}", line ${line.lineno}`,
+      "",
+      "Fatal tsmalloc error: debugRawFree: bad ID: Allocated using API '\\xdd', verified using API 'm'",
+    ]);
     expect(report).not.toContain(ENABLE);
+  });
+
+  it("the newest free of an address wins; a live block at the address comes first", () => {
+    const { runtime } = traced(1, { allocator: "malloc_debug" });
+    const [p, first] = [runtime.memMalloc(16), here()];
+    runtime.memFree(p);
+    const [q, second] = [runtime.memMalloc(16), here()];
+    expect(q).toBe(p); // the system malloc hands the same block back
+    runtime.memory.u8[q + 16] = 0x78;
+    expect(lines(corruption(() => runtime.memFree(q)).report).slice(-3, -2)).toEqual([`  File "${second.filename}", line ${second.lineno}`]);
+    runtime.memory.u8[q + 16] = 0xfd;
+    runtime.memFree(q);
+    const [r, third] = [runtime.memMalloc(24), here()];
+    runtime.memFree(r);
+    const report = lines(corruption(() => runtime.memFree(r)).report);
+    expect(report.slice(-3, -2)).toEqual([`  File "${third.filename}", line ${third.lineno}`]);
+    expect(first.lineno).not.toBe(third.lineno);
+  });
+
+  it("prints nothing for a double free once FREED_BLOCKS frees have passed, or after clearTraces", () => {
+    const { runtime, tracer } = traced(1, { allocator: "debug" });
+    const keeper = runtime.memMalloc(16); // keeps the pool of p and q in use, and of their size class
+    const p = runtime.memMalloc(16);
+    const q = runtime.memMalloc(16);
+    runtime.memFree(p);
+    runtime.memFree(q);
+    // blocks of other size classes, so that p's and q's blocks are not reused
+    const others = new Set<number>();
+    for (let i = 0; i < FREED_BLOCKS - 1; i++) {
+      const other = runtime.memMalloc(100 + (i % 2) * 100);
+      others.add(other);
+      runtime.memFree(other);
+    }
+    expect(others.has(p) || others.has(q)).toBe(false);
+    // q's free is the oldest one remembered; p's was the one before it
+    expect(lines(corruption(() => runtime.memFree(q)).report)).toContain("Memory block allocated at (most recent call first):");
+    const report = lines(corruption(() => runtime.memFree(p)).report);
     expect(report).not.toContain("Memory block allocated at (most recent call first):");
+    expect(report).not.toContain(ENABLE);
+    tracer.clearTraces();
+    expect(lines(corruption(() => runtime.memFree(q)).report)).not.toContain("Memory block allocated at (most recent call first):");
+    runtime.memFree(keeper);
   });
 
   it("asks the tracer of the block's runtime when two runtimes share a memory", () => {

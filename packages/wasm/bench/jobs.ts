@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { LinearMemory } from "@tsmalloc/memory";
 import { createRuntime, type Runtime } from "@tsmalloc/registry";
+import { createTracemalloc } from "@tsmalloc/tracemalloc";
 import { instantiate, MinimalWasi, readMemoryImport, type TsmallocInstance, type WasmInstance, type WasmMemory } from "../src/index.ts";
 
 /** The module's own malloc, or a configuration of tsmalloc through imports. */
@@ -40,7 +41,8 @@ export interface CallsJob {
    * blocks in JavaScript (no allocator's work: what is left is the boundary's cost).
    */
   readonly probe: "import" | "local" | "pairs";
-  readonly contender: Contender | "js" | "freelist" | WiringVariant;
+  /** `traced`, `js-traced`: `default` and `js` with @tsmalloc/tracemalloc tracing 1 frame. */
+  readonly contender: Contender | "js" | "freelist" | "traced" | "js-traced" | WiringVariant;
   readonly iterations: number;
   readonly size: number;
 }
@@ -173,8 +175,9 @@ function rewiredInstance(path: string, variant: WiringVariant): WasmInstance {
 
 async function runCalls(job: CallsJob): Promise<number> {
   const n = job.iterations;
-  if (job.contender === "js") {
+  if (job.contender === "js" || job.contender === "js-traced") {
     const runtime = createRuntime({ allocator: "default" });
+    if (job.contender === "js-traced") createTracemalloc(runtime).start(1);
     jsPairs(runtime, n >>> 3, job.size);
     const started = now();
     jsPairs(runtime, n, job.size);
@@ -192,7 +195,8 @@ async function runCalls(job: CallsJob): Promise<number> {
     wasi.initialize(instance, instance.exports["memory"] as WasmMemory);
     exports = instance.exports;
   } else {
-    const instance = await onTsmalloc(readFileSync(job.modules.tsmalloc), job.contender, []);
+    const instance = await onTsmalloc(readFileSync(job.modules.tsmalloc), job.contender === "traced" ? "default" : job.contender, []);
+    if (job.contender === "traced") createTracemalloc(instance.runtime).start(1);
     instance.initialize();
     exports = instance.exports;
   }

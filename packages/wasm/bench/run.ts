@@ -116,6 +116,7 @@ for (const [p, program] of programs.entries()) {
 // ---- one call across the boundary ------------------------------------------------------------
 
 const iterations = quick ? 2_000_000 : 20_000_000;
+const tracedIterations = quick ? 20_000 : 200_000;
 const probes: readonly { readonly label: string; readonly job: CallsJob }[] = [
   { label: "a call to an empty import (wasm → JavaScript)", job: { kind: "calls", modules: calls, probe: "import", contender: "default", iterations, size: 16 } },
   { label: "a call to a function in the module (wasm → wasm, not inlined)", job: { kind: "calls", modules: calls, probe: "local", contender: "dlmalloc", iterations, size: 16 } },
@@ -126,6 +127,9 @@ const probes: readonly { readonly label: string; readonly job: CallsJob }[] = [
   { label: "malloc + free of 16 B: tsmalloc default, imports calling pymalloc itself (no domain dispatch)", job: { kind: "calls", modules: calls, probe: "pairs", contender: "no-dispatch", iterations, size: 16 } },
   { label: "malloc + free of 16 B: tsmalloc default called from JavaScript", job: { kind: "calls", modules: calls, probe: "pairs", contender: "js", iterations, size: 16 } },
   { label: "malloc + free of 16 B: tsmalloc malloc through imports", job: { kind: "calls", modules: calls, probe: "pairs", contender: "malloc", iterations, size: 16 } },
+  // tracing captures a stack per malloc: far fewer iterations
+  { label: "malloc + free of 16 B: tsmalloc default through imports, tracemalloc 1 frame (the C function)", job: { kind: "calls", modules: calls, probe: "pairs", contender: "traced", iterations: tracedIterations, size: 16 } },
+  { label: "malloc + free of 16 B: tsmalloc default called from JavaScript, tracemalloc 1 frame", job: { kind: "calls", modules: calls, probe: "pairs", contender: "js-traced", iterations: tracedIterations, size: 16 } },
 ];
 const probeTimes = await alternate(probes);
 lines.push("", "| one call | ns |", "|---|---:|");

@@ -11,12 +11,16 @@
  * reads the bytes the hooks wrote over the freed block (0xDD, DEADBYTE), and its second free is
  * refused by every configuration: the hooks see the dead header (a bad API id), the allocators
  * without hooks a block that is not live.
+ *
+ * With tracemalloc tracing the runtime, the overflow's report ends with where the block was
+ * allocated: overflow(), called from main. Each bug is a function of its own (noinline: at -O2
+ * clang would fold it into main), so that the traceback names it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int overflow(void) {
+__attribute__((noinline)) static int overflow(void) {
   char *name = malloc(10);
   if (name == NULL) return 1;
   strcpy(name, "tsmalloc!!"); /* 10 characters and the terminating NUL: one byte too many */
@@ -27,7 +31,7 @@ static int overflow(void) {
   return 0;
 }
 
-static int use_after_free(void) {
+__attribute__((noinline)) static int use_after_free(void) {
   char *greeting = malloc(16);
   if (greeting == NULL) return 1;
   strcpy(greeting, "hello, heap");

@@ -70,6 +70,8 @@ export interface RunOptions extends Omit<InstantiateOptions, "wasi"> {
   readonly stdin?: string;
   /** Install counting hooks on the three domains before the start. @defaultValue false */
   readonly count?: boolean;
+  /** Called after instantiation, before the program starts (after the counting hooks). */
+  readonly beforeStart?: (instance: TsmallocInstance) => void;
 }
 
 /**
@@ -79,7 +81,7 @@ export interface RunOptions extends Omit<InstantiateOptions, "wasi"> {
 export async function runProgram(bytes: Uint8Array, options: RunOptions = {}): Promise<ProgramRun> {
   let stdout = "";
   let stderr = "";
-  const { args = [], stdin, count = false, ...rest } = options;
+  const { args = [], stdin, count = false, beforeStart, ...rest } = options;
   const instance = await instantiate(bytes, {
     ...rest,
     wasi: {
@@ -96,6 +98,7 @@ export async function runProgram(bytes: Uint8Array, options: RunOptions = {}): P
     hooks[domain] = new CountingHook(runtime.getAllocator(domain));
     if (count) runtime.setAllocator(domain, hooks[domain]);
   }
+  beforeStart?.(instance);
   let status: number | null = null;
   let error: unknown = null;
   try {
