@@ -166,12 +166,15 @@ export class LinearMemory {
     if (words[HDR_MAGIC] !== MEMORY_MAGIC) throw incompatible(`no tsmalloc memory header at ${formatAddress(base)}`);
     if (words[HDR_VERSION] !== MEMORY_VERSION) throw incompatible(`header version ${words[HDR_VERSION]} at ${formatAddress(base)}, this build reads version ${MEMORY_VERSION}`);
     const maxPages = words[HDR_MAX_PAGES]!;
-    const committed = words[HDR_COMMITTED_PAGES]!;
+    const committed = Atomics.load(words, HDR_COMMITTED_PAGES);
     if (words[HDR_BASE_PAGE] !== base / PAGE_SIZE || maxPages > MAX_PAGES || maxPages === 0 || words[HDR_HEADER_PAGES] !== headerPagesFor(maxPages)) {
       throw incompatible(`the header at ${formatAddress(base)} is damaged`);
     }
-    if (Math.floor(buffer.byteLength / PAGE_SIZE) < Math.min(committed, maxPages)) {
-      throw incompatible(`the header describes ${committed * PAGE_SIZE} bytes but the memory holds ${buffer.byteLength}`);
+    // Another worker may have grown a shared memory since `buffer` was read. It grows the memory
+    // before it stores the count (#growTo), so the memory's size read after the count covers it.
+    const holds = (isBuffer(source) ? source : source.buffer).byteLength;
+    if (Math.floor(holds / PAGE_SIZE) < Math.min(committed, maxPages)) {
+      throw incompatible(`the header describes ${committed * PAGE_SIZE} bytes but the memory holds ${holds}`);
     }
     const attached: AttachedOptions = { [ATTACHED]: { source, base, maxPages, fresh: false } };
     return new LinearMemory(attached);

@@ -199,3 +199,26 @@ describe("attach() errors", () => {
     expect(fresh.regions()).toEqual([headerRegion(fresh)]);
   });
 });
+
+describe("attach() while another worker grows the memory", () => {
+  it("reads the memory's size after the header's page count (the grower stores the count after it grows)", () => {
+    const memory = new LinearMemory({ shared: true, maximum: 16 * MiB });
+    memory.map(4 * MiB);
+    const real = memory.source as WebAssembly.Memory;
+    // what a worker saw of the memory before the other's growth: the header's page, already
+    // saying how far the memory has grown since
+    const before = new ArrayBuffer(P);
+    new Uint8Array(before).set(new Uint8Array(real.buffer, 0, P));
+    let looks = 0;
+    const growing = {
+      grow: (pages: number): number => real.grow(pages),
+      get buffer(): ArrayBuffer | SharedArrayBuffer {
+        // the first looks (the source's check, the header's read) come before the growth
+        return ++looks <= 2 ? before : real.buffer;
+      },
+    };
+    const other = LinearMemory.attach(growing as unknown as WebAssembly.Memory);
+    expect(other.byteLength).toBe(memory.byteLength);
+    expect(other.regions()).toEqual(memory.regions());
+  });
+});
