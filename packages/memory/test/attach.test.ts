@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { ErrorCode, LinearMemory, PAGE_SIZE, RegionOwner } from "@tsmalloc/memory";
+import { ErrorCode, LinearMemory, type MemorySource, PAGE_SIZE, RegionOwner } from "@tsmalloc/memory";
 import { describe, expect, it } from "vitest";
 import { allBytes, backings, expectError, headerRegion, MiB } from "./support.ts";
 
@@ -204,7 +204,7 @@ describe("attach() while another worker grows the memory", () => {
   it("reads the memory's size after the header's page count (the grower stores the count after it grows)", () => {
     const memory = new LinearMemory({ shared: true, maximum: 16 * MiB });
     memory.map(4 * MiB);
-    const real = memory.source as WebAssembly.Memory;
+    const real = memory.source as { readonly buffer: SharedArrayBuffer; grow(pages: number): number };
     // what a worker saw of the memory before the other's growth: the header's page, already
     // saying how far the memory has grown since
     const before = new ArrayBuffer(P);
@@ -217,7 +217,7 @@ describe("attach() while another worker grows the memory", () => {
         return ++looks <= 2 ? before : real.buffer;
       },
     };
-    const other = LinearMemory.attach(growing as unknown as WebAssembly.Memory);
+    const other = LinearMemory.attach(growing as unknown as MemorySource);
     expect(other.byteLength).toBe(memory.byteLength);
     expect(other.regions()).toEqual(memory.regions());
   });
