@@ -1,9 +1,10 @@
 /*
- * The pending changesets take the packages where the release procedure (the root README's
- * "Working on it") says: every public package still at 0.0.0 to its first real version, 0.1.0,
- * which is a minor bump (a patch alone would make it 0.0.1, a major 1.0.0). Changesets also
- * refuses a changeset that names a private package beside a public one, so none names a private
- * package at all: private packages are not versioned.
+ * The packages' versions, where the release procedure (the root README's "Working on it") takes
+ * them: every public package to its first real version, 0.1.0, which is a minor bump from 0.0.0
+ * (a patch alone would make it 0.0.1, a major 1.0.0). A package still at 0.0.0 needs a pending
+ * changeset that bumps it so; one that `pnpm version-packages` took there has its CHANGELOG.md.
+ * Changesets also refuses a changeset that names a private package beside a public one, so none
+ * names a private package at all: private packages are not versioned.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -52,10 +53,37 @@ describe("the pending changesets", () => {
     }
   });
 
-  it.each(manifests.filter((m) => m.private !== true && m.version === "0.0.0").map((m) => [m.name]))("take %s from 0.0.0 to 0.1.0: a minor bump, the highest", (name) => {
-    const bumps = changesets.flatMap((c) => (c.bumps.has(name) ? [c.bumps.get(name)!] : []));
-    const highest = bumps.reduce((top, bump) => (RANK[bump]! > RANK[top]! ? bump : top), "patch");
-    expect(bumps.length, `no changeset names ${name}`).toBeGreaterThan(0);
-    expect(highest).toBe("minor");
+  /** Where each package's folder is, by name. */
+  const folderOf = (name: string): string => {
+    for (const group of ["packages", "apps"]) {
+      for (const folder of readdirSync(join(ROOT, group))) {
+        const manifest = JSON.parse(readFileSync(join(ROOT, group, folder, "package.json"), "utf8")) as Manifest;
+        if (manifest.name === name) return join(ROOT, group, folder);
+      }
+    }
+    throw new Error(`no folder for ${name}`);
+  };
+
+  it.each(manifests.filter((m) => m.private !== true).map((m) => [m.name, m.version]))(
+    "take %s (%s) to its first real version: 0.1.0 by a minor bump, or released there with a changelog",
+    (name, version) => {
+      if (version === "0.0.0") {
+        // not released yet: the pending changesets must make it 0.1.0
+        const bumps = changesets.flatMap((c) => (c.bumps.has(name) ? [c.bumps.get(name)!] : []));
+        const highest = bumps.reduce((top, bump) => (RANK[bump]! > RANK[top]! ? bump : top), "patch");
+        expect(bumps.length, `no changeset names ${name}`).toBeGreaterThan(0);
+        expect(highest).toBe("minor");
+        return;
+      }
+      // versioned (`pnpm version-packages`): past 0.0.0, never to 1.0 by accident, with its changelog
+      expect(version).toMatch(/^0\.[1-9]\d*\.\d+$/);
+      const changelog = readFileSync(join(folderOf(name), "CHANGELOG.md"), "utf8");
+      expect(changelog.startsWith(`# ${name}\n`)).toBe(true);
+      expect(changelog).toContain(`\n## ${version}\n`);
+    },
+  );
+
+  it("leave the private packages unversioned", () => {
+    for (const m of manifests.filter((m) => m.private === true)) expect(m.version, m.name).toBe("0.0.0");
   });
 });
