@@ -1,6 +1,6 @@
 /*
  * `tsmalloc bench --workers N`: the workers benchmark (@tsmalloc/trace/bench's threads-bench): N
- * workers on one shared memory, through the MEM domain, in a private heap, the locked shared heap,
+ * workers on one shared memory, through the MEM domain, in private heaps, the locked shared heap,
  * and a free-threaded runtime (a heap per worker); a producer -> consumer pipeline; a remote free
  * against a local one. It prints the table and what it says of scaling.
  */

@@ -101,9 +101,10 @@ Options:
   --json             print every run as JSON (times in ns per unit of the case, an event or a
                      malloc/free pair, rounded to 0.1; the fields are listed in the README)
   --workers N        instead: N workers (2 or more) sharing one memory, through the MEM domain of
-                     default and malloc: a private heap, the locked shared heap, and free-threading
-                     (a heap per worker) with 1 and N workers; a producer -> consumer pipeline; a
-                     remote free against a local one (default budget 60 s per run)
+                     default and malloc: private heaps (nothing shared: the ceiling), the locked
+                     shared heap, and free-threading (a heap per worker), each with 1 and N
+                     workers; a producer -> consumer pipeline; a remote free against a local one
+                     (default budget 60 s per run)
 `,
   demo: `Usage: tsmalloc demo [options]
 

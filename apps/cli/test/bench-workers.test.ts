@@ -23,18 +23,18 @@ describe("tsmalloc bench --workers", () => {
     const shapes = [...new Set(json.cells.map((cell) => cell.shape))];
     expect(shapes).toEqual(["churn 8..512 B, 10,000 live", "churn 8..2048 B, 10,000 live", "1,024 live of 1000..2023 B", "producer -> consumer, 16..512 B", "free of the other worker's 16..512 B blocks"]);
     const churn = json.cells.filter((cell) => cell.shape === "churn 8..512 B, 10,000 live");
-    expect(churn.map((cell) => `${cell.column.mode} ${cell.column.workers}`)).toEqual(["private 1", "locked 1", "locked 2", "free-threaded 1", "free-threaded 2"]);
+    expect(churn.map((cell) => `${cell.column.mode} ${cell.column.workers}`)).toEqual(["private 1", "private 2", "locked 1", "locked 2", "free-threaded 1", "free-threaded 2"]);
     for (const cell of json.cells) expect(cell.median).toBeGreaterThan(0);
     for (const cell of json.cells.filter((c) => c.shape.startsWith("free of"))) expect(cell.localMedian).toBeGreaterThan(0);
     expect(json.summary).toHaveLength(4);
-    expect(json.summary[0]).toMatch(/^churn 8\.\.512 B, 10,000 live, default: free-threaded: 2 workers do [\d.]+× the work of 1 in the same time; locked: 2 workers do [\d.]+× /);
+    expect(json.summary[0]).toMatch(/^churn 8\.\.512 B, 10,000 live, default: free-threaded: 2 workers do [\d.]+× the work of 1 in the same time; locked: 2 workers do [\d.]+× the work of 1 in the same time; private heaps \(nothing shared: the machine's ceiling\): 2 workers do [\d.]+× /);
   });
 
   it("--markdown with a budget no run can meet: every cell over budget", { timeout: 120_000 }, async () => {
     const text = expectOk(await runCli(["bench", "--workers", "3", "--quick", "--markdown", "--budget", "0.001"]));
     const lines = text.split("\n");
-    expect(lines[0]).toBe("| workload | configuration | unit | private heap | locked, 1 worker | locked, 3 workers | free-threaded, 1 worker | free-threaded, 3 workers | locked, 2 workers | free-threaded, 2 workers |");
-    expect(lines[2]).toBe("| churn 8..512 B, 10,000 live | default | ns/pair | over budget | over budget | over budget | over budget | over budget | - | - |");
+    expect(lines[0]).toBe("| workload | configuration | unit | private heap | private heaps, 3 workers | locked, 1 worker | locked, 3 workers | free-threaded, 1 worker | free-threaded, 3 workers | locked, 2 workers | free-threaded, 2 workers |");
+    expect(lines[2]).toBe("| churn 8..512 B, 10,000 live | default | ns/pair | over budget | over budget | over budget | over budget | over budget | over budget | - | - |");
     expect(text).toContain("; budget 0.001 s per run; ");
   });
 

@@ -8,7 +8,10 @@
  * is the median of its runs.
  *
  * Columns (how the workers reach the heap):
- *   private        one worker, a runtime of its own over an unshared memory: the floor
+ *   private        each worker a runtime of its own over an unshared memory: with one worker,
+ *                  the floor of a worker's cost; with N, nothing is shared, so their scaling is
+ *                  the most the machine gives N workers running this code (its cores, caches,
+ *                  and neighbours on a shared host)
  *   locked         `createRuntime({ memory: shared })` in the main thread, workers attachRuntime:
  *                  one heap, every call under its lock (tsmalloc before free-threading)
  *   free-threaded  the same with `freeThreading: true`: a heap slot per worker, no lock
@@ -120,9 +123,9 @@ export interface ThreadBenchJob {
   readonly exchange: Int32Array;
 }
 
-/** The column's name in the table: `private heap`, `locked, 2 workers`, ... */
+/** The column's name in the table: `private heap`, `private heaps, 2 workers`, `locked, 2 workers`, ... */
 export function columnName(column: ThreadColumn): string {
-  if (column.mode === "private") return "private heap";
+  if (column.mode === "private") return column.workers === 1 ? "private heap" : `private heaps, ${column.workers} workers`;
   return `${column.mode}, ${column.workers} worker${column.workers === 1 ? "" : "s"}`;
 }
 
@@ -316,8 +319,9 @@ export function formatThreadTable(cells: readonly ThreadCell[], cases: readonly 
 
 /**
  * What the table means against the targets, one line per configuration with churn rows: the
- * throughput of N workers against one (free-threaded and locked), and one free-threaded worker's
- * time against a private heap.
+ * throughput of N workers against one (free-threaded, locked, and private heaps, which share
+ * nothing and so show the most this machine gives N workers), and one free-threaded worker's time
+ * against a private heap.
  */
 export function threadSummary(cells: readonly ThreadCell[]): string[] {
   const lines: string[] = [];
@@ -328,10 +332,12 @@ export function threadSummary(cells: readonly ThreadCell[]): string[] {
     const [shape, config] = key.split("\u0000") as [string, string];
     const most = Math.max(...cells.filter((c) => c.shape === shape && c.config === config).map((c) => c.column.workers));
     const parts: string[] = [];
-    for (const mode of ["free-threaded", "locked"] as const) {
+    for (const mode of ["free-threaded", "locked", "private"] as const) {
       const one = median(shape, config, mode, 1);
       const many = median(shape, config, mode, most);
-      if (one !== null && many !== null && most > 1) parts.push(`${mode}: ${most} workers do ${(one / many).toFixed(2)}× the work of 1 in the same time`);
+      // private heaps share nothing: what they gain is the most this machine gives N workers
+      const label = mode === "private" ? "private heaps (nothing shared: the machine's ceiling)" : mode;
+      if (one !== null && many !== null && most > 1) parts.push(`${label}: ${most} workers do ${(one / many).toFixed(2)}× the work of 1 in the same time`);
     }
     const own = median(shape, config, "free-threaded", 1);
     const floor = median(shape, config, "private", 1);
@@ -353,6 +359,7 @@ export function scalingCases(workers: number, quick: boolean): ThreadCase[] {
   const scale = (n: number): number => (quick ? Math.floor(n / 20) : n);
   const scaling: ThreadColumn[] = [
     { mode: "private", workers: 1 },
+    { mode: "private", workers },
     { mode: "locked", workers: 1 },
     { mode: "locked", workers },
     { mode: "free-threaded", workers: 1 },

@@ -12,7 +12,7 @@ describe("runThreadBenchmarks", () => {
     const cases: ThreadCase[] = [
       {
         config: "default",
-        columns: [{ mode: "private", workers: 1 }, { mode: "locked", workers: 2 }, { mode: "free-threaded", workers: 1 }, { mode: "free-threaded", workers: 2 }],
+        columns: [{ mode: "private", workers: 1 }, { mode: "private", workers: 2 }, { mode: "locked", workers: 2 }, { mode: "free-threaded", workers: 1 }, { mode: "free-threaded", workers: 2 }],
         shape: { kind: "churn", name: "tiny churn", churn: small },
       },
       { config: "default", columns: [{ mode: "free-threaded", workers: 2 }], shape: { kind: "pipeline", name: "pipe", blocks: 5000, minSize: 16, maxSize: 64 } },
@@ -23,7 +23,7 @@ describe("runThreadBenchmarks", () => {
     // each run's budget also covers starting its workers (tsx compiling them), slow on a busy machine
     const cells = await runThreadBenchmarks(cases, { modules, runs: 1, budgetMs: 20_000, progress: (line) => lines.push(line) });
     const cell = (shape: string, column = 0): (typeof cells)[number] => cells.filter((c) => c.shape === shape)[column]!;
-    for (let i = 0; i < 4; i++) expect(cell("tiny churn", i)).toMatchObject({ status: "ok", failures: 0 });
+    for (let i = 0; i < 5; i++) expect(cell("tiny churn", i)).toMatchObject({ status: "ok", failures: 0 });
     expect(cell("tiny churn").runs).toHaveLength(1);
     expect(cell("pipe").median).toBeGreaterThan(0);
     expect(cell("remote").median).toBeGreaterThan(0);
@@ -33,14 +33,19 @@ describe("runThreadBenchmarks", () => {
     expect(lines).toContain("broken churn | broken | locked, 2 workers | run 1/1: failed");
 
     const [header, first] = threadTableRows(cells, cases);
-    expect(header).toEqual(["workload", "configuration", "unit", "private heap", "locked, 2 workers", "free-threaded, 1 worker", "free-threaded, 2 workers"]);
+    expect(header).toEqual(["workload", "configuration", "unit", "private heap", "private heaps, 2 workers", "locked, 2 workers", "free-threaded, 1 worker", "free-threaded, 2 workers"]);
     expect(first!.slice(0, 4)).toEqual(["tiny churn", "default", "ns/pair", expect.stringMatching(/^[\d.]+ \(1\.00×\)$/)]);
     const table = formatThreadTable(cells, cases).split("\n");
-    expect(table[1]).toBe("|---|---|---|---:|---:|---:|---:|");
-    expect(table.find((line) => line.startsWith("| remote |"))).toMatch(/^\| remote \| default \| ns\/free \| - \| - \| - \| [\d.]+ \([\d.]+×\) \/ [\d.]+ \|$/);
+    expect(table[1]).toBe("|---|---|---|---:|---:|---:|---:|---:|");
+    expect(table.find((line) => line.startsWith("| remote |"))).toMatch(/^\| remote \| default \| ns\/free \| - \| - \| - \| - \| [\d.]+ \([\d.]+×\) \/ [\d.]+ \|$/);
     expect(table.find((line) => line.startsWith("| broken churn |"))).toContain("failed");
-    expect(threadSummary(cells)).toEqual([expect.stringMatching(/^tiny churn, default: free-threaded: 2 workers do [\d.]+× the work of 1 in the same time; one free-threaded worker costs [\d.]+× a private heap$/)]);
+    expect(threadSummary(cells)).toEqual([
+      expect.stringMatching(
+        /^tiny churn, default: free-threaded: 2 workers do [\d.]+× the work of 1 in the same time; private heaps \(nothing shared: the machine's ceiling\): 2 workers do [\d.]+× the work of 1 in the same time; one free-threaded worker costs [\d.]+× a private heap$/,
+      ),
+    ]);
     expect(columnName({ mode: "locked", workers: 1 })).toBe("locked, 1 worker");
+    expect(columnName({ mode: "private", workers: 3 })).toBe("private heaps, 3 workers");
   }, 120_000);
 
   it("stops a run that overruns its budget and shows the cell as over budget", async () => {
