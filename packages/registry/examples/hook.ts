@@ -1,19 +1,14 @@
-import { type Allocator, LinearMemory } from "@tsmalloc/memory";
-import { createRuntime, Domain } from "@tsmalloc/registry";
+import { LinearMemory } from "@tsmalloc/memory";
+import { createRuntime, Domain, WrappingAllocator } from "@tsmalloc/registry";
 
 /**
  * A hook in the manner of tracemalloc: it wraps the allocator a domain had, counts what passes
- * through, and hands every call on. Installed with setAllocator, removed by putting `wrapped` back.
+ * through, and hands every call on (WrappingAllocator keeps `wrapped` and passes usableSize, owns,
+ * check and stats on). Installed with setAllocator, removed by putting `wrapped` back.
  */
-class CountingHook implements Allocator {
+class CountingHook extends WrappingAllocator {
   readonly name = "counting";
-  readonly memory: LinearMemory;
-  readonly wrapped: Allocator;
   calls = 0;
-  constructor(wrapped: Allocator) {
-    this.wrapped = wrapped;
-    this.memory = wrapped.memory;
-  }
   malloc(size: number): number {
     this.calls++;
     return this.wrapped.malloc(size);

@@ -7,7 +7,7 @@
  */
 import { isDebugAllocator } from "@tsmalloc/debug";
 import { type Allocator, ErrorCode, LinearMemory } from "@tsmalloc/memory";
-import { createRuntime, Domain, DOMAINS, type Runtime } from "@tsmalloc/registry";
+import { createRuntime, Domain, DOMAINS, type Runtime, WrappingAllocator } from "@tsmalloc/registry";
 import { createTracemalloc } from "@tsmalloc/tracemalloc";
 import { describe, expect, it } from "vitest";
 import { corruption, expectError, here, thrown, traced } from "./helpers.ts";
@@ -18,15 +18,9 @@ function table(runtime: Runtime): Allocator[] {
 }
 
 /** A user's hook in the manner of the registry README's CountingHook. */
-class CountingHook implements Allocator {
+class CountingHook extends WrappingAllocator {
   readonly name = "counting";
-  readonly memory: LinearMemory;
-  readonly wrapped: Allocator;
   calls = 0;
-  constructor(wrapped: Allocator) {
-    this.wrapped = wrapped;
-    this.memory = wrapped.memory;
-  }
   malloc(size: number): number {
     this.calls++;
     return this.wrapped.malloc(size);
@@ -330,7 +324,17 @@ describe("composition, in either order", () => {
     expect(mem.stats!().allocatedBytes).toBeGreaterThan(0);
     runtime.memFree(p);
     const bare = createRuntime();
-    bare.setAllocator(Domain.RAW, new CountingHook(bare.getAllocator(Domain.RAW)));
+    // a hook with the four required calls only
+    const below = bare.getAllocator(Domain.RAW);
+    const minimal: Allocator = {
+      name: "minimal",
+      memory: below.memory,
+      malloc: (size) => below.malloc(size),
+      calloc: (nelem, elsize) => below.calloc(nelem, elsize),
+      realloc: (ptr, size) => below.realloc(ptr, size),
+      free: (ptr) => below.free(ptr),
+    };
+    bare.setAllocator(Domain.RAW, minimal);
     const tracer = createTracemalloc(bare);
     tracer.start();
     const raw = bare.getAllocator(Domain.RAW);
