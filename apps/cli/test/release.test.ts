@@ -18,10 +18,15 @@ interface Manifest {
   readonly name: string;
   readonly version: string;
   readonly private?: boolean;
+  /** The package's folder (not in package.json: where it was read). */
+  readonly folder: string;
 }
 
 const manifests: Manifest[] = ["packages", "apps"].flatMap((group) =>
-  readdirSync(join(ROOT, group)).map((name) => JSON.parse(readFileSync(join(ROOT, group, name, "package.json"), "utf8")) as Manifest),
+  readdirSync(join(ROOT, group)).map((name) => {
+    const folder = join(ROOT, group, name);
+    return { ...(JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) as Omit<Manifest, "folder">), folder };
+  }),
 );
 const byName = new Map(manifests.map((m) => [m.name, m]));
 
@@ -53,20 +58,9 @@ describe("the pending changesets", () => {
     }
   });
 
-  /** Where each package's folder is, by name. */
-  const folderOf = (name: string): string => {
-    for (const group of ["packages", "apps"]) {
-      for (const folder of readdirSync(join(ROOT, group))) {
-        const manifest = JSON.parse(readFileSync(join(ROOT, group, folder, "package.json"), "utf8")) as Manifest;
-        if (manifest.name === name) return join(ROOT, group, folder);
-      }
-    }
-    throw new Error(`no folder for ${name}`);
-  };
-
-  it.each(manifests.filter((m) => m.private !== true).map((m) => [m.name, m.version]))(
+  it.each(manifests.filter((m) => m.private !== true).map((m) => [m.name, m.version, m.folder]))(
     "take %s (%s) to its first real version: 0.1.0 by a minor bump, or released there with a changelog",
-    (name, version) => {
+    (name, version, folder) => {
       if (version === "0.0.0") {
         // not released yet: the pending changesets must make it 0.1.0
         const bumps = changesets.flatMap((c) => (c.bumps.has(name) ? [c.bumps.get(name)!] : []));
@@ -77,7 +71,7 @@ describe("the pending changesets", () => {
       }
       // versioned (`pnpm version-packages`): past 0.0.0, never to 1.0 by accident, with its changelog
       expect(version).toMatch(/^0\.[1-9]\d*\.\d+$/);
-      const changelog = readFileSync(join(folderOf(name), "CHANGELOG.md"), "utf8");
+      const changelog = readFileSync(join(folder, "CHANGELOG.md"), "utf8");
       expect(changelog.startsWith(`# ${name}\n`)).toBe(true);
       expect(changelog).toContain(`\n## ${version}\n`);
     },
