@@ -121,14 +121,6 @@ export interface PymallocOptions {
 
 const OPTION_KEYS: ReadonlySet<string> = new Set(["layout", "arenaAllocator", "checks", "onNewArena", "register", "heapSlot"]);
 
-/** What a heap slot's heap knows of another slot's pymalloc heap, for frees into it. */
-interface RemoteHeap {
-  /** Word index of its state block. */
-  readonly stateWord: number;
-  /** Its salt: the freed mark of its blocks is `p ^ salt`. */
-  readonly salt: number;
-}
-
 /**
  * The key under which `Pymalloc.attach` hands the constructor the state address of the heap to
  * open. Only this module can name it, so a caller's options never carry it.
@@ -237,8 +229,14 @@ export class Pymalloc implements Allocator {
   readonly #pageMap: number;
   /** Word index of this heap's remote-free list. */
   readonly #inbox: number;
-  /** The pymalloc heaps of other slots, by slot, read on the first free into each. */
-  readonly #remote: (RemoteHeap | null)[];
+  /**
+   * The pymalloc heaps of other slots, by slot, read from the slot table on the first free into
+   * each (a slot's heap, once made, stays): the word index of its remote-free list (0: not read
+   * yet, or the slot has no pymalloc heap) and its salt (the freed mark of its blocks is
+   * `p ^ salt`). Two typed-array loads instead of a table lookup per free.
+   */
+  readonly #remoteInbox: Int32Array;
+  readonly #remoteSalt: Int32Array;
   readonly #inverseSize: Float64Array;
   readonly #lockWords: Int32Array;
   /** How deep this instance is in its own calls holding the lock (a hook may call back in). */
@@ -310,7 +308,8 @@ export class Pymalloc implements Allocator {
     this.#slots = slot === null ? null : slot.table;
     this.#pageSlots = slot === null ? 0 : slot.table.pageTable;
     this.#pageMap = memory.pageMapOffset;
-    this.#remote = slot === null ? [] : Array.from({ length: slot.table.count + 1 }, () => null);
+    this.#remoteInbox = new Int32Array(slot === null ? 0 : slot.table.count + 1);
+    this.#remoteSalt = new Int32Array(slot === null ? 0 : slot.table.count + 1);
     this.#inbox = (address >>> 2) + STATE_INBOX_WORD;
     this.#shared = memory.shared && slot === null;
     this.layout = layout;
@@ -504,8 +503,8 @@ export class Pymalloc implements Allocator {
   #usableSize(p: number): number {
     const u32 = this.memory.u32;
     if (this.#slot !== 0 && p !== 0) {
-      const owner = this.#remoteOwner(p, this.memory.u8[this.#pageSlots + (p >>> 16)]!);
-      if (owner !== null) {
+      const owner = this.#remoteOwner(p);
+      if (owner !== 0) {
         const pool = p - (p & this.#poolMask);
         this.#checkRemoteBlock(u32, p, pool, owner, "usableSize");
         return (u32[(pool >>> 2) + this.#szidxWord]! + 1) << this.#shift;
@@ -870,18 +869,28 @@ export class Pymalloc implements Allocator {
   // Free-threading: the heap of a heap slot
 
   /**
-   * The pymalloc heap of another slot whose arena holds `p` (`slot`: its page's slot), or null
-   * when `p` lies in no other slot's arena (the caller's own block, a raw block, or no block).
+   * The slot of another slot's pymalloc heap whose arena holds `p`, or 0 when `p` lies in no other
+   * slot's arena (the caller's own block, a raw block, or no block). Two byte loads (the page's
+   * slot and owner) and, after the first free into that slot, one load of the cached list.
    */
-  #remoteOwner(p: number, slot: number): RemoteHeap | null {
-    if (slot === this.#slot || slot === 0 || (this.memory.u8[this.#pageMap + (p >>> 16)]! & PAGE_OWNER_MASK) !== RegionOwner.Arena) return null;
-    const known = this.#remote[slot];
-    if (known !== null && known !== undefined) return known;
+  #remoteOwner(p: number): number {
+    const u8 = this.memory.u8;
+    const page = p >>> 16;
+    const slot = u8[this.#pageSlots + page]!;
+    if (slot === this.#slot || slot === 0 || (u8[this.#pageMap + page]! & PAGE_OWNER_MASK) !== RegionOwner.Arena) return 0;
+    return this.#remoteInbox[slot] !== 0 || this.#openRemote(slot) ? slot : 0;
+  }
+
+  /**
+   * Reads slot `slot`'s pymalloc heap from the slot table into the per-slot cache, on the first
+   * free into it. @returns false when the slot has none (its arena pages are then no pool's)
+   */
+  #openRemote(slot: number): boolean {
     const state = slot > this.#slots!.count ? 0 : this.#slots!.heap(slot, HeapKind.Pymalloc);
-    if (state === 0) return null;
-    const owner: RemoteHeap = { stateWord: state >>> 2, salt: this.memory.u32[(state >>> 2) + STATE_SALT_WORD]! };
-    this.#remote[slot] = owner;
-    return owner;
+    if (state === 0) return false;
+    this.#remoteSalt[slot] = this.memory.u32[(state >>> 2) + STATE_SALT_WORD]! | 0;
+    this.#remoteInbox[slot] = (state >>> 2) + STATE_INBOX_WORD;
+    return true;
   }
 
   /**
@@ -889,12 +898,15 @@ export class Pymalloc implements Allocator {
    * #free's path of any heap, with no atomic operation): the page's slot says whose it is.
    * Another slot's pool block goes onto that heap's remote-free list; a raw block (this slot's or
    * another's) to the raw allocator, whose own free finds its owner.
+   *
+   *     the page's slot (1 load) -> its cached list and salt (2 loads) -> the pool header and the
+   *     block's mark word (4 loads, compares) -> mark and link (2 stores) -> compareExchange
    */
   #freeNotInArena(p: number): void {
-    // the slot is read before the raw free: a large block's region, unmapped, is nobody's after
-    const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
-    const owner = this.#remoteOwner(p, slot);
-    if (owner === null) {
+    const owner = this.#remoteOwner(p);
+    if (owner === 0) {
+      // the slot is read before the raw free: a large block's region, unmapped, is nobody's after
+      const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
       this.raw.free(p);
       this.#countRawOf(slot);
       return;
@@ -911,9 +923,9 @@ export class Pymalloc implements Allocator {
    * to its owner's remote-free list; a raw block is the raw allocator's to move.
    */
   #reallocNotInArena(p: number, nbytes: number): number {
-    const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
-    const owner = this.#remoteOwner(p, slot);
-    if (owner === null) {
+    const owner = this.#remoteOwner(p);
+    if (owner === 0) {
+      const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
       const q = this.raw.realloc(p, nbytes);
       if (q !== 0 && q !== p && slot !== this.#slot) {
         // the raw block now lies in this slot's heap: it counts here
@@ -928,26 +940,34 @@ export class Pymalloc implements Allocator {
   }
 
   /**
-   * Throws unless `p` (in an arena of another slot's heap `owner`, in `pool`) is a live block that
-   * is not on a free list or a remote-free list. Its owner may be changing the pool while this
-   * runs, but not what this reads while the block is live: the pool's size class and header
-   * (its count is at least 1), a `nextoffset` that only grows. A block that carries the freed mark
-   * is taken for a freed one (a live block whose data equals the mark by chance, odds 2^-32, is
-   * refused too: only the owner can walk its lists).
+   * Throws unless `p` (in an arena of slot `owner`'s heap, in `pool`) is a live block that is not
+   * on a free list or a remote-free list. Its owner may be changing the pool while this runs, but
+   * not what this reads while the block is live: the pool's size class and header (its count is
+   * at least 1), a `nextoffset` that only grows. A block that carries the freed mark is taken for a
+   * freed one (a live block whose data equals the mark by chance, odds 2^-32, is refused too: only
+   * the owner can walk its lists). One branch when all is well, as in #checkBlock; the reasons are
+   * worked out apart (#rejectRemoteBlock), so that nothing is allocated here.
    */
-  #checkRemoteBlock(u32: Uint32Array, p: number, pool: number, owner: RemoteHeap, fn: string): void {
+  #checkRemoteBlock(u32: Uint32Array, p: number, pool: number, owner: number, fn: string): void {
     const pw = pool >>> 2;
     const offset = p - pool - this.#overhead;
     const szidx = u32[pw + this.#szidxWord]!;
-    // one branch when all is well, as in #checkBlock
     if (
       offset >= 0 && szidx < this.#numClasses && u32[pw + POOL_COUNT_WORD] !== 0 &&
       offset + this.#overhead < u32[pw + this.#nextoffsetWord]! &&
       ((offset * this.#inverseSize[szidx]! + 0.5) | 0) * ((szidx + 1) << this.#shift) === offset &&
-      (u32[(p >>> 2) + 1]! | 0) !== (p ^ owner.salt)
+      (u32[(p >>> 2) + 1]! | 0) !== (p ^ this.#remoteSalt[owner]!)
     ) {
       return;
     }
+    this.#rejectRemoteBlock(u32, p, pool, fn);
+  }
+
+  /** Works out why `p` (in another slot's arena, in `pool`) is not a live block and throws the matching error. */
+  #rejectRemoteBlock(u32: Uint32Array, p: number, pool: number, fn: string): never {
+    const pw = pool >>> 2;
+    const offset = p - pool - this.#overhead;
+    const szidx = u32[pw + this.#szidxWord]!;
     const invalid = (why: string): never => {
       throw new TsmallocError(ErrorCode.InvalidPointer, `${fn}: ${formatAddress(p)} is not a live pymalloc block: ${why}`, { address: p });
     };
@@ -960,16 +980,20 @@ export class Pymalloc implements Allocator {
     throw new TsmallocError(ErrorCode.DoubleFree, `${fn}: ${formatAddress(p)} was already freed: it is on a free list of its heap, or waits on its remote-free list`, { address: p });
   }
 
-  /** Pushes the checked block `p` onto `owner`'s remote-free list: the freed mark, the link, one compareExchange. */
-  #push(owner: RemoteHeap, p: number): void {
-    const u32 = this.memory.u32;
+  /**
+   * Pushes the checked block `p` onto the remote-free list of slot `owner`'s heap: the freed mark
+   * and the link go into the block (the caller's to write), then one compareExchange publishes it.
+   * One view for all of it (the mark is stored as the signed word it is compared as).
+   */
+  #push(owner: number, p: number): void {
     const words = this.memory.i32;
-    const index = owner.stateWord + STATE_INBOX_WORD;
-    u32[(p >>> 2) + 1] = p ^ owner.salt;
+    const index = this.#remoteInbox[owner]!;
+    const w = p >>> 2;
+    words[w + 1] = p ^ this.#remoteSalt[owner]!;
     // a plain read of the head is enough: the compareExchange checks it
     let head = words[index]!;
     for (;;) {
-      u32[p >>> 2] = head;
+      words[w] = head;
       const seen = Atomics.compareExchange(words, index, head, p | 0);
       if (seen === head) return;
       head = seen;
@@ -1145,16 +1169,16 @@ export class Pymalloc implements Allocator {
     if (!this.#inArena(u32, p)) return this.#slot !== 0 ? this.#reallocNotInArena(p, nbytes) : this.raw.realloc(p, nbytes);
     const pool = p - (p & this.#poolMask);
     if (this.#checks) this.#checkBlock(u32, p, pool, "realloc");
-    return this.#reallocBlock(p, pool, nbytes, null);
+    return this.#reallocBlock(p, pool, nbytes, 0);
   }
 
   /**
    * The rest of `_PyObject_Realloc` for the live pool block `p` (in `pool`): it stays where it is
    * unless it must grow out of its class or shrinks by a quarter or more; else it moves to a new
-   * block (of this heap), and goes back to its pool, or onto `owner`'s remote-free list when it
-   * is another slot's block.
+   * block (of this heap), and goes back to its pool, or onto the remote-free list of slot `owner`'s
+   * heap when it is another slot's block (`owner` 0: this heap's own).
    */
-  #reallocBlock(p: number, pool: number, nbytes: number, owner: RemoteHeap | null): number {
+  #reallocBlock(p: number, pool: number, nbytes: number, owner: number): number {
     let size = (this.memory.u32[(pool >>> 2) + this.#szidxWord]! + 1) << this.#shift;
     if (nbytes <= size) {
       // stays put unless it shrinks by a quarter or more; a shrink copies only nbytes
@@ -1164,7 +1188,7 @@ export class Pymalloc implements Allocator {
     const bp = this.#malloc(nbytes);
     if (bp === 0) return 0;
     this.memory.u8.copyWithin(bp, p, p + size);
-    if (owner === null) this.#freeBlock(this.memory.u32, p, pool);
+    if (owner === 0) this.#freeBlock(this.memory.u32, p, pool);
     else this.#push(owner, p);
     return bp;
   }
@@ -1224,8 +1248,8 @@ export class Pymalloc implements Allocator {
   /** Throws unless `p`, when it lies in an arena, is a live block (any size class, full check). */
   #requireLive(p: number, fn: string): void {
     const u32 = this.memory.u32;
-    const owner = this.#slot === 0 ? null : this.#remoteOwner(p, this.memory.u8[this.#pageSlots + (p >>> 16)]!);
-    if (owner !== null) this.#checkRemoteBlock(u32, p, p - (p & this.#poolMask), owner, fn);
+    const owner = this.#slot === 0 ? 0 : this.#remoteOwner(p);
+    if (owner !== 0) this.#checkRemoteBlock(u32, p, p - (p & this.#poolMask), owner, fn);
     else if (this.#inArena(u32, p)) this.#checkBlockFully(u32, p, p - (p & this.#poolMask), fn);
   }
 
