@@ -435,26 +435,27 @@ export class Malloc implements Allocator {
   }
 
   /**
-   * free() of a heap slot's heap. The caller's own block (its check word names this heap) is freed
-   * here and now, with no atomic operation, after one more load that tells a block waiting on the
-   * remote-free list; for any other pointer the page's slot says whose it is, and another slot's
-   * block goes onto its heap's remote-free list.
+   * free() of a heap slot's heap. The page's slot says whose block it is (one load). The caller's
+   * own block (its check word names this heap) is freed here and now, with no atomic operation,
+   * after one more load that tells a block waiting on the remote-free list; another slot's block is
+   * checked against its heap and goes onto that heap's remote-free list, without first failing
+   * this heap's check.
    */
   #freeThreaded(ptr: number): void {
     const heap = this.#heap;
     heap.sync();
-    const kind = heap.validate(ptr);
-    if (kind !== NOT_A_BLOCK) {
-      if ((heap.u32[(ptr >>> 2) + 1]! | 0) === heap.pendingMark(ptr) && this.#pending(ptr)) throw pendingError(ptr, "free");
-      if (kind === KIND_BLOCK) heap.free(ptr);
-      else heap.largeFree(ptr);
+    const slot = heap.u8[this.#pageSlots + (ptr >>> 16)]!;
+    if (slot !== this.#slot) {
+      const owner = this.#remoteHeap(slot, ptr, "free");
+      this.#requireRemoteBlock(owner, ptr, "free");
+      this.#push(owner, ptr);
       return;
     }
-    const slot = heap.u8[this.#pageSlots + (ptr >>> 16)]!;
-    if (slot === this.#slot) throw diagnosePointer(heap, ptr, "free");
-    const owner = this.#remoteHeap(slot, ptr, "free");
-    this.#requireRemoteBlock(owner, ptr, "free");
-    this.#push(owner, ptr);
+    const kind = heap.validate(ptr);
+    if (kind === NOT_A_BLOCK) throw diagnosePointer(heap, ptr, "free");
+    if ((heap.u32[(ptr >>> 2) + 1]! | 0) === heap.pendingMark(ptr) && this.#pending(ptr)) throw pendingError(ptr, "free");
+    if (kind === KIND_BLOCK) heap.free(ptr);
+    else heap.largeFree(ptr);
   }
 
   /**
@@ -518,17 +519,16 @@ export class Malloc implements Allocator {
    * link go into the block (which is the caller's to write), then one compareExchange publishes it.
    */
   #push(owner: Heap, ptr: number): void {
-    owner.sync();
-    const u32 = owner.u32;
     const w = ptr >>> 2;
-    // the memory's current view: the owner's header may lie past what this heap's first view covered
+    // the memory's current view (one for all of it: the owner's header may lie past what this
+    // heap's first view covered); the mark is stored as the signed word it is compared as
     const words = this.memory.i32;
     const index = owner.hw + H_INBOX;
-    u32[w + 1] = owner.pendingMark(ptr);
+    words[w + 1] = owner.pendingMark(ptr);
     // a plain read of the head is enough: the compareExchange checks it
     let head = words[index]!;
     for (;;) {
-      u32[w] = head;
+      words[w] = head;
       const seen = Atomics.compareExchange(words, index, head, ptr | 0);
       if (seen === head) return;
       head = seen;
