@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { runChurn } from "./churn.ts";
+import { median } from "./median.ts";
 import type { ThreadBenchJob, ThreadBenchReply } from "./threads-bench.ts";
 
 interface Runtime {
@@ -36,12 +37,24 @@ function arrive(gate: Int32Array): void {
   while (Atomics.load(gate, 1) === 0) Atomics.wait(gate, 1, 0, 100);
 }
 
-/** Words of the pipeline's exchange array. */
+/**
+ * Words of the pipeline's exchange array. Each counter and flag has a 64-byte cache line of its
+ * own: the producer writes PRODUCED and the consumer CONSUMED, and on one line every store of
+ * either would take the line from the other core (false sharing, paid on every hand-off).
+ */
 const PRODUCED = 0;
-const CONSUMED = 1;
-const CONSUMER_ASLEEP = 2;
-const PRODUCER_ASLEEP = 3;
-const RING = 4;
+const CONSUMED = 16;
+const CONSUMER_ASLEEP = 32;
+const PRODUCER_ASLEEP = 48;
+const RING = 64;
+/**
+ * Blocks per hand-off: each side publishes its counter (an Atomics.store, and a look at the other
+ * side's sleep flag) once per batch, and reads the other's only when it has used up what it saw
+ * last. Per block, then, the hand-off is one plain store and one plain load of the ring, and what
+ * the benchmark measures is the allocator (a malloc here, a remote free there), not the mailbox.
+ * The ring's size is a multiple of it.
+ */
+const BATCH = 64;
 /** Loads of a counter before a waiting side goes to sleep. */
 const SPINS = 2000;
 
@@ -86,40 +99,62 @@ async function main(): Promise<ThreadBenchReply> {
     }
     const ring = job.exchange;
     if (shape.kind === "pipeline") {
-      // words 0 and 1: blocks produced and consumed; 2 and 3: the consumer, the producer, asleep;
-      // from word 4, a ring of addresses. Each side spins a while before it sleeps, and is woken
-      // only when it sleeps, so that the ring costs little next to the allocator.
+      // PRODUCED and CONSUMED: blocks handed over and taken, published once per BATCH; the
+      // consumer's and the producer's sleep flags; from RING, a ring of addresses. Each side spins a
+      // while before it sleeps, and is woken only when it sleeps, so that the ring costs little next
+      // to the allocator.
       const size = ring.length - RING;
       const warm = Math.min(10_000, shape.blocks);
       for (let i = 0; i < warm; i++) target.free(target.malloc(sizeOf(i, shape.minSize, shape.maxSize)));
       arrive(job.gate);
       const start = now();
       let failures = 0;
+      const last = shape.blocks;
       if (job.index === 0) {
-        for (let i = 0; i < shape.blocks; i++) {
-          if (i - Atomics.load(ring, CONSUMED) >= size) waitWhile(ring, CONSUMED, PRODUCER_ASLEEP, (consumed) => i - consumed >= size);
+        let consumed = 0; // what the producer saw of CONSUMED last
+        for (let i = 0; i < last; i++) {
+          if (i - consumed >= size) {
+            consumed = Atomics.load(ring, CONSUMED);
+            if (i - consumed >= size) {
+              waitWhile(ring, CONSUMED, PRODUCER_ASLEEP, (seen) => i - seen >= size);
+              consumed = Atomics.load(ring, CONSUMED);
+            }
+          }
           const p = target.malloc(sizeOf(i, shape.minSize, shape.maxSize));
           if (p === 0) failures++;
           ring[RING + (i % size)] = p | 0;
-          Atomics.store(ring, PRODUCED, i + 1);
-          if (Atomics.load(ring, CONSUMER_ASLEEP) !== 0) Atomics.notify(ring, PRODUCED);
+          if ((i + 1) % BATCH === 0 || i + 1 === last) {
+            Atomics.store(ring, PRODUCED, i + 1);
+            if (Atomics.load(ring, CONSUMER_ASLEEP) !== 0) Atomics.notify(ring, PRODUCED);
+          }
         }
       } else {
-        for (let i = 0; i < shape.blocks; i++) {
-          if (Atomics.load(ring, PRODUCED) <= i) waitWhile(ring, PRODUCED, CONSUMER_ASLEEP, (produced) => produced <= i);
+        let produced = 0; // what the consumer saw of PRODUCED last
+        for (let i = 0; i < last; i++) {
+          if (produced <= i) {
+            produced = Atomics.load(ring, PRODUCED);
+            if (produced <= i) {
+              waitWhile(ring, PRODUCED, CONSUMER_ASLEEP, (seen) => seen <= i);
+              produced = Atomics.load(ring, PRODUCED);
+            }
+          }
           const p = ring[RING + (i % size)]! >>> 0;
           if (p !== 0) target.free(p);
-          Atomics.store(ring, CONSUMED, i + 1);
-          if (Atomics.load(ring, PRODUCER_ASLEEP) !== 0) Atomics.notify(ring, CONSUMED);
+          if ((i + 1) % BATCH === 0 || i + 1 === last) {
+            Atomics.store(ring, CONSUMED, i + 1);
+            if (Atomics.load(ring, PRODUCER_ASLEEP) !== 0) Atomics.notify(ring, CONSUMED);
+          }
         }
       }
       return { ok: true, start, end: now(), failures };
     }
     // remote free, in rounds: worker 0 makes n blocks and hands them over (word 0: rounds handed
     // over; word 1: rounds done; from word 2, the blocks); worker 1 makes n of its own, then frees
-    // its own and then worker 0's, each timed. Round 0 compiles the code and is not counted. The
-    // rounds keep the blocks few enough to stay in the caches, as in a program that frees what it
-    // just received.
+    // its own and then worker 0's, each timed (the order alternates, so that neither set is always
+    // the one freed first). Round 0 compiles the code and is not counted. The rounds keep the
+    // blocks few enough to stay in the caches, as in a program that frees what it just received;
+    // each side's figure is the median over the rounds, so that a round in which the worker was
+    // descheduled (a loaded machine) does not count.
     const n = shape.blocks;
     const rounds = shape.rounds;
     let failures = 0;
@@ -139,8 +174,8 @@ async function main(): Promise<ThreadBenchReply> {
       return { ok: true, start, end: now(), failures };
     }
     const mine = new Float64Array(n);
-    let localMs = 0;
-    let remoteMs = 0;
+    const localMs = new Float64Array(rounds - 1);
+    const remoteMs = new Float64Array(rounds - 1);
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < n; i++) {
         const p = target.malloc(sizeOf(i + round + 1, shape.minSize, shape.maxSize));
@@ -148,19 +183,32 @@ async function main(): Promise<ThreadBenchReply> {
         mine[i] = p;
       }
       while (Atomics.load(ring, 0) <= round) Atomics.wait(ring, 0, round, 1);
-      const t0 = now();
-      for (let i = 0; i < n; i++) target.free(mine[i]!);
-      const t1 = now();
-      for (let i = 0; i < n; i++) target.free(ring[2 + i]! >>> 0);
-      const t2 = now();
+      // durations on performance.now() itself: the shared clock's large origin would cost precision
+      let local: number;
+      let remote: number;
+      if (round % 2 === 0) {
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) target.free(mine[i]!);
+        const t1 = performance.now();
+        for (let i = 0; i < n; i++) target.free(ring[2 + i]! >>> 0);
+        local = t1 - t0;
+        remote = performance.now() - t1;
+      } else {
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) target.free(ring[2 + i]! >>> 0);
+        const t1 = performance.now();
+        for (let i = 0; i < n; i++) target.free(mine[i]!);
+        remote = t1 - t0;
+        local = performance.now() - t1;
+      }
       if (round > 0) {
-        localMs += t1 - t0;
-        remoteMs += t2 - t1;
+        localMs[round - 1] = local;
+        remoteMs[round - 1] = remote;
       }
       Atomics.store(ring, 1, round + 1);
       Atomics.notify(ring, 1);
     }
-    return { ok: true, start, end: now(), failures, localMs, remoteMs };
+    return { ok: true, start, end: now(), failures, localMs: median([...localMs]) ?? 0, remoteMs: median([...remoteMs]) ?? 0 };
   } finally {
     rt.close();
   }

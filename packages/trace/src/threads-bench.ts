@@ -19,7 +19,9 @@
  * Shapes:
  *   churn          each worker keeps `live` blocks and replaces a random one `pairs` times
  *   pipeline       one producer allocates, one consumer frees what it receives through a ring in a
- *                  SharedArrayBuffer: every free is of the other worker's block
+ *                  SharedArrayBuffer: every free is of the other worker's block. The ring hands
+ *                  blocks over 64 at a time, its counters on cache lines of their own, so that it
+ *                  costs a plain store and a plain load per block (see the worker)
  *   remote free    one worker frees n blocks of its own, then n blocks the other worker made, each
  *                  timed, round after round: a local and a remote free in the same run
  *
@@ -100,7 +102,7 @@ export interface ThreadBenchReply {
   readonly start?: number;
   readonly end?: number;
   readonly failures?: number;
-  /** Remote free: milliseconds spent freeing its own blocks, and the other worker's. */
+  /** Remote free: milliseconds to free its own blocks, and the other worker's, in a round (the median round). */
   readonly localMs?: number;
   readonly remoteMs?: number;
   readonly error?: string;
@@ -145,9 +147,12 @@ interface MemoryModule {
 /** This module's worker, as a source file in the monorepo or as a built one in `dist/`. */
 const WORKER = import.meta.url.endsWith(".ts") ? "./threads-bench-worker.ts" : "./threads-bench-worker.js";
 
-/** Words of the exchange array: pipeline counts and flags (4) and a ring of 4096, or the blocks of a remote free. */
+/**
+ * Words of the exchange array: for the pipeline, its counters and flags (a 64-byte line each, 64
+ * words in all) and a ring of 4096; for a remote free, the blocks.
+ */
 function exchangeWords(shape: ThreadShape): number {
-  return shape.kind === "pipeline" ? 4 + 4096 : shape.kind === "remote free" ? 2 + shape.blocks : 1;
+  return shape.kind === "pipeline" ? 64 + 4096 : shape.kind === "remote free" ? 2 + shape.blocks : 1;
 }
 
 /** One run of a case in a column. @returns ns per unit and the failures, or why there is none */
@@ -213,8 +218,7 @@ async function runOnce(benchCase: ThreadCase, column: ThreadColumn, options: Thr
     if (shape.kind === "churn") return { ns: (ms * 1e6) / (shape.churn.pairs * column.workers), local: null, failures };
     if (shape.kind === "pipeline") return { ns: (ms * 1e6) / shape.blocks, local: null, failures };
     const timed = outcome.find((reply) => reply.remoteMs !== undefined)!;
-    const frees = shape.blocks * (shape.rounds - 1);
-    return { ns: (timed.remoteMs! * 1e6) / frees, local: (timed.localMs! * 1e6) / frees, failures };
+    return { ns: (timed.remoteMs! * 1e6) / shape.blocks, local: (timed.localMs! * 1e6) / shape.blocks, failures };
   } finally {
     clearTimeout(timer);
     // a worker that never got the gate open must not wait for ever
@@ -380,7 +384,10 @@ export function scalingCases(workers: number, quick: boolean): ThreadCase[] {
     cases.push({ config, columns: pair, shape: { kind: "pipeline", name: "producer -> consumer, 16..512 B", blocks: scale(500_000), minSize: 16, maxSize: 512 } });
   }
   for (const config of ["default", "malloc"]) {
-    cases.push({ config, columns: pair, shape: { kind: "remote free", name: "free of the other worker's 16..512 B blocks", blocks: 5000, rounds: quick ? 5 : 41, minSize: 16, maxSize: 512 } });
+    // 500 blocks of 16..512 B are about 130 KiB a side: both sets fit in a core's L2 (512 KiB on
+    // this machine), so that a local free is not a cache miss and a remote one is the allocator's
+    // work plus the transfer of the other core's lines
+    cases.push({ config, columns: pair, shape: { kind: "remote free", name: "free of the other worker's 16..512 B blocks", blocks: 500, rounds: quick ? 21 : 401, minSize: 16, maxSize: 512 } });
   }
   return cases;
 }
