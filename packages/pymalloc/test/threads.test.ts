@@ -179,6 +179,38 @@ describe("a heap slot's pymalloc heap", () => {
     expectAllOk(heaps);
   });
 
+  it("frees into several slots' heaps at once, each block onto its own owner's list (the per-slot cache), and they come back into use", () => {
+    const { heaps } = threads(3);
+    const [a, b, c] = heaps.map((t) => t.obj) as [Pymalloc, Pymalloc, Pymalloc];
+    const ofA = Array.from({ length: 60 }, (_, i) => a.malloc(16 + (i % 8) * 16));
+    const ofB = Array.from({ length: 40 }, (_, i) => b.malloc(16 + (i % 8) * 16));
+    // interleaved, so that a cache of one slot (the last one used) would send blocks astray
+    for (let i = 0; i < 60; i++) {
+      c.free(ofA[i]!);
+      if (i < 40) c.free(ofB[i]!);
+    }
+    expect([a.stats().remoteFreesPending, b.stats().remoteFreesPending, c.stats().remoteFreesPending]).toEqual([60, 40, 0]);
+    // a second free of each, through the warm cache and from the owner, is still a double free
+    expectError(() => c.free(ofA[7]!), ErrorCode.DoubleFree, ofA[7]!);
+    expectError(() => b.free(ofA[8]!), ErrorCode.DoubleFree, ofA[8]!);
+    expectError(() => a.free(ofA[9]!), ErrorCode.DoubleFree, ofA[9]!);
+    expectError(() => a.free(ofB[3]!), ErrorCode.DoubleFree, ofB[3]!);
+    expect(a.drainRemoteFrees()).toBe(60);
+    expect(b.drainRemoteFrees()).toBe(40);
+    expectAllOk(heaps);
+    // the drained blocks serve their owner again, and no other heap
+    const againA = Array.from({ length: 60 }, (_, i) => a.malloc(16 + (i % 8) * 16));
+    expect(new Set(againA)).toEqual(new Set(ofA));
+    const againB = Array.from({ length: 40 }, (_, i) => b.malloc(16 + (i % 8) * 16));
+    expect(new Set(againB)).toEqual(new Set(ofB));
+    for (const p of againA) b.free(p);
+    for (const p of againB) a.free(p);
+    a.drainRemoteFrees();
+    b.drainRemoteFrees();
+    expect(a.stats().allocatedBlocks + b.stats().allocatedBlocks + c.stats().allocatedBlocks).toBe(0);
+    expectAllOk(heaps);
+  });
+
   it("refuses what is not a live block of any slot's arena through the remote path, changing nothing", () => {
     const { memory, a, b, heaps } = two();
     const p = a.malloc(48);
