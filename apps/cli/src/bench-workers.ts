@@ -41,7 +41,7 @@ export async function benchWorkers(line: ParsedLine, settings: WorkersBenchSetti
   const failures = cells.filter((c) => c.status === "failed").map((c) => `${c.shape}, ${c.config}, ${columnName(c.column)} failed: ${(c.error ?? "").split("\n", 1)[0]}\n`);
   const note =
     `median of ${runs} run${runs === 1 ? "" : "s"} per cell, fresh workers on a fresh memory each run, gated to start at once; columns alternating; ` +
-    `ratios to the row's first column (remote free: to a local free in the same run); budget ${budgetSeconds} s per run; ${elapsed.toFixed(0)} s in all; ` +
+    `ratios to the row's first column (remote free: to a local free in the same run; pipeline "busy": the two workers' own work per block, waits left out, in the median batch of 64); budget ${budgetSeconds} s per run; ${elapsed.toFixed(0)} s in all; ` +
     `node ${process.version}; load average ${load} at the start`;
   io.out(`${table}\n\n${threadSummary(cells).join("\n")}\n\n${note}\n${failures.join("")}`);
   return ExitCode.Ok;

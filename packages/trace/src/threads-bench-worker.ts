@@ -110,13 +110,27 @@ async function main(): Promise<ThreadBenchReply> {
       const start = now();
       let failures = 0;
       const last = shape.blocks;
+      // each side also times its own work batch by batch, its waits left out: the median batch is
+      // what a block costs it when it is not descheduled (on a loaded machine the wall time is
+      // mostly the two workers waiting for a core)
+      const busy = new Float64Array(Math.ceil(last / BATCH));
+      let batchStart = performance.now();
+      let waited = 0;
+      const endBatch = (i: number): void => {
+        const t = performance.now();
+        busy[Math.floor(i / BATCH)] = (t - batchStart - waited) / (i - Math.floor(i / BATCH) * BATCH + 1);
+        waited = 0;
+        batchStart = t;
+      };
       if (job.index === 0) {
         let consumed = 0; // what the producer saw of CONSUMED last
         for (let i = 0; i < last; i++) {
           if (i - consumed >= size) {
             consumed = Atomics.load(ring, CONSUMED);
             if (i - consumed >= size) {
+              const t = performance.now();
               waitWhile(ring, CONSUMED, PRODUCER_ASLEEP, (seen) => i - seen >= size);
+              waited += performance.now() - t;
               consumed = Atomics.load(ring, CONSUMED);
             }
           }
@@ -126,6 +140,7 @@ async function main(): Promise<ThreadBenchReply> {
           if ((i + 1) % BATCH === 0 || i + 1 === last) {
             Atomics.store(ring, PRODUCED, i + 1);
             if (Atomics.load(ring, CONSUMER_ASLEEP) !== 0) Atomics.notify(ring, PRODUCED);
+            endBatch(i);
           }
         }
       } else {
@@ -134,7 +149,9 @@ async function main(): Promise<ThreadBenchReply> {
           if (produced <= i) {
             produced = Atomics.load(ring, PRODUCED);
             if (produced <= i) {
+              const t = performance.now();
               waitWhile(ring, PRODUCED, CONSUMER_ASLEEP, (seen) => seen <= i);
+              waited += performance.now() - t;
               produced = Atomics.load(ring, PRODUCED);
             }
           }
@@ -143,10 +160,11 @@ async function main(): Promise<ThreadBenchReply> {
           if ((i + 1) % BATCH === 0 || i + 1 === last) {
             Atomics.store(ring, CONSUMED, i + 1);
             if (Atomics.load(ring, PRODUCER_ASLEEP) !== 0) Atomics.notify(ring, CONSUMED);
+            endBatch(i);
           }
         }
       }
-      return { ok: true, start, end: now(), failures };
+      return { ok: true, start, end: now(), failures, busyNs: (median([...busy]) ?? 0) * 1e6 };
     }
     // remote free, in rounds: worker 0 makes n blocks and hands them over (word 0: rounds handed
     // over; word 1: rounds done; from word 2, the blocks); worker 1 makes n of its own, then frees

@@ -87,7 +87,13 @@ export interface ThreadCell {
    */
   readonly runs: readonly number[];
   readonly median: number | null;
-  /** Remote free only: nanoseconds per free of the worker's own blocks, in the same runs. */
+  /**
+   * Remote free: nanoseconds per free of the worker's own blocks, in the same runs. Pipeline:
+   * nanoseconds of the two workers' own work per block (the producer's malloc and hand-over, the
+   * consumer's free), each timed in batches of 64 with its waits left out (the median batch), so
+   * that it holds on a loaded machine, where the wall time is mostly waiting for a core. Null
+   * for churn.
+   */
   readonly localMedian: number | null;
   readonly status: "ok" | "over budget" | "failed";
   /** Allocations that returned 0, in the last run. */
@@ -105,6 +111,8 @@ export interface ThreadBenchReply {
   /** Remote free: milliseconds to free its own blocks, and the other worker's, in a round (the median round). */
   readonly localMs?: number;
   readonly remoteMs?: number;
+  /** Pipeline: nanoseconds of its own work per block, in the median batch (waits left out). */
+  readonly busyNs?: number;
   readonly error?: string;
 }
 
@@ -216,7 +224,7 @@ async function runOnce(benchCase: ThreadCase, column: ThreadColumn, options: Thr
     const failures = outcome.reduce((sum, reply) => sum + (reply.failures ?? 0), 0);
     const ms = end - start;
     if (shape.kind === "churn") return { ns: (ms * 1e6) / (shape.churn.pairs * column.workers), local: null, failures };
-    if (shape.kind === "pipeline") return { ns: (ms * 1e6) / shape.blocks, local: null, failures };
+    if (shape.kind === "pipeline") return { ns: (ms * 1e6) / shape.blocks, local: outcome.reduce((sum, reply) => sum + (reply.busyNs ?? 0), 0), failures };
     const timed = outcome.find((reply) => reply.remoteMs !== undefined)!;
     return { ns: (timed.remoteMs! * 1e6) / shape.blocks, local: (timed.localMs! * 1e6) / shape.blocks, failures };
   } finally {
@@ -288,7 +296,8 @@ function figure(value: number): string {
  * The table of {@link runThreadBenchmarks} as rows of text cells: a header row (`workload`,
  * `configuration`, `unit`, then the columns' names), then one row per case. A cell reads
  * `median (ratio×)`, the ratio to the row's first column; a remote-free cell reads
- * `remote (ratio×) / local`: the other worker's blocks, its ratio to its own, its own.
+ * `remote (ratio×) / local`: the other worker's blocks, its ratio to its own, its own; a pipeline
+ * cell adds `/ busy (ratio×)`: the workers' own work per block and its ratio to the first column's.
  */
 export function threadTableRows(cells: readonly ThreadCell[], cases: readonly ThreadCase[]): string[][] {
   const names: string[] = [];
@@ -297,6 +306,7 @@ export function threadTableRows(cells: readonly ThreadCell[], cases: readonly Th
   for (const benchCase of cases) {
     const row = cells.filter((c) => c.shape === benchCase.shape.name && c.config === benchCase.config);
     const base = row[0]?.median ?? null;
+    const busyBase = row[0]?.localMedian ?? null;
     const text = names.map((name) => {
       const cell = row.find((c) => columnName(c.column) === name);
       if (cell === undefined) return "-";
@@ -306,7 +316,8 @@ export function threadTableRows(cells: readonly ThreadCell[], cases: readonly Th
         const local = cell.localMedian;
         return local === null ? figure(cell.median) : `${figure(cell.median)} (${(cell.median / local).toFixed(2)}×) / ${figure(local)}${failures}`;
       }
-      return `${figure(cell.median)}${base === null ? "" : ` (${(cell.median / base).toFixed(2)}×)`}${failures}`;
+      const busy = benchCase.shape.kind === "pipeline" && cell.localMedian !== null ? ` / ${figure(cell.localMedian)} busy${busyBase === null ? "" : ` (${(cell.localMedian / busyBase).toFixed(2)}×)`}` : "";
+      return `${figure(cell.median)}${base === null ? "" : ` (${(cell.median / base).toFixed(2)}×)`}${busy}${failures}`;
     });
     rows.push([benchCase.shape.name, benchCase.config, shapeUnit(benchCase.shape), ...text]);
   }

@@ -26,6 +26,7 @@ describe("runThreadBenchmarks", () => {
     for (let i = 0; i < 5; i++) expect(cell("tiny churn", i)).toMatchObject({ status: "ok", failures: 0 });
     expect(cell("tiny churn").runs).toHaveLength(1);
     expect(cell("pipe").median).toBeGreaterThan(0);
+    expect(cell("pipe").localMedian).toBeGreaterThan(0);
     expect(cell("remote").median).toBeGreaterThan(0);
     expect(cell("remote").localMedian).toBeGreaterThan(0);
     expect(cell("broken churn").status).toBe("failed");
@@ -39,6 +40,7 @@ describe("runThreadBenchmarks", () => {
     expect(table[1]).toBe("|---|---|---|---:|---:|---:|---:|---:|");
     expect(table.find((line) => line.startsWith("| remote |"))).toMatch(/^\| remote \| default \| ns\/free \| - \| - \| - \| - \| [\d.]+ \([\d.]+×\) \/ [\d.]+ \|$/);
     expect(table.find((line) => line.startsWith("| broken churn |"))).toContain("failed");
+    expect(table.find((line) => line.startsWith("| pipe |"))).toMatch(/^\| pipe \| default \| ns\/block \| - \| - \| - \| - \| [\d.]+ \(1\.00×\) \/ [\d.]+ busy \(1\.00×\) \|$/);
     expect(threadSummary(cells)).toEqual([
       expect.stringMatching(
         /^tiny churn, default: free-threaded: 2 workers do [\d.]+× the work of 1 in the same time; private heaps \(nothing shared: the machine's ceiling\): 2 workers do [\d.]+× the work of 1 in the same time; one free-threaded worker costs [\d.]+× a private heap$/,
