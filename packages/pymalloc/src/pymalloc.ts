@@ -899,8 +899,9 @@ export class Pymalloc implements Allocator {
    * Another slot's pool block goes onto that heap's remote-free list; a raw block (this slot's or
    * another's) to the raw allocator, whose own free finds its owner.
    *
-   *     the page's slot (1 load) -> its cached list and salt (2 loads) -> the pool header and the
-   *     block's mark word (4 loads, compares) -> mark and link (2 stores) -> compareExchange
+   *     the page's slot and owner (2 byte loads) -> the slot's cached list (1 load) -> the pool
+   *     header, the block's mark word and the cached salt (5 loads, one branch) -> mark and link
+   *     (2 stores) -> one compareExchange
    */
   #freeNotInArena(p: number): void {
     const owner = this.#remoteOwner(p);
