@@ -21,6 +21,8 @@ import {
   BAD_ID,
   BLOCK_OK,
   checkBlock,
+  copyIn,
+  copyOut,
   fillBytes,
   formatApiByte,
   problemMessage,
@@ -54,8 +56,14 @@ import { type CapturedStack, captureStack, stackFrames, traceTable, type Traceba
 /** The message of the thread check (CPython: "Python memory allocator called without holding the GIL"). */
 const WRONG_THREAD = "tsmalloc memory allocator called from a thread that does not own the heap";
 
-/** Bytes realloc saves: the first and last ERASED_SIZE data bytes, and a serial number (up to 8 bytes). */
-const SAVE_BYTES = 2 * ERASED_SIZE + 8;
+/**
+ * Where realloc's scratch keeps the serial number: after the first and last ERASED_SIZE data
+ * bytes (a word copy of up to 2 * ERASED_SIZE bytes rounds up to at most 2 * ERASED_SIZE).
+ */
+const SAVED_SERIAL = 2 * ERASED_SIZE;
+
+/** Bytes of realloc's scratch: the data bytes it saves, then a serial number (up to 8 bytes). */
+const SAVE_BYTES = SAVED_SERIAL + 8;
 
 /** The status a process ends with on `onCorruption: "abort"`: 128 + SIGABRT, as after abort(). */
 const ABORT_STATUS = 134;
@@ -149,7 +157,9 @@ export class DebugAllocator implements Allocator {
   readonly #shared: boolean;
   readonly #stateWord: number;
   readonly #counterWord: number;
-  readonly #save: Uint8Array = new Uint8Array(SAVE_BYTES);
+  /** realloc's scratch, as words and as bytes (one buffer). */
+  readonly #saveWords: Int32Array = new Int32Array(SAVE_BYTES / 4);
+  readonly #save: Uint8Array = new Uint8Array(this.#saveWords.buffer);
   /**
    * Per 64 KiB page of the memory: the memory's generation when the wrapped allocator last
    * vouched for a block there (0: never); see #requireKnown. Grown on the slow path.
@@ -343,17 +353,19 @@ export class DebugAllocator implements Allocator {
     const old = readSize(u8, head, sst);
     const oldTail = ptr + old;
     const save = this.#save;
+    const saveWords = this.#saveWords;
     // save what the erasing below destroys, and mark the block dead while the wrapped realloc
-    // copies it (so that the old place reads 0xDD if the block moves)
-    if (this.serialNumbers) for (let i = 0; i < sst; i++) save[2 * ERASED_SIZE + i] = u8[oldTail + sst + i]!;
+    // copies it (so that the old place reads 0xDD if the block moves); a word copy of a block of
+    // up to 2 * ERASED_SIZE bytes may read 3 bytes past its data, which are trailer bytes
+    if (this.serialNumbers) for (let i = 0; i < sst; i++) save[SAVED_SERIAL + i] = u8[oldTail + sst + i]!;
     const shared = this.#shared;
     if (old <= 2 * ERASED_SIZE) {
-      for (let i = 0; i < old; i++) save[i] = u8[ptr + i]!;
+      copyOut(u8, i32, ptr, old, save, saveWords, 0);
       fillBytes(u8, i32, shared, head, head + old + extra, DEADBYTE);
     } else {
-      for (let i = 0; i < ERASED_SIZE; i++) save[i] = u8[ptr + i]!;
+      copyOut(u8, i32, ptr, ERASED_SIZE, save, saveWords, 0);
       fillBytes(u8, i32, shared, head, ptr + ERASED_SIZE, DEADBYTE);
-      for (let i = 0; i < ERASED_SIZE; i++) save[ERASED_SIZE + i] = u8[oldTail - ERASED_SIZE + i]!;
+      copyOut(u8, i32, oldTail - ERASED_SIZE, ERASED_SIZE, save, saveWords, ERASED_SIZE);
       fillBytes(u8, i32, shared, oldTail - ERASED_SIZE, oldTail + extra - this.#headerBytes, DEADBYTE);
     }
 
@@ -366,20 +378,15 @@ export class DebugAllocator implements Allocator {
     writeHeader(u8, i32, newHead, n, this.#apiByte, sst);
     writeTrailer(u8, i32, p + n, sst);
     if (this.serialNumbers) {
-      if (moved === 0) for (let i = 0; i < sst; i++) u8[p + n + sst + i] = save[2 * ERASED_SIZE + i]!;
+      if (moved === 0) for (let i = 0; i < sst; i++) u8[p + n + sst + i] = save[SAVED_SERIAL + i]!;
       else writeField(u8, p + n + sst, nextSerial(this.memory, this.#counterWord), sst);
     }
     if (old <= 2 * ERASED_SIZE) {
-      const kept = Math.min(n, old);
-      for (let i = 0; i < kept; i++) u8[p + i] = save[i]!;
+      copyIn(u8, i32, p, Math.min(n, old), save, saveWords, 0);
     } else {
-      const first = Math.min(n, ERASED_SIZE);
-      for (let i = 0; i < first; i++) u8[p + i] = save[i]!;
+      copyIn(u8, i32, p, Math.min(n, ERASED_SIZE), save, saveWords, 0);
       const lastStart = old - ERASED_SIZE;
-      if (n > lastStart) {
-        const last = Math.min(n - lastStart, ERASED_SIZE);
-        for (let i = 0; i < last; i++) u8[p + lastStart + i] = save[ERASED_SIZE + i]!;
-      }
+      if (n > lastStart) copyIn(u8, i32, p + lastStart, Math.min(n - lastStart, ERASED_SIZE), save, saveWords, ERASED_SIZE);
     }
     if (moved === 0) return 0;
     if (n > old) fillBytes(u8, i32, shared, p + old, p + n, CLEANBYTE);

@@ -194,6 +194,39 @@ export function fillBytes(u8: Uint8Array, i32: Int32Array, shared: boolean, star
 }
 
 /**
+ * Copies `count` bytes of the memory at `from` into a scratch buffer at byte `into` (a multiple
+ * of 4): `scratch` and `scratchWords` are views of the same buffer. Word by word when `from` is
+ * 4-byte aligned, which may read up to 3 bytes past the range (the caller guarantees they lie in
+ * the memory) and copy them into the scratch past `into + count`; byte by byte otherwise.
+ */
+export function copyOut(u8: Uint8Array, i32: Int32Array, from: number, count: number, scratch: Uint8Array, scratchWords: Int32Array, into: number): void {
+  if (LITTLE_ENDIAN && (from & 3) === 0) {
+    const w = from >>> 2;
+    const s = into >>> 2;
+    const words = (count + 3) >>> 2;
+    for (let i = 0; i < words; i++) scratchWords[s + i] = i32[w + i]!;
+    return;
+  }
+  for (let i = 0; i < count; i++) scratch[into + i] = u8[from + i]!;
+}
+
+/**
+ * Copies `count` bytes of the scratch buffer at byte `from` (a multiple of 4) into the memory at
+ * `to`, exactly those bytes: whole words when `to` is 4-byte aligned, then the rest byte by byte.
+ */
+export function copyIn(u8: Uint8Array, i32: Int32Array, to: number, count: number, scratch: Uint8Array, scratchWords: Int32Array, from: number): void {
+  let done = 0;
+  if (LITTLE_ENDIAN && (to & 3) === 0) {
+    const w = to >>> 2;
+    const s = from >>> 2;
+    const words = count >>> 2;
+    for (let i = 0; i < words; i++) i32[w + i] = scratchWords[s + i]!;
+    done = words * 4;
+  }
+  for (let i = done; i < count; i++) u8[to + i] = scratch[from + i]!;
+}
+
+/**
  * Checks the block whose data starts at `p`, in CPython's order: the API id (at p - SST), then
  * the leading pad bytes (p-1 .. p-(SST-1)), then the SST trailing pad bytes at p + n, where n is
  * the size in the header. Reads nothing outside `u8`: a size that puts the trailer past the end

@@ -22,7 +22,9 @@ import { bytesOf, corruption, ENABLE_TRACEMALLOC, expectBytesUnchanged, expectEr
 class Cursor implements Allocator {
   readonly name = "cursor";
   readonly memory: LinearMemory;
-  readonly live = new Set<number>();
+  readonly live = new Map<number, number>();
+  /** When true, realloc fails (returns 0) and changes nothing. */
+  failRealloc = false;
   #next: number;
   readonly #alignment: number;
 
@@ -40,7 +42,7 @@ class Cursor implements Allocator {
   malloc(size: number): number {
     const p = Math.ceil(this.#next / this.#alignment) * this.#alignment;
     this.#next = p + size + 3; // a gap, so that a byte written past a block's end is visible
-    this.live.add(p);
+    this.live.set(p, size);
     return p;
   }
 
@@ -50,8 +52,14 @@ class Cursor implements Allocator {
     return p;
   }
 
-  realloc(): number {
-    throw new Error("cursor: no realloc");
+  realloc(ptr: number, size: number): number {
+    const old = this.live.get(ptr);
+    if (old === undefined) throw new Error(`cursor: realloc of unknown ${ptr}`);
+    if (this.failRealloc) return 0;
+    const q = this.malloc(size);
+    this.memory.u8.copyWithin(q, ptr, ptr + Math.min(old, size));
+    this.free(ptr);
+    return q;
   }
 
   free(ptr: number): void {
@@ -177,6 +185,49 @@ describe("the fills and the header", () => {
           expect(u8[end]).toBe(0x22);
         },
       ),
+    );
+  });
+});
+
+describe("realloc's saved bytes", () => {
+  it("are put back exactly when the wrapped realloc fails, for sizes 0..140 in every alignment, with serial numbers", () => {
+    for (const layout of layouts) {
+      const { headerBytes, extraBytesSerial } = DebugLayouts[layout];
+      const cursor = new Cursor(1);
+      const hooks = withDebugHooks(cursor, { api: "r", layout, serialNumbers: true, serialCounter: "new" });
+      for (let k = 0; k <= 4 * 140 + 3; k++) {
+        const n = k >> 2;
+        cursor.skipTo(k & 3);
+        const p = hooks.malloc(n);
+        for (let i = 0; i < n; i++) cursor.memory.u8[p + i] = (i * 13 + n) & 0xff;
+        const start = p - headerBytes - 4;
+        const before = cursor.memory.u8.slice(start, p + n + extraBytesSerial + 4);
+        cursor.failRealloc = true;
+        expect(hooks.realloc(p, n + 1000)).toBe(0);
+        cursor.failRealloc = false;
+        expect(cursor.memory.u8.subarray(start, p + n + extraBytesSerial + 4)).toEqual(before);
+        hooks.free(p);
+      }
+    }
+  });
+
+  it("keep the data when the block moves, from and to every alignment", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...layouts), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 300 }), (layout, from, to, n, m) => {
+        const cursor = new Cursor(1);
+        const hooks = withDebugHooks(cursor, { api: "m", layout });
+        cursor.skipTo(from);
+        const p = hooks.malloc(n);
+        for (let i = 0; i < n; i++) cursor.memory.u8[p + i] = (i * 7 + 1) & 0xff;
+        cursor.skipTo(to);
+        const q = hooks.realloc(p, m);
+        expect(q % 4).toBe(to);
+        for (let i = 0; i < Math.min(n, m); i++) expect(cursor.memory.u8[q + i]).toBe((i * 7 + 1) & 0xff);
+        if (m > n) expectFilled(cursor.memory, q + n, m - n, 0xcd);
+        expect(hooks.usableSize(q)).toBe(m);
+        expectFilled(cursor.memory, p - DebugLayouts[layout].headerBytes, DebugLayouts[layout].headerBytes, 0xdd); // the old place, marked dead
+        hooks.free(q);
+      }),
     );
   });
 });
