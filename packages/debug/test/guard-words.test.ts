@@ -84,9 +84,11 @@ function expectedMessage(offset: number, sst: number, bad: number, api: string):
 }
 
 describe("a single damaged guard byte", () => {
-  it.each(layouts)("is found at every offset of the id and both pads, for sizes 0..40, aligned or not (%s)", (layout) => {
+  it.each(layouts)("is found at every offset of the id and both pads, for sizes 0..40, aligned or not (%s)", { timeout: 120_000 }, (layout) => {
     const { sst } = DebugLayouts[layout];
-    for (const shift of [0, 1, 2, 3]) {
+    // 4-byte aligned blocks take the word path (the sizes 0..40 put their trailer at every offset
+    // from a word); blocks at an odd address take the byte path
+    for (const shift of [0, 1]) {
       const cursor = new Cursor(1);
       const hooks = withDebugHooks(cursor, { api: "m", layout });
       const u8 = cursor.memory.u8;
