@@ -8,9 +8,12 @@ import { Malloc } from "@tsmalloc/malloc";
 import { LinearMemory } from "@tsmalloc/memory";
 import { Pymalloc } from "@tsmalloc/pymalloc";
 import type { ContenderFactory } from "@tsmalloc/testkit";
+import { FillsAlone } from "./fills-alone.ts";
 
 export const contenders: Record<string, ContenderFactory> = {
   malloc: () => new Malloc(new LinearMemory()),
+  // the floor: nothing but the 0xCD and 0xDD fills the hooks must write (see fills-alone.ts)
+  "malloc + fills alone": () => new FillsAlone(new Malloc(new LinearMemory())),
   // MEM hooks: the thread check is one more field test than RAW's
   "malloc + hooks": () => withDebugHooks(new Malloc(new LinearMemory()), { api: "m" }),
   "malloc + hooks, serial numbers": () => withDebugHooks(new Malloc(new LinearMemory()), { api: "m", serialNumbers: true }),

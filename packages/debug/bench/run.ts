@@ -1,6 +1,7 @@
 /*
  * `pnpm bench` for @tsmalloc/debug: what the debug hooks cost around an allocator, as a ratio to
- * the same allocator bare, on testkit's churn workloads and a replay of the gcc_cc1_wrapt trace;
+ * the same allocator bare (and beside the floor: the same allocator doing nothing but the hooks'
+ * fills), on testkit's churn workloads and a replay of the gcc_cc1_wrapt trace;
  * then on a shared memory; then with allocation tracebacks on (a smaller workload: capturing a
  * stack costs microseconds). Every run is a fresh worker; runs alternate between contenders; the
  * tables show medians and ratios to the first column.
@@ -36,7 +37,7 @@ const cases: BenchCase[] = [
   { name: "churn 16..64 KiB, 1,000 live", workload: { kind: "churn", churn: largeChurn(quick ? 2_000 : 20_000) }, warm: true },
   { name: "replay gcc_cc1_wrapt (1.45 M events)", workload: { kind: "replay", trace: loadTrace(bundledTracePath("gcc_cc1_wrapt"), quick ? 100_000 : Infinity) }, warm: true },
 ];
-const contenders = ["malloc", "malloc + hooks", "malloc + hooks, serial numbers"];
+const contenders = ["malloc", "malloc + fills alone", "malloc + hooks", "malloc + hooks, serial numbers"];
 const cells = await runBenchmarks(cases, { module, contenders, runs, budgetMs, progress });
 process.stdout.write(`\n${formatBenchTable(cells, cases, contenders)}\n\n`);
 

@@ -21,6 +21,8 @@ import {
   BAD_ID,
   BLOCK_OK,
   checkBlock,
+  copyIn,
+  copyOut,
   fillBytes,
   formatApiByte,
   problemMessage,
@@ -54,8 +56,14 @@ import { type CapturedStack, captureStack, stackFrames, traceTable, type Traceba
 /** The message of the thread check (CPython: "Python memory allocator called without holding the GIL"). */
 const WRONG_THREAD = "tsmalloc memory allocator called from a thread that does not own the heap";
 
-/** Bytes realloc saves: the first and last ERASED_SIZE data bytes, and a serial number (up to 8 bytes). */
-const SAVE_BYTES = 2 * ERASED_SIZE + 8;
+/**
+ * Where realloc's scratch keeps the serial number: after the first and last ERASED_SIZE data
+ * bytes (a word copy of up to 2 * ERASED_SIZE bytes rounds up to at most 2 * ERASED_SIZE).
+ */
+const SAVED_SERIAL = 2 * ERASED_SIZE;
+
+/** Bytes of realloc's scratch: the data bytes it saves, then a serial number (up to 8 bytes). */
+const SAVE_BYTES = SAVED_SERIAL + 8;
 
 /** The status a process ends with on `onCorruption: "abort"`: 128 + SIGABRT, as after abort(). */
 const ABORT_STATUS = 134;
@@ -149,7 +157,14 @@ export class DebugAllocator implements Allocator {
   readonly #shared: boolean;
   readonly #stateWord: number;
   readonly #counterWord: number;
-  readonly #save: Uint8Array = new Uint8Array(SAVE_BYTES);
+  /** realloc's scratch, as words and as bytes (one buffer). */
+  readonly #saveWords: Int32Array = new Int32Array(SAVE_BYTES / 4);
+  readonly #save: Uint8Array = new Uint8Array(this.#saveWords.buffer);
+  /**
+   * Per 64 KiB page of the memory: the memory's generation when the wrapped allocator last
+   * vouched for a block there (0: never); see #requireKnown. Grown on the slow path.
+   */
+  #vouched: Uint32Array = new Uint32Array(0);
 
   /**
    * Wraps `allocator`; prefer {@link withDebugHooks}, which does the same. Allocates the hooks'
@@ -318,10 +333,11 @@ export class DebugAllocator implements Allocator {
     if (typeof size !== "number" || (size >>> 0) !== size) checkOversize(size, "realloc");
     if (ptr === 0) return this.#allocate(size, false, DebugAllocator.prototype.realloc);
     let u8 = this.memory.u8;
+    let i32 = this.memory.i32;
     if (ptr < this.#headerBytes || ptr > u8.length) throw pointerError("realloc", ptr, u8.length, this.#headerBytes);
     // the block first, then the size, as _PyMem_DebugRawRealloc: a damaged block is reported
     // whatever size it is asked to take
-    const problem = checkBlock(u8, ptr, this.#apiByte, this.#sst);
+    const problem = checkBlock(u8, i32, ptr, this.#apiByte, this.#sst);
     if (problem !== BLOCK_OK) {
       this.#corrupt(problem, "debugRawRealloc", ptr);
       return 0;
@@ -329,50 +345,51 @@ export class DebugAllocator implements Allocator {
     if (size > this.#maxRequest) return 0;
     const sst = this.#sst;
     const head = ptr - this.#headerBytes;
-    if (this.#preflight) this.#askWrapped(head);
+    if (this.#preflight) {
+      const generation = this.memory.generation;
+      if (this.#vouched[head >>> 16] !== generation || generation === 0) this.#requireKnown(head, generation);
+    }
     const extra = this.extraBytes;
     const old = readSize(u8, head, sst);
     const oldTail = ptr + old;
     const save = this.#save;
+    const saveWords = this.#saveWords;
     // save what the erasing below destroys, and mark the block dead while the wrapped realloc
-    // copies it (so that the old place reads 0xDD if the block moves)
-    if (this.serialNumbers) for (let i = 0; i < sst; i++) save[2 * ERASED_SIZE + i] = u8[oldTail + sst + i]!;
-    const words = this.#words();
+    // copies it (so that the old place reads 0xDD if the block moves); a word copy of a block of
+    // up to 2 * ERASED_SIZE bytes may read 3 bytes past its data, which are trailer bytes
+    if (this.serialNumbers) for (let i = 0; i < sst; i++) save[SAVED_SERIAL + i] = u8[oldTail + sst + i]!;
+    const shared = this.#shared;
     if (old <= 2 * ERASED_SIZE) {
-      for (let i = 0; i < old; i++) save[i] = u8[ptr + i]!;
-      fillBytes(u8, words, head, head + old + extra, DEADBYTE);
+      copyOut(u8, i32, ptr, old, save, saveWords, 0);
+      fillBytes(u8, i32, shared, head, head + old + extra, DEADBYTE);
     } else {
-      for (let i = 0; i < ERASED_SIZE; i++) save[i] = u8[ptr + i]!;
-      fillBytes(u8, words, head, ptr + ERASED_SIZE, DEADBYTE);
-      for (let i = 0; i < ERASED_SIZE; i++) save[ERASED_SIZE + i] = u8[oldTail - ERASED_SIZE + i]!;
-      fillBytes(u8, words, oldTail - ERASED_SIZE, oldTail + extra - this.#headerBytes, DEADBYTE);
+      copyOut(u8, i32, ptr, ERASED_SIZE, save, saveWords, 0);
+      fillBytes(u8, i32, shared, head, ptr + ERASED_SIZE, DEADBYTE);
+      copyOut(u8, i32, oldTail - ERASED_SIZE, ERASED_SIZE, save, saveWords, ERASED_SIZE);
+      fillBytes(u8, i32, shared, oldTail - ERASED_SIZE, oldTail + extra - this.#headerBytes, DEADBYTE);
     }
 
     const moved = this.wrapped.realloc(head, size + extra);
     u8 = this.memory.u8; // the memory may have grown
+    i32 = this.memory.i32;
     const n = moved === 0 ? old : size;
     const newHead = moved === 0 ? head : moved;
     const p = newHead + this.#headerBytes;
-    writeHeader(u8, newHead, n, this.#apiByte, sst);
-    writeTrailer(u8, p + n, sst);
+    writeHeader(u8, i32, newHead, n, this.#apiByte, sst);
+    writeTrailer(u8, i32, p + n, sst);
     if (this.serialNumbers) {
-      if (moved === 0) for (let i = 0; i < sst; i++) u8[p + n + sst + i] = save[2 * ERASED_SIZE + i]!;
+      if (moved === 0) for (let i = 0; i < sst; i++) u8[p + n + sst + i] = save[SAVED_SERIAL + i]!;
       else writeField(u8, p + n + sst, nextSerial(this.memory, this.#counterWord), sst);
     }
     if (old <= 2 * ERASED_SIZE) {
-      const kept = Math.min(n, old);
-      for (let i = 0; i < kept; i++) u8[p + i] = save[i]!;
+      copyIn(u8, i32, p, Math.min(n, old), save, saveWords, 0);
     } else {
-      const first = Math.min(n, ERASED_SIZE);
-      for (let i = 0; i < first; i++) u8[p + i] = save[i]!;
+      copyIn(u8, i32, p, Math.min(n, ERASED_SIZE), save, saveWords, 0);
       const lastStart = old - ERASED_SIZE;
-      if (n > lastStart) {
-        const last = Math.min(n - lastStart, ERASED_SIZE);
-        for (let i = 0; i < last; i++) u8[p + lastStart + i] = save[ERASED_SIZE + i]!;
-      }
+      if (n > lastStart) copyIn(u8, i32, p + lastStart, Math.min(n - lastStart, ERASED_SIZE), save, saveWords, ERASED_SIZE);
     }
     if (moved === 0) return 0;
-    if (n > old) fillBytes(u8, this.#words(), p + old, p + n, CLEANBYTE);
+    if (n > old) fillBytes(u8, i32, shared, p + old, p + n, CLEANBYTE);
     if (this.#traces.size !== 0) this.#traces.delete(ptr);
     if (this.tracebacks !== 0) this.#traces.set(p, captureStack(this.tracebacks, DebugAllocator.prototype.realloc));
     return p;
@@ -398,15 +415,19 @@ export class DebugAllocator implements Allocator {
     if (ptr === 0) return;
     if (typeof ptr !== "number" || (ptr >>> 0) !== ptr) requireAddress(ptr, "free");
     const u8 = this.memory.u8;
+    const i32 = this.memory.i32;
     if (ptr < this.#headerBytes || ptr > u8.length) throw pointerError("free", ptr, u8.length, this.#headerBytes);
-    const problem = checkBlock(u8, ptr, this.#apiByte, this.#sst);
+    const problem = checkBlock(u8, i32, ptr, this.#apiByte, this.#sst);
     if (problem !== BLOCK_OK) {
       this.#corrupt(problem, "debugRawFree", ptr);
       return;
     }
     const head = ptr - this.#headerBytes;
-    if (this.#preflight) this.#askWrapped(head);
-    fillBytes(u8, this.#words(), head, ptr + readSize(u8, head, this.#sst) + this.extraBytes - this.#headerBytes, DEADBYTE);
+    if (this.#preflight) {
+      const generation = this.memory.generation;
+      if (this.#vouched[head >>> 16] !== generation || generation === 0) this.#requireKnown(head, generation);
+    }
+    fillBytes(u8, i32, this.#shared, head, ptr + readSize(u8, head, this.#sst) + this.extraBytes - this.#headerBytes, DEADBYTE);
     if (this.#traces.size !== 0) this.#traces.delete(ptr);
     this.wrapped.free(head);
   }
@@ -422,7 +443,7 @@ export class DebugAllocator implements Allocator {
     if (typeof ptr !== "number" || (ptr >>> 0) !== ptr) requireAddress(ptr, "usableSize");
     const u8 = this.memory.u8;
     if (ptr < this.#headerBytes || ptr > u8.length) throw pointerError("usableSize", ptr, u8.length, this.#headerBytes);
-    const problem = checkBlock(u8, ptr, this.#apiByte, this.#sst);
+    const problem = checkBlock(u8, this.memory.i32, ptr, this.#apiByte, this.#sst);
     if (problem !== BLOCK_OK) {
       this.#corrupt(problem, "debugUsableSize", ptr);
       return 0;
@@ -511,33 +532,44 @@ export class DebugAllocator implements Allocator {
     const head = zeroed ? this.wrapped.calloc(1, n + this.extraBytes) : this.wrapped.malloc(n + this.extraBytes);
     if (head === 0) return 0;
     const u8 = this.memory.u8; // the memory may have grown
+    const i32 = this.memory.i32;
     const sst = this.#sst;
     const p = head + this.#headerBytes;
-    writeHeader(u8, head, n, this.#apiByte, sst);
-    if (!zeroed) fillBytes(u8, this.#words(), p, p + n, CLEANBYTE);
-    writeTrailer(u8, p + n, sst);
+    writeHeader(u8, i32, head, n, this.#apiByte, sst);
+    if (!zeroed) fillBytes(u8, i32, this.#shared, p, p + n, CLEANBYTE);
+    writeTrailer(u8, i32, p + n, sst);
     if (this.serialNumbers) writeField(u8, p + n + sst, nextSerial(this.memory, this.#counterWord), sst);
     if (this.tracebacks !== 0) this.#traces.set(p, captureStack(this.tracebacks, caller));
     return p;
   }
 
-  /** The word view for fills on a shared memory, null otherwise (see fillBytes). */
   /**
-   * Asks the wrapped allocator about the block before anything is written, so that a block it
-   * does not know is refused with the memory unchanged. An allocator whose usableSize exists but
-   * cannot size this block (`ERR_TSMALLOC_INVALID_OPTION`: pymalloc whose raw allocator has no
-   * usableSize, for a large block) is not asked: the call goes on as without the capability.
+   * Makes sure the wrapped allocator knows the block at `head` before free or realloc writes
+   * anything, so that a block whose header passes the check but which belongs to another heap is
+   * refused by the wrapped allocator with the memory unchanged. The header check (CPython's
+   * `_PyMem_DebugCheckAddress`) is what proves the block; this only settles which heap it is in,
+   * and that is a property of its page: regions are whole 64 KiB pages, each mapped for one heap,
+   * and the memory's generation changes whenever any region is mapped, unmapped or resized. So the
+   * wrapped allocator is asked (its usableSize, which throws for a block it does not know) once
+   * per page and generation, and the answer is remembered in #vouched; the hot paths compare one
+   * word. An allocator whose usableSize cannot size this block (`ERR_TSMALLOC_INVALID_OPTION`:
+   * pymalloc whose raw allocator has no usableSize, for a large block) goes on as without the
+   * capability.
    */
-  #askWrapped(head: number): void {
+  #requireKnown(head: number, generation: number): void {
     try {
       this.wrapped.usableSize!(head);
     } catch (error) {
       if (!isTsmallocError(error, ErrorCode.InvalidOption)) throw error;
     }
-  }
-
-  #words(): Uint32Array | null {
-    return this.#shared ? this.memory.u32 : null;
+    if (generation === 0) return; // the generation wrapped: 0 is "never" in the table
+    const page = head >>> 16;
+    if (page >= this.#vouched.length) {
+      const grown = new Uint32Array(Math.max(page + 1, this.memory.byteLength >>> 16));
+      grown.set(this.#vouched);
+      this.#vouched = grown;
+    }
+    this.#vouched[page] = generation;
   }
 
   /**
