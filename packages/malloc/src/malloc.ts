@@ -333,7 +333,7 @@ export class Malloc implements Allocator {
       heap.sync();
       const p = heap.malloc(n);
       // large blocks are fresh regions, which the region allocator hands out zeroed
-      if (p !== 0 && n < heap.mmapThreshold) this.memory.u8.fill(0, p, p + n);
+      if (p !== 0 && n < heap.mmapThreshold) heap.zeroPayload(p, n);
       return p;
     } finally {
       if (this.#locked) unlockMutex(this.#lockWords, this.#lockIndex);

@@ -32,7 +32,14 @@ const size = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(0, 1, 8, 9, 24, 25, 255, 256, 65535, 65536, MiB - 1, MiB) },
 );
 
-const op: fc.Arbitrary<Op> = fc.oneof(
+/**
+ * Sizes around the 64 bytes up to which copies and zeroings go word by word, and the small
+ * blocks' fast paths: a realloc or calloc of these moves or zeroes a short run of words.
+ */
+const shortSize = fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 96 }) }, { weight: 1, arbitrary: fc.integer({ min: 97, max: 600 }) });
+
+/** The operations, with request sizes drawn from `size`. */
+const opsOf = (size: fc.Arbitrary<number>): fc.Arbitrary<Op> => fc.oneof(
   { weight: 30, arbitrary: fc.record({ op: fc.constant("malloc" as const), size }) },
   {
     weight: 8,
@@ -54,6 +61,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
 );
+
+const op: fc.Arbitrary<Op> = opsOf(size);
 
 let operations = 0;
 
@@ -170,6 +179,15 @@ describe("random sequences against the allocator model", () => {
         run(new Malloc(new LinearMemory({ buffer: new ArrayBuffer(48 << 20) }), { mmapThreshold: 4096, segmentSize: 65536 }), ops);
       }),
       { numRuns: Math.ceil(numRuns / 2) },
+    );
+  });
+
+  it("hold for short blocks, moved and zeroed word by word", { timeout }, () => {
+    fc.assert(
+      fc.property(fc.array(opsOf(shortSize), { minLength: 100, maxLength, size: "max" }), (ops) => {
+        run(new Malloc(new LinearMemory()), ops);
+      }),
+      { numRuns },
     );
   });
 
