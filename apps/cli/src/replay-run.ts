@@ -55,6 +55,11 @@ export interface ReplaySettings {
 export interface HeapFigures {
   /** Bytes the allocators have mapped from the memory (the memory's own header not counted). */
   readonly footprint: number;
+  /**
+   * The memory's size (`byteLength`, its header included): what it holds, mapped or not. Linear
+   * memory never shrinks, so at the end of the replay this is its high-water mark: what a user pays.
+   */
+  readonly memoryBytes: number;
   /** The system malloc's segments and large-block regions. */
   readonly mallocMappedBytes: number;
   readonly mallocSegments: number;
@@ -210,8 +215,10 @@ interface HeapState {
 function heapState(runtime: Runtime, baseline: number): HeapState {
   const malloc = runtime.mallocHeap.stats();
   const pymalloc = runtime.pymallocHeap?.stats() ?? null;
+  const memory = runtime.memory.stats();
   const figures: HeapFigures = {
-    footprint: runtime.memory.stats().mappedBytes - baseline,
+    footprint: memory.mappedBytes - baseline,
+    memoryBytes: memory.byteLength,
     mallocMappedBytes: malloc.mappedBytes,
     mallocSegments: malloc.segments,
     mallocLargeBlocks: malloc.largeBlocks,

@@ -16,6 +16,14 @@ export function footprintRatio(outcome: ReplayOutcome): number | null {
   return outcome.profile.peakLiveBytes === 0 ? null : outcome.atPeak.footprint / outcome.profile.peakLiveBytes;
 }
 
+/**
+ * The memory's high-water mark (its size at the end: linear memory never shrinks) over the live
+ * bytes at the peak; null when nothing is live at the peak.
+ */
+export function highWaterRatio(outcome: ReplayOutcome): number | null {
+  return outcome.profile.peakLiveBytes === 0 ? null : outcome.atEnd.memoryBytes / outcome.profile.peakLiveBytes;
+}
+
 /** The configuration's name as the summary shows it, with what `allocatorName()` says. */
 export function configurationLabel(settings: ReplaySettings, outcome: ReplayOutcome): string {
   if (settings.module !== null) return `"${settings.config}" with MEM served by ${settings.module.path}`;
@@ -38,6 +46,7 @@ export function formatSummary(loaded: LoadedTrace, settings: ReplaySettings, out
   entries.push(
     ["peak live bytes", `${formatExactBytes(profile.peakLiveBytes)} in ${formatCounted(profile.blocksAtPeak, "block")}, after event ${formatCount(profile.peakEvent)}`],
     ["footprint at peak", `${formatExactBytes(peak.footprint)} mapped: ${formatRatio(footprintRatio(outcome))} the live bytes`],
+    ["memory high-water", `${formatExactBytes(outcome.atEnd.memoryBytes)}: ${formatRatio(highWaterRatio(outcome))} the live bytes (the memory's size, header included; it never shrinks)`],
   );
   if (peak.pymallocArenas !== null && outcome.arenas !== null) {
     const a = outcome.arenas;
@@ -104,6 +113,8 @@ export function summaryJson(loaded: LoadedTrace, settings: ReplaySettings, outco
     peakLiveBlocks: profile.peakLiveBlocks,
     footprintAtPeak: outcome.atPeak.footprint,
     footprintRatio: roundTo(footprintRatio(outcome), 3),
+    memoryHighWater: outcome.atEnd.memoryBytes,
+    highWaterRatio: roundTo(highWaterRatio(outcome), 3),
     atPeak: outcome.atPeak,
     atEnd: outcome.atEnd,
     arenas: outcome.arenas,

@@ -11,6 +11,7 @@ import { CONFIG_NAMES, type CliRun, expectFailure, expectOk, expectTidyFigures, 
 /** The figures of `replay --json` the tests look at. */
 interface HeapJson {
   readonly footprint: number;
+  readonly memoryBytes: number;
   readonly mallocMappedBytes: number;
   readonly mallocSegments: number;
   readonly pymallocArenas: number | null;
@@ -34,6 +35,8 @@ interface ReplayJson {
   readonly peakLiveBlocks: number;
   readonly footprintAtPeak: number;
   readonly footprintRatio: number | null;
+  readonly memoryHighWater: number;
+  readonly highWaterRatio: number | null;
   readonly atPeak: HeapJson;
   readonly atEnd: HeapJson;
   readonly arenas: { readonly highwater: number; readonly allocated: number; readonly reclaimed: number } | null;
@@ -82,6 +85,14 @@ describe("replay --json on the first 20,000 events of py_compileall", () => {
     expect(json.footprintAtPeak).toBeGreaterThanOrEqual(json.peakLiveBytes);
     expect(json.atPeak.footprint).toBe(json.footprintAtPeak);
     expect(json.footprintRatio).toBeCloseTo(json.footprintAtPeak / json.peakLiveBytes, 3);
+    // the memory holds the footprint and its own header (a page at least), never shrinks, and
+    // its size at the end is the high-water mark
+    expect(json.atPeak.memoryBytes).toBeGreaterThanOrEqual(json.atPeak.footprint + 65_536);
+    expect(json.atEnd.memoryBytes).toBeGreaterThanOrEqual(json.atPeak.memoryBytes);
+    expect(json.atEnd.memoryBytes).toBeGreaterThanOrEqual(json.atEnd.footprint + 65_536);
+    expect(json.memoryHighWater).toBe(json.atEnd.memoryBytes);
+    expect(json.memoryHighWater % 65_536).toBe(0);
+    expect(json.highWaterRatio).toBeCloseTo(json.memoryHighWater / json.peakLiveBytes, 3);
     expect(json.atPeak.mallocSegments).toBeGreaterThanOrEqual(1);
     if (PYMALLOC_NAMES.has(name)) {
       expect(json.atPeak.pymallocArenas).toBeGreaterThanOrEqual(1);
@@ -102,6 +113,7 @@ describe("replay --json on the first 20,000 events of py_compileall", () => {
     // measured figures rounded: times to 0.1, the ratio to 0.001
     for (const time of [json.nsPerEvent, ...json.runsNsPerEvent, json.replayMs, json.parseMs]) expect(String(time)).toMatch(/^\d+(\.\d)?$/);
     expect(String(json.footprintRatio)).toMatch(/^\d+(\.\d{1,3})?$/);
+    expect(String(json.highWaterRatio)).toMatch(/^\d+(\.\d{1,3})?$/);
     expect(json).not.toHaveProperty("statistics");
   });
 
@@ -185,6 +197,7 @@ describe("replay of the full bundled py_compileall, as text", () => {
     expect(lines).toContain("  verified           no (--verify checks every block)");
     expect(lines.find((l) => l.startsWith("  time "))).toMatch(/^ {2}time {15}\d+(\.\d)? ns\/event \(\d+(\.\d)? ms; median of 3 runs in this process/);
     expect(lines.find((l) => l.startsWith("  footprint at peak "))).toMatch(/^ {2}footprint at peak {2}[\d,]+ B \([\d.]+ MiB\) mapped: \d\.\d\d× the live bytes$/);
+    expect(lines.find((l) => l.startsWith("  memory high-water "))).toMatch(/^ {2}memory high-water {2}[\d,]+ B \([\d.]+ MiB\): \d\.\d\d× the live bytes \(the memory's size, header included; it never shrinks\)$/);
     expect(lines.find((l) => l.startsWith("  pymalloc at peak "))).toMatch(/^ {2}pymalloc at peak {3}\d+ arenas, [\d,]+ pools in use$/);
     expect(lines.find((l) => l.startsWith("  at the end "))).toMatch(/^ {2}at the end {9}514 blocks never freed, 68,075 B \(66\.5 KiB\); footprint [\d,]+ B \([\d.]+ MiB\)$/);
     expectTidyFigures(expectOk(atEnd));
@@ -274,13 +287,14 @@ describe("a request that returns NULL is not a live block (issue 16)", () => {
     expect(lines[0]).toBe('big: 1 event replayed through MEM under "default" (allocatorName() = pymalloc)');
     expect(lines).toContain("  peak live bytes    0 B in 0 blocks, after event 1");
     expect(lines.find((l) => l.startsWith("  footprint at peak "))).toMatch(/ mapped: - the live bytes$/);
+    expect(lines.find((l) => l.startsWith("  memory high-water "))).toMatch(/: - the live bytes \(the memory's size/);
     expect(lines.find((l) => l.startsWith("  at the end "))).toMatch(/^ {2}at the end {9}0 blocks never freed, 0 B; footprint /);
     expect(lines).toContain("  NULL returns       1 (event 1): not live blocks");
   });
 
   it.each([[[]], [["--verify"]], [["--runs", "2"]]])("the JSON (%j), and the heap looked at after the peak of what the replay held", async (args) => {
     const one = jsonOf<ReplayJson & { failedEvents: number[] }>(await runCli(["replay", big, "--json", ...args]));
-    expect(one).toMatchObject({ failures: 1, failedEvents: [1], peakLiveBytes: 0, blocksAtPeak: 0, liveAtEndBlocks: 0, liveAtEndBytes: 0, footprintRatio: null });
+    expect(one).toMatchObject({ failures: 1, failedEvents: [1], peakLiveBytes: 0, blocksAtPeak: 0, liveAtEndBlocks: 0, liveAtEndBytes: 0, footprintRatio: null, highWaterRatio: null });
     const json = jsonOf<ReplayJson & { failedEvents: number[] }>(await runCli(["replay", moved, "--json", ...args]));
     expect(json).toMatchObject({ failures: 1, failedEvents: [2], peakLiveBytes: 600, peakEvent: 5, blocksAtPeak: 1, peakLiveBlocks: 1, liveAtEndBlocks: 1, liveAtEndBytes: 600 });
     // looked at after event 5: the 600 bytes are the system malloc's, pymalloc has no pool in use
@@ -384,5 +398,23 @@ describe("replay --module errors: exit 2, one line", () => {
     const line = expectFailure(await runCli(["replay", tiny, "--module", path]), 2);
     expect(line).toMatch(message);
     expect(line).toContain(path);
+  });
+});
+
+describe("the memory a replay costs (issue 15): footprint and high-water against the live bytes", () => {
+  // py_compileall under `default` before issue 15: footprint 1.198×, high-water 1.296× (16 pages of
+  // holes below 1 MiB-aligned arenas, and malloc's free tail of an eighth of its heap)
+  const paths: Record<string, string> = { py_compileall: PY_COMPILEALL, gcc_cc1_wrapt: GCC_CC1 };
+  it.each([
+    ["py_compileall", "default", 1.17, 1.2],
+    ["py_compileall", "malloc", 1.11, 1.11],
+    ["gcc_cc1_wrapt", "default", 1.43, 1.45],
+    ["gcc_cc1_wrapt", "malloc", 1.37, 1.38],
+  ])("%s under %s: footprint at peak <= %d×, high-water <= %d×, no hole at the peak", async (trace, config, footprint, highWater) => {
+    const json = jsonOf<ReplayJson>(await runCli(["replay", paths[trace]!, "--allocator", config, "--runs", "1", "--json"]));
+    expect(json.footprintRatio).toBeLessThanOrEqual(footprint);
+    expect(json.highWaterRatio).toBeLessThanOrEqual(highWater);
+    // every page the memory holds at the peak is mapped: the header's page and the allocators' regions
+    expect(json.atPeak.memoryBytes).toBe(json.atPeak.footprint + 65_536);
   });
 });

@@ -643,22 +643,30 @@ export class Heap {
   /**
    * Makes room for a block of `size` bytes: extends a segment in place when the pages after it
    * are free (the lowest such segment, so that a heap closes the gaps left by unmapped regions
-   * before it grows the memory), else maps a new segment. Growth is geometric (an eighth of the heap, at
-   * least the configured segment size, at most 64 MiB beyond the request), never tiny. The new
-   * free block is at least searchSize(size), so that findFree(size) finds it.
+   * before it grows the memory), else maps a new segment. The new free block is at least
+   * searchSize(size), so that findFree(size) finds it.
+   *
+   * The two steps differ. An extension is small (the configured segment size, or a 64th of the
+   * heap when that is more): it is a remap, cheap to repeat, and what it adds past the request is
+   * the free tail that the memory holds for nothing until the heap grows into it (an eighth of the
+   * heap, as before, left py_compileall's heap 0.79 MB of free tail at its peak). A new segment is
+   * geometric (an eighth of the heap, at least the segment size, at most 64 MiB beyond the
+   * request), so that a heap whose segments cannot grow in place has few of them.
    * @returns false when the memory can give neither
    */
   grow(size: number): boolean {
     const u32 = this.u32;
     const hw = this.hw;
-    const step = Math.min(MAX_SEGMENT_STEP, Math.max(u32[hw + H_SEGMENT_SIZE]!, u32[hw + H_SEGMENT_BYTES]! >>> 3));
+    const segmentSize = u32[hw + H_SEGMENT_SIZE]!;
+    const heapBytes = u32[hw + H_SEGMENT_BYTES]!;
+    const step = Math.min(MAX_SEGMENT_STEP, Math.max(segmentSize, heapBytes >>> 3));
     const need = searchSize(size);
-    const extension = roundUpPages(Math.max(step, need));
+    const extension = roundUpPages(Math.max(segmentSize, heapBytes >>> 6, need));
     if (this.beforeMap !== null) {
       this.beforeMap();
       this.sync();
     }
-    // growth is rare (each step is an eighth of the heap), so a list and a sort cost nothing here
+    // growth is rare (each step is at least 256 KiB and a 64th of the heap), so a list and a sort cost nothing here
     for (const segment of segmentsOf(u32, hw).sort((a, b) => a - b)) {
       const oldSize = this.u32[(segment >>> 2) + SEG_SIZE]!;
       if (oldSize + extension <= MAX_SEGMENT_BYTES && this.memory.remap(segment, oldSize + extension)) {

@@ -52,6 +52,46 @@ describe("heap growth", () => {
     expectHeapOk(heap);
   });
 
+  it("extends in place by the segment size, or a 64th of the heap when that is more: a small free tail (issue 15)", () => {
+    const heap = new Malloc();
+    const memory = heap.memory;
+    // each extension adds max(256 KiB, heap / 64, the request) rounded up to pages; the heap's
+    // free tail after each one is less than that step
+    const sizes: number[] = [segmentsOf(memory)[0]!.size];
+    for (let i = 0; i < 12_000; i++) {
+      expect(heap.malloc(4000)).not.toBe(0);
+      const size = segmentsOf(memory)[0]!.size;
+      if (size !== sizes.at(-1)) sizes.push(size);
+    }
+    expect(segmentsOf(memory)).toHaveLength(1);
+    for (let i = 1; i < sizes.length; i++) {
+      const step = Math.ceil(Math.max(SEGMENT, sizes[i - 1]! / 64) / 65536) * 65536;
+      expect(sizes[i]! - sizes[i - 1]!).toBe(step);
+    }
+    // 12,000 blocks of 4,016 bytes: 46 MiB, reached by steps of 256 KiB, then 64ths of the heap
+    expect(sizes.at(-1)!).toBeGreaterThan(46 * MiB);
+    expect(sizes.length).toBeGreaterThan(100);
+    const stats = heap.stats();
+    expect(stats.freeBytes).toBeLessThan(Math.max(SEGMENT, stats.segmentBytes / 64));
+    expectHeapOk(heap);
+  });
+
+  it("maps a new segment of an eighth of the heap when the segment cannot grow in place", () => {
+    const heap = new Malloc();
+    const memory = heap.memory;
+    for (let i = 0; i < 4000; i++) expect(heap.malloc(4000)).not.toBe(0);
+    const [first] = segmentsOf(memory);
+    expect(first!.size).toBeGreaterThan(15 * MiB);
+    memory.map(65536);
+    let p = 0;
+    do p = heap.malloc(4000);
+    while (segmentsOf(memory).length === 1);
+    const second = segmentsOf(memory)[1]!;
+    expect(inRegion(p, second)).toBe(true);
+    expect(second.size).toBe(Math.ceil(first!.size / 8 / 65536) * 65536);
+    expectHeapOk(heap);
+  });
+
   it("maps a new segment when another region follows the newest one", () => {
     const memory = new LinearMemory();
     const heap = new Malloc(memory);

@@ -3,7 +3,7 @@ import { LinearMemory, RegionOwner, isTsmallocError } from "@tsmalloc/memory";
 // A growable WebAssembly.Memory; its first pages hold tsmalloc's header (the region table).
 const memory = new LinearMemory();
 
-// Map 1 MiB aligned to 1 MiB, as pymalloc does for an arena. Mapped memory is always zero.
+// Map 1 MiB aligned to 1 MiB, owned by an arena. Mapped memory is always zero.
 const arena = memory.map(1 << 20, { alignment: 1 << 20, owner: RegionOwner.Arena });
 console.log(`arena at 0x${arena.toString(16)}, memory is now ${memory.byteLength} bytes`);
 

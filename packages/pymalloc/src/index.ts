@@ -1,4 +1,4 @@
-export { type ArenaAllocator, regionArenaAllocator } from "./arena-allocator.ts";
+export { type ArenaAllocator, regionArenaAllocator, type RegionArenaAllocatorOptions } from "./arena-allocator.ts";
 export { checkHeap } from "./check.ts";
 export { formatStats, formatStatsLine } from "./format-stats.ts";
 export {

@@ -343,7 +343,7 @@ export class Pymalloc implements Allocator {
     this.#inverseSize = new Float64Array(layout.numClasses);
     for (let i = 0; i < layout.numClasses; i++) this.#inverseSize[i] = 1 / ((i + 1) << layout.alignmentShift);
     this.#checks = options.checks ?? true;
-    this.#arenaAllocator = options.arenaAllocator ?? regionArenaAllocator(memory);
+    this.#arenaAllocator = options.arenaAllocator ?? regionArenaAllocator(memory, { alignment: layout.poolSize });
     this.#onNewArena = options.onNewArena;
     if (options.arenaAllocator !== undefined) this.#markForeignArenas();
     if (slot === null && (options.register ?? memory.getRoot(ROOT_TAG) === 0)) memory.setRoot(ROOT_TAG, address);

@@ -23,6 +23,7 @@ import {
   freeAll,
   liveArenas,
   makeHeap,
+  MiB,
   makeSpyHeap,
   misalignedArenaAllocator,
   POOL,
@@ -53,12 +54,6 @@ function countedHeap(options: PymallocOptions = {}, inner?: (memory: LinearMemor
   return { memory, raw, obj, arenas };
 }
 
-/** The arena-map entry (tail_hi, tail_lo) of the arena-sized chunk `chunk`. */
-function mapEntry(obj: Pymalloc, chunk: number): [number, number] {
-  const w = (inspectState(obj).arenaMap >>> 2) + chunk * 2;
-  return [obj.memory.i32[w]!, obj.memory.i32[w + 1]!];
-}
-
 /** Every non-zero arena-map entry as { chunk: [tail_hi, tail_lo] }. */
 function mapEntries(obj: Pymalloc): Record<number, [number, number]> {
   const state = inspectState(obj);
@@ -67,6 +62,26 @@ function mapEntries(obj: Pymalloc): Record<number, [number, number]> {
   for (let chunk = 0; chunk < state.arenaMapBytes / 8; chunk++) {
     const w = (state.arenaMap >>> 2) + chunk * 2;
     if (i32[w] !== 0 || i32[w + 1] !== 0) out[chunk] = [i32[w]!, i32[w + 1]!];
+  }
+  return out;
+}
+
+/**
+ * The arena-map entries that arenas at `addresses` mark, as `mapEntries` reads them
+ * (`arena_map_mark_used`): an aligned arena sets its chunk's tail_hi to -1; an unaligned one sets
+ * tail_hi of its first chunk and tail_lo of the next to its offset.
+ */
+function marks(addresses: readonly number[]): Record<number, [number, number]> {
+  const out: Record<number, [number, number]> = {};
+  const entry = (chunk: number): [number, number] => (out[chunk] ??= [0, 0]);
+  for (const address of addresses) {
+    const chunk = Math.floor(address / ARENA);
+    const tail = address % ARENA;
+    if (tail === 0) entry(chunk)[0] = -1;
+    else {
+      entry(chunk)[0] = tail;
+      entry(chunk + 1)[1] = tail;
+    }
   }
   return out;
 }
@@ -374,8 +389,7 @@ describe("releasing arenas", () => {
     expect(arenaOf(obj, keep).index).toBe(1);
     const unusedHead = inspectState(obj).unusedArenaObjects;
     expect(unusedHead).toBe(inspectState(obj).arenas + 2 * 48);
-    const chunk = a0 / ARENA;
-    expect(mapEntry(obj, chunk)).toEqual([-1, 0]);
+    expect(mapEntries(obj)).toEqual(marks([a0, a1]));
     const blocks = pools.flat();
     const last = blocks.pop()!;
     freeAll(obj, blocks);
@@ -398,8 +412,7 @@ describe("releasing arenas", () => {
     expect(inspectState(obj).unusedArenaObjects).toBe(slot0.object);
     expect(slot0.nextarena).toBe(unusedHead);
     // forgotten by the arena map and unmapped
-    expect(mapEntry(obj, chunk)).toEqual([0, 0]);
-    expect(mapEntries(obj)).toEqual({ [a1 / ARENA]: [-1, 0] });
+    expect(mapEntries(obj)).toEqual(marks([a1]));
     expect(obj.owns(a0)).toBe(false);
     expect(obj.owns(last)).toBe(false);
     expect(obj.owns(a0 + ARENA - 1)).toBe(false);
@@ -677,7 +690,7 @@ describe("arena allocators", () => {
     }
   });
 
-  it("default arenas are regions owned by RegionOwner.Arena, aligned to 1 MiB, and unmapped on release", () => {
+  it("default arenas are regions owned by RegionOwner.Arena, aligned to the pool size, and unmapped on release", () => {
     const { obj, memory } = makeHeap();
     const regionsAtStart = memory.stats().regions;
     const pools = fillPools(obj, 512, 64);
@@ -686,22 +699,52 @@ describe("arena allocators", () => {
     const a1 = arenaAt(obj, 1).address;
     const inArena = (x: number): boolean => (x >= a0 && x < a0 + ARENA) || (x >= a1 && x < a1 + ARENA);
     for (const a of [a0, a1]) {
-      expect(a % ARENA).toBe(0);
+      expect(a % 65536).toBe(0);
       expect(memory.regionAt(a)).toEqual({ address: a, size: ARENA, owner: RegionOwner.Arena });
       for (let page = a; page < a + ARENA; page += 65536) expect(memory.pageOwner(page)).toBe(RegionOwner.Arena);
       for (const x of [a - 1, a, a + ARENA - 1, a + ARENA]) expect(obj.owns(x)).toBe(inArena(x));
     }
     expect(memory.regions().filter((r) => r.owner === RegionOwner.Arena).map((r) => r.address)).toEqual([Math.min(a0, a1), Math.max(a0, a1)]);
     expect(memory.stats().regions).toBe(regionsAtStart + 2);
-    expect(mapEntries(obj)).toEqual({ [a0 / ARENA]: [-1, 0], [a1 / ARENA]: [-1, 0] });
+    expect(mapEntries(obj)).toEqual(marks([a0, a1]));
     const mapped = memory.stats().mappedBytes;
     freeAll(obj, pools.flat());
     expect(memory.regionAt(a0)).toBeNull();
     expect(memory.pageOwner(a0)).toBe(0);
     expect(memory.stats().mappedBytes).toBe(mapped - ARENA);
     expect(memory.stats().regions).toBe(regionsAtStart + 1);
-    expect(mapEntries(obj)).toEqual({ [a1 / ARENA]: [-1, 0] });
+    expect(mapEntries(obj)).toEqual(marks([a1]));
     expectOk(obj);
+  });
+
+  it("default arenas pack with the raw heap's segments: the first lands right after the raw heap, not at the next MiB (issue 15)", () => {
+    const { obj, raw, memory } = makeHeap();
+    obj.malloc(16);
+    const a0 = arenaAt(obj, 0).address;
+    const rawSegment = memory.regions().find((r) => r.owner === RegionOwner.Malloc)!;
+    expect(raw.owns(rawSegment.address + 64)).toBe(true);
+    expect(a0).toBe(rawSegment.address + rawSegment.size);
+    expect(a0 % ARENA).not.toBe(0);
+    // the memory holds nothing but regions: no hole below the arena
+    expect(memory.byteLength).toBe(memory.stats().mappedBytes);
+    // straddling two arena-sized chunks, it is still wholly owned and nothing else is
+    for (const x of [a0 - 1, a0, a0 + ARENA - 1, a0 + ARENA]) expect(obj.owns(x)).toBe(x >= a0 && x < a0 + ARENA);
+    expect(obj.stats().bytesLostToArenaAlignment).toBe(0);
+    expectOk(obj);
+  });
+
+  it("regionArenaAllocator takes an alignment, and refuses one that is not a power of two", () => {
+    const memory = new LinearMemory({ maximum: 64 * MiB });
+    const a = regionArenaAllocator(memory, { alignment: 4 * MiB }).alloc(ARENA);
+    expect(a % (4 * MiB)).toBe(0);
+    expect(memory.regionAt(a)).toEqual({ address: a, size: ARENA, owner: RegionOwner.Arena });
+    const b = regionArenaAllocator(memory).alloc(ARENA);
+    expect(b % 65536).toBe(0);
+    // the default alignment is the page: the first free page, below the 4 MiB-aligned arena
+    expect(b).toBe(65536);
+    for (const alignment of [0, 3, -4096, 1.5, Number.NaN, 2 ** 32, "4096" as unknown as number]) {
+      expectError(() => regionArenaAllocator(memory, { alignment }), ErrorCode.InvalidAlignment);
+    }
   });
 });
 
@@ -711,7 +754,8 @@ describe("the python38 layout end to end", () => {
     const KiB256 = 256 << 10;
     const p = obj.malloc(16);
     const arena = arenaAt(obj, 0).address;
-    expect(arena % KiB256).toBe(0);
+    // aligned to the page, a multiple of the 4 KiB pools: no pool lost
+    expect(arena % 65536).toBe(0);
     expect(memory.regionAt(arena)).toEqual({ address: arena, size: KiB256, owner: RegionOwner.Arena });
     expect(p).toBe(arena + 48);
     expect(inspectPool(obj, arena)).toMatchObject({ count: 1, szidx: 0, freeblock: arena + 64, nextoffset: 80, maxnextoffset: 4080 });
