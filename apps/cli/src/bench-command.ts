@@ -2,18 +2,20 @@
  * `tsmalloc bench [traces...]`: the configurations against each other and against what a
  * JavaScript user would pick instead, on real traces and two synthetic churns. The runs go
  * through @tsmalloc/trace's harness: a fresh worker per run, contenders alternating, medians and ratios
- * to the first column, a time budget per run.
+ * to the first column, a time budget per run. The native columns (glibc, mimalloc, empty-c) are a
+ * C replayer of the same trace files and churns, one process per run (native-replayer.ts).
  */
 import { bundledTracePath } from "@tsmalloc/bundled-traces";
 import { formatCounted } from "@tsmalloc/trace";
-import { type BenchCase, benchTableRows, type BenchCell, formatBenchTable, largeChurn, runBenchmarks, smallChurn } from "@tsmalloc/trace/bench";
+import { type BenchCase, benchTableRows, type BenchCell, type BenchReply, type ExternalContender, formatBenchTable, largeChurn, runBenchmarks, smallChurn } from "@tsmalloc/trace/bench";
 import { type OptionSpec, parseCommandLine, seconds, wholeNumber } from "./args.ts";
 import { benchWorkers } from "./bench-workers.ts";
-import { CONTENDER_NAMES, DEFAULT_CONTENDERS } from "./contenders.ts";
+import { CONTENDER_NAMES, DEFAULT_CONTENDERS, NATIVE_NAMES } from "./contenders.ts";
 import { ExitCode, usageError } from "./errors.ts";
 import { roundTo, textTable } from "./format.ts";
 import type { CliIo } from "./io.ts";
 import { loadTraceFile } from "./load.ts";
+import { ensureReplayers, LARGE_CHURN, NATIVE_CONTENDERS, nativeContender, type NativeWorkload, SMALL_CHURN } from "./native-replayer.ts";
 
 const BENCH_OPTIONS: OptionSpec = {
   allocators: { type: "string" },
@@ -58,31 +60,52 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
     const budgetSeconds = values.budget === undefined ? 60 : seconds(command, "--budget", values.budget as string);
     return benchWorkers({ values, positionals: paths }, { workers, runs, budgetSeconds, quick }, io);
   }
-  const contenders = contenderList(values.allocators as string | undefined);
+  const requested = contenderList(values.allocators as string | undefined);
   const budgetSeconds = values.budget === undefined ? 20 : seconds(command, "--budget", values.budget as string);
   const tracePaths = paths.length > 0 ? paths : [bundledTracePath("py_compileall"), bundledTracePath("gcc_cc1_wrapt")];
 
   const cases: BenchCase[] = [];
-  for (const path of tracePaths) {
-    const { trace } = await loadTraceFile(path, io, quick ? QUICK_EVENTS : Infinity);
-    cases.push({ name: `replay ${trace.name} (${formatCounted(trace.length, "event")})`, workload: { kind: "replay", trace }, warmup: 1 });
+  const nativeWorkloads = new Map<string, NativeWorkload>();
+  for (const given of tracePaths) {
+    const { trace, path } = await loadTraceFile(given, io, quick ? QUICK_EVENTS : Infinity);
+    const name = `replay ${trace.name} (${formatCounted(trace.length, "event")})`;
+    cases.push({ name, workload: { kind: "replay", trace }, warmup: 1 });
+    nativeWorkloads.set(name, { kind: "replay", path, events: trace.length });
   }
-  cases.push({ name: "churn 8..512 B, 10,000 live", workload: { kind: "churn", churn: smallChurn(quick ? 20_000 : 200_000) }, warmup: 1 });
-  cases.push({ name: "churn 16..64 KiB, 1,000 live", workload: { kind: "churn", churn: largeChurn(quick ? 5_000 : 50_000) }, warmup: 1 });
+  for (const [name, spec, draw, pairs] of [
+    ["churn 8..512 B, 10,000 live", SMALL_CHURN, smallChurn, quick ? 20_000 : 200_000],
+    ["churn 16..64 KiB, 1,000 live", LARGE_CHURN, largeChurn, quick ? 5_000 : 50_000],
+  ] as const) {
+    const churn = draw(pairs);
+    cases.push({ name, workload: { kind: "churn", churn }, warmup: 1 });
+    nativeWorkloads.set(name, { kind: "churn", spec, churn });
+  }
+
+  // the native columns: built now (untimed); without --allocators, those that cannot be are left out
+  const natives = ensureReplayers(io.env, requested);
+  const available = (name: string): boolean => natives.paths.has(NATIVE_CONTENDERS[name]!.build);
+  const contenders = values.allocators === undefined ? requested.filter((name) => !NATIVE_NAMES.includes(name) || available(name)) : requested;
+  const external: Record<string, ExternalContender> = {};
+  for (const name of contenders.filter((c) => NATIVE_NAMES.includes(c))) {
+    const binary = natives.paths.get(NATIVE_CONTENDERS[name]!.build);
+    external[name] = binary === undefined ? () => Promise.resolve<BenchReply>({ ok: false, unavailable: true }) : nativeContender(binary, NATIVE_CONTENDERS[name]!.allocator, nativeWorkloads);
+  }
 
   const started = Date.now();
   const progress = io.errIsTerminal ? (line: string): void => io.err(`\r\u001b[2K${line}`) : undefined;
-  const cells = await runBenchmarks(cases, { module: CONTENDERS_MODULE, contenders, runs, budgetMs: budgetSeconds * 1000, ...(progress === undefined ? {} : { progress }) });
+  const cells = await runBenchmarks(cases, { module: CONTENDERS_MODULE, contenders, external, runs, budgetMs: budgetSeconds * 1000, ...(progress === undefined ? {} : { progress }) });
   if (progress !== undefined) io.err("\r\u001b[2K");
   const elapsed = (Date.now() - started) / 1000;
 
   if (values.json === true) {
-    io.out(`${JSON.stringify(benchJson(cases, cells, { runs, budgetSeconds, quick, contenders, elapsed }), null, 2)}\n`);
+    io.out(`${JSON.stringify(benchJson(cases, cells, { runs, budgetSeconds, quick, contenders, elapsed, nativeNotes: natives.notes }), null, 2)}\n`);
     return ExitCode.Ok;
   }
   const table = values.markdown === true ? formatBenchTable(cells, cases, contenders) : textTable(benchTableRows(cells, cases, contenders), 2);
-  const note = `${runs === 1 ? "1 run" : `median of ${runs} runs`} per cell${quick ? " (--quick: smaller workloads)" : ""}, each in a fresh worker on a fresh allocator after an untimed pass on another (to compile the code); allocators alternating; ratios to the first column; budget ${budgetSeconds} s per run; ${elapsed.toFixed(0)} s in all; node ${process.version}`;
-  io.out(`${table}\n\n${note}\n${failureNotes(cells)}`);
+  const nativeShown = contenders.filter((name) => NATIVE_NAMES.includes(name));
+  const nativeNote = nativeShown.length === 0 ? "" : `; ${nativeShown.join(", ")}: a C replay of the same file or churn per run, its own process, after an untimed replay in it`;
+  const note = `${runs === 1 ? "1 run" : `median of ${runs} runs`} per cell${quick ? " (--quick: smaller workloads)" : ""}, each in a fresh worker on a fresh allocator after an untimed pass on another (to compile the code)${nativeNote}; allocators alternating; ratios to the first column; budget ${budgetSeconds} s per run; ${elapsed.toFixed(0)} s in all; node ${process.version}`;
+  io.out(`${table}\n\n${note}\n${natives.notes.map((line) => `${line}\n`).join("")}${failureNotes(cells)}`);
   return ExitCode.Ok;
 }
 
@@ -94,7 +117,7 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
 function benchJson(
   cases: readonly BenchCase[],
   cells: readonly BenchCell[],
-  run: { readonly runs: number; readonly budgetSeconds: number; readonly quick: boolean; readonly contenders: readonly string[]; readonly elapsed: number },
+  run: { readonly runs: number; readonly budgetSeconds: number; readonly quick: boolean; readonly contenders: readonly string[]; readonly elapsed: number; readonly nativeNotes: readonly string[] },
 ): Record<string, unknown> {
   return {
     runsPerCell: run.runs,
@@ -119,6 +142,7 @@ function benchJson(
         ...(cell.error === undefined ? {} : { error: cell.error }),
       };
     }),
+    nativeNotes: run.nativeNotes,
     elapsedSeconds: roundTo(run.elapsed, 1),
     node: process.version,
   };

@@ -11,7 +11,7 @@ Usage: tsmalloc <command> [options]
 Commands:
   replay <trace>     replay a trace through the MEM domain; time, footprint, arenas, --verify
   stats [trace]      replay a trace and print only the allocators' statistics
-  bench [traces...]  benchmark the configurations against @thi.ng/malloc and new Uint8Array
+  bench [traces...]  benchmark the configurations against JavaScript peers and native glibc, mimalloc
   demo               the bundled py_compileall trace under TSMALLOC, then compared with malloc
   visualize          serve the visualizer page (pymalloc's arenas and pools, live) on a local port
   wasm <prog.wasm>   run a C program compiled to WebAssembly (WASI) on a tsmalloc heap
@@ -90,10 +90,15 @@ Allocators:
   default, debug, malloc, malloc_debug, pymalloc, pymalloc_debug   tsmalloc's configurations (MEM domain)
   thi.ng/malloc      @thi.ng/malloc's MemPool on one 1 GiB ArrayBuffer
   uint8array         a new Uint8Array per block, freed by the garbage collector
+  empty              a bump pointer whose free does nothing: the JavaScript loop's own share
+  glibc, mimalloc    native: a C replayer of the same files and churns (built with cc on first
+                     use; mimalloc where libmimalloc-dev is installed), one process per run
+  empty-c            the C replayer's empty allocator: the C loop's own share
 
 Options:
   --allocators LIST  comma-separated, in column order
-                     (default: default,malloc,pymalloc_debug,thi.ng/malloc,uint8array)
+                     (default: default,malloc,pymalloc_debug,glibc,mimalloc,thi.ng/malloc,
+                     uint8array,empty,empty-c; the native ones only where they can be built)
   --runs N           runs per cell (default 5)
   --budget SECONDS   time one run may take (default 20)
   --quick            one run of smaller workloads (100,000 events of each trace), to try it out

@@ -20,6 +20,14 @@ import { startWorker } from "./worker.ts";
  */
 export type ContenderFactory = (workload: BenchWorkload) => ReplayTarget | null;
 
+/**
+ * A contender that runs outside the workers (a native program, say): called once per run of
+ * `benchCase`, in the contenders' turn, it does the whole run itself and must end it within
+ * `budgetMs`, resolving "over budget" when it could not. It never rejects: a failure is a reply
+ * with `ok: false` and an `error`; a workload it cannot take, `unavailable: true`.
+ */
+export type ExternalContender = (benchCase: BenchCase, budgetMs: number) => Promise<BenchReply | "over budget">;
+
 /** A benchmark workload. */
 export type BenchWorkload = { readonly kind: "churn"; readonly churn: Churn } | { readonly kind: "replay"; readonly trace: Trace };
 
@@ -52,6 +60,11 @@ export interface BenchOptions {
   readonly runs?: number;
   /** Milliseconds one run may take before it is stopped. @defaultValue 30000 */
   readonly budgetMs?: number;
+  /**
+   * Contenders run by a function of their own instead of a worker, by name (names in
+   * `contenders` that are not here come from `module`).
+   */
+  readonly external?: Readonly<Record<string, ExternalContender>>;
   /** Called after every run, for progress output. */
   readonly progress?: (message: string) => void;
 }
@@ -145,7 +158,8 @@ export async function runBenchmarks(cases: readonly BenchCase[], options: BenchO
     for (let run = 0; run < runs; run++) {
       for (const contender of options.contenders) {
         if (status.get(contender) !== "ok") continue;
-        const reply = await runOnce(options, contender, workload, benchCase, budgetMs);
+        const external = options.external?.[contender];
+        const reply = external !== undefined ? await external(benchCase, budgetMs) : await runOnce(options, contender, workload, benchCase, budgetMs);
         if (reply === "over budget") {
           status.set(contender, "over budget");
         } else if (reply.unavailable === true) {

@@ -11,6 +11,7 @@ export {
   type BenchReply,
   type BenchWorkload,
   type ContenderFactory,
+  type ExternalContender,
   runBenchmarks,
   shareWorkload,
 } from "./bench-harness.ts";

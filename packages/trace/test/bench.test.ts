@@ -59,6 +59,36 @@ describe("runBenchmarks", () => {
   }, 120_000);
 });
 
+describe("runBenchmarks' external contenders", () => {
+  it("calls an external contender once per run, in its turn, with the case and the budget; its replies fill its cell", async () => {
+    const calls: string[] = [];
+    const twoCases: BenchCase[] = [cases[0]!, { name: "second", workload: cases[0]!.workload }];
+    const cells = await runBenchmarks(twoCases, {
+      module: fixtures,
+      contenders: ["native", "late", "gone", "bad"],
+      runs: 3,
+      budgetMs: 1234,
+      external: {
+        native: (benchCase, budgetMs) => {
+          calls.push(`${benchCase.name} ${budgetMs}`);
+          return Promise.resolve({ ok: true, nanoseconds: 600 * calls.length, units: 3, failures: 2 });
+        },
+        late: () => Promise.resolve("over budget"),
+        gone: () => Promise.resolve({ ok: false, unavailable: true }),
+        bad: () => Promise.resolve({ ok: false, error: "replayer: a bad line" }),
+      },
+    });
+    // no worker was started: the fixtures module has none of these names
+    expect(calls).toEqual(["tiny churn 1234", "tiny churn 1234", "tiny churn 1234", "second 1234", "second 1234", "second 1234"]);
+    const native = cells.find((c) => c.case === "tiny churn" && c.contender === "native")!;
+    expect(native).toMatchObject({ status: "ok", runs: [200, 400, 600], median: 400, failures: 2 });
+    expect(cells.find((c) => c.case === "second" && c.contender === "native")!.median).toBe(1000);
+    expect(cells.find((c) => c.contender === "late")).toMatchObject({ status: "over budget", median: null });
+    expect(cells.find((c) => c.contender === "gone")).toMatchObject({ status: "unavailable", median: null });
+    expect(cells.find((c) => c.contender === "bad")).toMatchObject({ status: "failed", error: "replayer: a bad line" });
+  });
+});
+
 describe("benchTableRows", () => {
   const trace = parseTrace(new TextEncoder().encode("a 0 8\nf 0\n"), "t");
   const tableCases: BenchCase[] = [
