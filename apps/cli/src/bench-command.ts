@@ -69,7 +69,7 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
   for (const given of tracePaths) {
     const { trace, path } = await loadTraceFile(given, io, quick ? QUICK_EVENTS : Infinity);
     const name = `replay ${trace.name} (${formatCounted(trace.length, "event")})`;
-    cases.push({ name, workload: { kind: "replay", trace }, warmup: 1 });
+    cases.push({ name, workload: { kind: "replay", trace }, warmup: 1, warm: true });
     nativeWorkloads.set(name, { kind: "replay", path, events: trace.length });
   }
   for (const [name, spec, draw, pairs] of [
@@ -77,7 +77,7 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
     ["churn 16..64 KiB, 1,000 live", LARGE_CHURN, largeChurn, quick ? 5_000 : 50_000],
   ] as const) {
     const churn = draw(pairs);
-    cases.push({ name, workload: { kind: "churn", churn }, warmup: 1 });
+    cases.push({ name, workload: { kind: "churn", churn }, warmup: 1, warm: true });
     nativeWorkloads.set(name, { kind: "churn", spec, churn });
   }
 
@@ -104,7 +104,7 @@ export async function benchCommand(argv: readonly string[], io: CliIo): Promise<
   const table = values.markdown === true ? formatBenchTable(cells, cases, contenders) : textTable(benchTableRows(cells, cases, contenders), 2);
   const nativeShown = contenders.filter((name) => NATIVE_NAMES.includes(name));
   const nativeNote = nativeShown.length === 0 ? "" : `; ${nativeShown.join(", ")}: a C replay of the same file or churn per run, its own process, after an untimed replay in it`;
-  const note = `${runs === 1 ? "1 run" : `median of ${runs} runs`} per cell${quick ? " (--quick: smaller workloads)" : ""}, each in a fresh worker on a fresh allocator after an untimed pass on another (to compile the code)${nativeNote}; allocators alternating; ratios to the first column; budget ${budgetSeconds} s per run; ${elapsed.toFixed(0)} s in all; node ${process.version}`;
+  const note = `${runs === 1 ? "1 run" : `median of ${runs} runs`} per cell${quick ? " (--quick: smaller workloads)" : ""}, each in a fresh worker after an untimed pass on another allocator (to compile the code) and one on the timed allocator (its pages faulted in)${nativeNote}; allocators alternating; ratios to the first column; budget ${budgetSeconds} s per run; ${elapsed.toFixed(0)} s in all; node ${process.version}`;
   io.out(`${table}\n\n${note}\n${natives.notes.map((line) => `${line}\n`).join("")}${failureNotes(cells)}`);
   return ExitCode.Ok;
 }

@@ -36,9 +36,10 @@ export interface BenchCase {
   readonly name: string;
   readonly workload: BenchWorkload;
   /**
-   * Run the workload once, untimed, on the target that is then timed: its memory is already
-   * faulted in and its structures warm. Without it the timed run starts on a fresh target, whose
-   * first touches of each page cost a kernel page fault.
+   * Run the workload once, untimed, on the target that is then timed, and free what that pass
+   * leaves live: the timed run starts on an empty heap whose memory is already faulted in and
+   * whose structures are warm. Without it the timed run starts on a fresh target, whose first
+   * touches of each page cost a kernel page fault.
    */
   readonly warm?: boolean;
   /**

@@ -47,7 +47,7 @@ describe("runBenchmarks", () => {
       // 10 live blocks, then 1000 pairs: a quarter is 10 + 250 mallocs
       { name: "churn", workload: { kind: "churn", churn: churn("c", 8, 64, 10, 1000) }, warmup: 0.25 },
     ];
-    const cells = await runBenchmarks(warmupCases, { module: fixtures, contenders: ["warmupProbe", "twoTargets"], runs: 1 });
+    const cells = await runBenchmarks(warmupCases, { module: fixtures, contenders: ["warmupProbe", "twoTargets", "liveCap"], runs: 1 });
     const cell = (name: string, contender: string): BenchCell => cells.find((c) => c.case === name && c.contender === contender)!;
     const expected: Record<string, number> = { default: 10, half: 50, whole: 100, none: 0, "half, warm": 0, churn: 260 };
     for (const [name, failures] of Object.entries(expected)) {
@@ -55,6 +55,9 @@ describe("runBenchmarks", () => {
       expect(cell(name, "warmupProbe").runs.length).toBe(1);
       // one throw-away target and one timed target, never more
       expect(cell(name, "twoTargets"), name).toMatchObject({ status: "ok", failures: 0 });
+      // the warm pass frees what it leaves live: the timed pass finds an empty heap (liveCap
+      // holds 100 blocks at most, and the trace leaves all 100 live)
+      expect(cell(name, "liveCap"), name).toMatchObject({ status: "ok", failures: 0 });
     }
   }, 120_000);
 });
