@@ -345,10 +345,7 @@ export class DebugAllocator implements Allocator {
     if (size > this.#maxRequest) return 0;
     const sst = this.#sst;
     const head = ptr - this.#headerBytes;
-    if (this.#preflight) {
-      const generation = this.memory.generation;
-      if (this.#vouched[head >>> 16] !== generation || generation === 0) this.#requireKnown(head, generation);
-    }
+    if (this.#preflight) this.#requireKnownPage(head);
     const extra = this.extraBytes;
     const old = readSize(u8, head, sst);
     const oldTail = ptr + old;
@@ -423,10 +420,7 @@ export class DebugAllocator implements Allocator {
       return;
     }
     const head = ptr - this.#headerBytes;
-    if (this.#preflight) {
-      const generation = this.memory.generation;
-      if (this.#vouched[head >>> 16] !== generation || generation === 0) this.#requireKnown(head, generation);
-    }
+    if (this.#preflight) this.#requireKnownPage(head);
     fillBytes(u8, i32, this.#shared, head, ptr + readSize(u8, head, this.#sst) + this.extraBytes - this.#headerBytes, DEADBYTE);
     if (this.#traces.size !== 0) this.#traces.delete(ptr);
     this.wrapped.free(head);
@@ -541,6 +535,15 @@ export class DebugAllocator implements Allocator {
     if (this.serialNumbers) writeField(u8, p + n + sst, nextSerial(this.memory, this.#counterWord), sst);
     if (this.tracebacks !== 0) this.#traces.set(p, captureStack(this.tracebacks, caller));
     return p;
+  }
+
+  /**
+   * The hot paths' part of #requireKnown: one word compare when the wrapped allocator already
+   * vouched for `head`'s page in the memory's current generation.
+   */
+  #requireKnownPage(head: number): void {
+    const generation = this.memory.generation;
+    if (this.#vouched[head >>> 16] !== generation || generation === 0) this.#requireKnown(head, generation);
   }
 
   /**
