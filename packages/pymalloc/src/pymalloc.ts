@@ -904,10 +904,16 @@ export class Pymalloc implements Allocator {
    *     (2 stores) -> one compareExchange
    */
   #freeNotInArena(p: number): void {
+    // the page's slot is read before the raw free: a large block's region, unmapped, is nobody's
+    // after it. This slot's own raw block (the common case) needs nothing more.
+    const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
+    if (slot === this.#slot) {
+      this.raw.free(p);
+      this.#countRaw(-1);
+      return;
+    }
     const owner = this.#remoteOwner(p);
     if (owner === 0) {
-      // the slot is read before the raw free: a large block's region, unmapped, is nobody's after
-      const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
       this.raw.free(p);
       this.#countRawOf(slot);
       return;
