@@ -28,7 +28,7 @@ export async function benchThreads({ runs, quick, budgetSeconds }: BenchArgs): P
   for (const line of threadSummary(cells)) process.stdout.write(`${line}\n`);
   for (const cell of cells.filter((c) => c.status === "failed")) process.stdout.write(`${cell.shape}, ${cell.config}, ${columnName(cell.column)} failed: ${(cell.error ?? "").split("\n", 1)[0]}\n`);
   process.stdout.write(
-    `\nmedian of ${runs} run(s) per cell, fresh workers and memory each run, columns alternating; ratios to the row's first column (remote free: to a local free in the same run; pipeline "busy": the two workers' own work per block, waits left out, in the median batch of 64); ${((Date.now() - started) / 1000).toFixed(0)} s in all; node ${process.version}; ${cpus().length} cores; load average ${load} at the start; at the end: ${uptime()}\n`,
+    `\nmedian of ${runs} run(s) per cell, fresh workers and memory each run, columns alternating; ratios taken run by run, then the median, to the row's first column (remote free: to a local free in the same run; pipeline "busy": the two workers' own work per block, waits left out, in the median batch of 64); ${((Date.now() - started) / 1000).toFixed(0)} s in all; node ${process.version}; ${cpus().length} cores; load average ${load} at the start; at the end: ${uptime()}\n`,
   );
 }
 

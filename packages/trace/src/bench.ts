@@ -24,6 +24,10 @@ export { startWorker } from "./worker.ts";
 export {
   columnName,
   formatThreadTable,
+  isNativeMode,
+  type NativeThreadAllocator,
+  type NativeThreadRunner,
+  pairedRatio,
   runThreadBenchmarks,
   scalingCases,
   shapeUnit,
@@ -33,6 +37,7 @@ export {
   type ThreadCell,
   type ThreadColumn,
   type ThreadMode,
+  type ThreadRunOutcome,
   type ThreadShape,
   threadSummary,
   threadTableRows,

@@ -16,6 +16,11 @@ export interface Churn {
   readonly sizes: Uint32Array;
   /** Slot replaced at step i (entries after the first `live`). */
   readonly slots: Uint32Array;
+  /**
+   * How {@link churn} drew it (sizes uniform in [minSize, maxSize], PRNG seed): what a native
+   * program needs to draw the same sequence. Absent from a churn made some other way.
+   */
+  readonly draw?: { readonly minSize: number; readonly maxSize: number; readonly seed: number };
 }
 
 /**
@@ -36,7 +41,7 @@ export function churn(name: string, minSize: number, maxSize: number, live: numb
     sizes[i] = minSize + Math.floor(random() * (maxSize - minSize + 1));
     slots[i] = i < live ? i : Math.floor(random() * live);
   }
-  return { name, live, pairs, sizes, slots };
+  return { name, live, pairs, sizes, slots, draw: { minSize, maxSize, seed } };
 }
 
 /** The small churn of the benchmarks: 8..512 B, 10,000 live blocks, then `pairs` steps. */

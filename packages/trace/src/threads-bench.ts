@@ -5,7 +5,10 @@
  * compiles its loop on a tenth of the work, then all wait at a gate that opens at once. A run's
  * time is from the first worker's start to the last one's end (a wall clock shared by the workers:
  * `performance.timeOrigin + performance.now()`). Runs alternate between the columns, and each cell
- * is the median of its runs.
+ * is the median of its runs. A ratio between two columns is taken run by run (run r of one
+ * column against run r of the other, a second or so apart), and the median of those is given: on
+ * a shared machine the slow stretches last seconds, and a ratio of neighbours cancels them where
+ * a ratio of two medians, each from its own stretches, does not.
  *
  * Columns (how the workers reach the heap):
  *   private        each worker a runtime of its own over an unshared memory: with one worker,
@@ -15,6 +18,9 @@
  *   locked         `createRuntime({ memory: shared })` in the main thread, workers attachRuntime:
  *                  one heap, every call under its lock (tsmalloc before free-threading)
  *   free-threaded  the same with `freeThreading: true`: a heap slot per worker, no lock
+ *   glibc,         the same shape in C: N POSIX threads calling the C library's malloc, or
+ *   mimalloc       mimalloc (the caller's `native` runner; @tsmalloc/cli builds the program):
+ *                  what native allocators get from this machine, the real limit of the targets
  *
  * Shapes:
  *   churn          each worker keeps `live` blocks and replaces a random one `pairs` times
@@ -42,8 +48,32 @@ export interface ThreadBenchModules {
   readonly memory: string;
 }
 
-/** How the workers of a column reach the heap (see the module comment). */
-export type ThreadMode = "private" | "locked" | "free-threaded";
+/** The native allocators of the native columns: the C library's malloc, and mimalloc. */
+export type NativeThreadAllocator = "glibc" | "mimalloc";
+
+/**
+ * How the workers of a column reach the heap, or which native allocator C threads call instead
+ * (see the module comment).
+ */
+export type ThreadMode = "private" | "locked" | "free-threaded" | NativeThreadAllocator;
+
+/** True for the modes of the native columns. Never throws. */
+export function isNativeMode(mode: ThreadMode): mode is NativeThreadAllocator {
+  return mode === "glibc" || mode === "mimalloc";
+}
+
+/**
+ * One run of a case in a column: nanoseconds per unit (see {@link ThreadCell.runs}), the second
+ * figure (a local free's, or the pipeline's busy time; null for churn) and the NULLs; or why there
+ * is none.
+ */
+export type ThreadRunOutcome = { readonly ns: number; readonly local: number | null; readonly failures: number } | "over budget" | { readonly error: string };
+
+/**
+ * Runs one case in a native column: the shape with `threads` C threads through `allocator`,
+ * stopped after `budgetMs`. Must never reject (an error is an outcome; a rejection is taken as one).
+ */
+export type NativeThreadRunner = (shape: ThreadShape, allocator: NativeThreadAllocator, threads: number, budgetMs: number) => Promise<ThreadRunOutcome>;
 
 /** A column of the table: a mode and a number of workers. */
 export interface ThreadColumn {
@@ -74,11 +104,15 @@ export interface ThreadBenchOptions {
   readonly budgetMs?: number;
   /** Called after every run, for progress output. */
   readonly progress?: (message: string) => void;
+  /** Runs the native columns (glibc, mimalloc); without it, a native column's cells fail. */
+  readonly native?: NativeThreadRunner;
 }
 
 /** One cell: a case in one column. */
 export interface ThreadCell {
   readonly shape: string;
+  /** The shape's kind. */
+  readonly kind: ThreadShape["kind"];
   readonly config: string;
   readonly column: ThreadColumn;
   /**
@@ -95,6 +129,8 @@ export interface ThreadCell {
    * for churn.
    */
   readonly localMedian: number | null;
+  /** The second figure of each completed run (see `localMedian`), in the order of `runs`. */
+  readonly localRuns: readonly number[];
   readonly status: "ok" | "over budget" | "failed";
   /** Allocations that returned 0, in the last run. */
   readonly failures: number;
@@ -135,6 +171,7 @@ export interface ThreadBenchJob {
 
 /** The column's name in the table: `private heap`, `private heaps, 2 workers`, `locked, 2 workers`, ... */
 export function columnName(column: ThreadColumn): string {
+  if (isNativeMode(column.mode)) return `${column.mode}, ${column.workers} thread${column.workers === 1 ? "" : "s"}`;
   if (column.mode === "private") return column.workers === 1 ? "private heap" : `private heaps, ${column.workers} workers`;
   return `${column.mode}, ${column.workers} worker${column.workers === 1 ? "" : "s"}`;
 }
@@ -164,7 +201,12 @@ function exchangeWords(shape: ThreadShape): number {
 }
 
 /** One run of a case in a column. @returns ns per unit and the failures, or why there is none */
-async function runOnce(benchCase: ThreadCase, column: ThreadColumn, options: ThreadBenchOptions, budgetMs: number): Promise<{ ns: number; local: number | null; failures: number } | "over budget" | { error: string }> {
+async function runOnce(benchCase: ThreadCase, column: ThreadColumn, options: ThreadBenchOptions, budgetMs: number): Promise<ThreadRunOutcome> {
+  const { mode } = column;
+  if (isNativeMode(mode)) {
+    if (options.native === undefined) return { error: `no native runner for the ${mode} column` };
+    return options.native(benchCase.shape, mode, column.workers, budgetMs);
+  }
   const { modules } = options;
   const { shape, config } = benchCase;
   let source: unknown = null;
@@ -254,7 +296,12 @@ export async function runThreadBenchmarks(cases: readonly ThreadCase[], options:
     for (let run = 0; run < runs; run++) {
       for (const [i, column] of columns.entries()) {
         if (status[i] !== "ok") continue;
-        const outcome = await runOnce(benchCase, column, options, budgetMs);
+        let outcome: ThreadRunOutcome;
+        try {
+          outcome = await runOnce(benchCase, column, options, budgetMs);
+        } catch (error) {
+          outcome = { error: error instanceof Error ? error.message : String(error) };
+        }
         if (outcome === "over budget") {
           status[i] = "over budget";
         } else if ("error" in outcome) {
@@ -273,11 +320,13 @@ export async function runThreadBenchmarks(cases: readonly ThreadCase[], options:
       const error = errors[i];
       cells.push({
         shape: shape.name,
+        kind: shape.kind,
         config,
         column,
         runs: times[i]!,
         median: status[i] === "ok" ? median(times[i]!) : null,
         localMedian: status[i] === "ok" ? median(locals[i]!) : null,
+        localRuns: locals[i]!,
         status: status[i]!,
         failures: failures[i]!,
         ...(error === undefined ? {} : { error }),
@@ -293,11 +342,29 @@ function figure(value: number): string {
 }
 
 /**
+ * The median, run by run, of `combine(a[r], b[r])` over the runs both have (see the module
+ * comment: neighbouring runs, a second apart, share the machine's slow stretches). Null when
+ * there is no run.
+ */
+function pairedMedian(a: readonly number[], b: readonly number[], combine: (x: number, y: number) => number): number | null {
+  const n = Math.min(a.length, b.length);
+  const values: number[] = [];
+  for (let r = 0; r < n; r++) values.push(combine(a[r]!, b[r]!));
+  return median(values);
+}
+
+/** `a`'s runs against `b`'s, run by run: the median of a[r] / b[r]. Null when there is no run. */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number | null {
+  return pairedMedian(a, b, (x, y) => x / y);
+}
+
+/**
  * The table of {@link runThreadBenchmarks} as rows of text cells: a header row (`workload`,
  * `configuration`, `unit`, then the columns' names), then one row per case. A cell reads
- * `median (ratio×)`, the ratio to the row's first column; a remote-free cell reads
- * `remote (ratio×) / local`: the other worker's blocks, its ratio to its own, its own; a pipeline
- * cell adds `/ busy (ratio×)`: the workers' own work per block and its ratio to the first column's.
+ * `median (ratio×)`, the ratio to the row's first column taken run by run ({@link pairedRatio});
+ * a remote-free cell reads `remote (ratio×) / local`: the other worker's blocks, its ratio to its
+ * own (run by run), its own; a pipeline cell adds `/ busy (ratio×)`: the workers' own work per
+ * block and its ratio to the first column's.
  */
 export function threadTableRows(cells: readonly ThreadCell[], cases: readonly ThreadCase[]): string[][] {
   const names: string[] = [];
@@ -305,8 +372,7 @@ export function threadTableRows(cells: readonly ThreadCell[], cases: readonly Th
   const rows = [["workload", "configuration", "unit", ...names]];
   for (const benchCase of cases) {
     const row = cells.filter((c) => c.shape === benchCase.shape.name && c.config === benchCase.config);
-    const base = row[0]?.median ?? null;
-    const busyBase = row[0]?.localMedian ?? null;
+    const base = row[0]?.median === null ? undefined : row[0];
     const text = names.map((name) => {
       const cell = row.find((c) => columnName(c.column) === name);
       if (cell === undefined) return "-";
@@ -314,10 +380,13 @@ export function threadTableRows(cells: readonly ThreadCell[], cases: readonly Th
       const failures = cell.failures > 0 ? ` [${cell.failures} NULL]` : "";
       if (benchCase.shape.kind === "remote free") {
         const local = cell.localMedian;
-        return local === null ? figure(cell.median) : `${figure(cell.median)} (${(cell.median / local).toFixed(2)}×) / ${figure(local)}${failures}`;
+        const ratio = pairedRatio(cell.runs, cell.localRuns);
+        return local === null || ratio === null ? figure(cell.median) : `${figure(cell.median)} (${ratio.toFixed(2)}×) / ${figure(local)}${failures}`;
       }
-      const busy = benchCase.shape.kind === "pipeline" && cell.localMedian !== null ? ` / ${figure(cell.localMedian)} busy${busyBase === null ? "" : ` (${(cell.localMedian / busyBase).toFixed(2)}×)`}` : "";
-      return `${figure(cell.median)}${base === null ? "" : ` (${(cell.median / base).toFixed(2)}×)`}${busy}${failures}`;
+      const ratio = base === undefined ? null : pairedRatio(cell.runs, base.runs);
+      const busyRatio = base === undefined ? null : pairedRatio(cell.localRuns, base.localRuns);
+      const busy = benchCase.shape.kind === "pipeline" && cell.localMedian !== null ? ` / ${figure(cell.localMedian)} busy${busyRatio === null ? "" : ` (${busyRatio.toFixed(2)}×)`}` : "";
+      return `${figure(cell.median)}${ratio === null ? "" : ` (${ratio.toFixed(2)}×)`}${busy}${failures}`;
     });
     rows.push([benchCase.shape.name, benchCase.config, shapeUnit(benchCase.shape), ...text]);
   }
@@ -332,31 +401,66 @@ export function formatThreadTable(cells: readonly ThreadCell[], cases: readonly 
   return lines.join("\n");
 }
 
+/** What a summary line calls a mode. */
+function modeLabel(mode: ThreadMode): string {
+  if (mode === "private") return "private heaps (nothing shared: the machine's ceiling)";
+  if (isNativeMode(mode)) return `${mode} (C threads)`;
+  return mode;
+}
+
+/** The order of the modes in a summary line. */
+const SUMMARY_MODES: readonly ThreadMode[] = ["free-threaded", "locked", "private", "glibc", "mimalloc"];
+
 /**
- * What the table means against the targets, one line per configuration with churn rows: the
- * throughput of N workers against one (free-threaded, locked, and private heaps, which share
- * nothing and so show the most this machine gives N workers), and one free-threaded worker's time
- * against a private heap.
+ * What the table means against the targets, one line per row with a summary, every ratio taken
+ * run by run ({@link pairedRatio}):
+ * - churn: the throughput of N workers against one, in each mode (private heaps share nothing,
+ *   so theirs is the most this machine gives N workers of this code; glibc and mimalloc, what it
+ *   gives native allocators), and one free-threaded worker's time against a private heap;
+ * - pipeline: each two-worker column's wall time and busy time against the locked heap's;
+ * - remote free: what a free of the other worker's block costs more than a free of one's own, in
+ *   each column.
+ * Never throws.
  */
 export function threadSummary(cells: readonly ThreadCell[]): string[] {
   const lines: string[] = [];
-  const median = (shape: string, config: string, mode: ThreadMode, workers: number): number | null =>
-    cells.find((c) => c.shape === shape && c.config === config && c.column.mode === mode && c.column.workers === workers)?.median ?? null;
-  const shapes = [...new Set(cells.filter((c) => c.column.mode !== "private" || c.column.workers === 1).map((c) => `${c.shape}\u0000${c.config}`))];
-  for (const key of shapes) {
+  const rows = [...new Set(cells.map((c) => `${c.shape}\u0000${c.config}`))];
+  for (const key of rows) {
     const [shape, config] = key.split("\u0000") as [string, string];
-    const most = Math.max(...cells.filter((c) => c.shape === shape && c.config === config).map((c) => c.column.workers));
+    const row = cells.filter((c) => c.shape === shape && c.config === config);
+    const cellOf = (mode: ThreadMode, workers: number): ThreadCell | undefined => row.find((c) => c.column.mode === mode && c.column.workers === workers && c.median !== null);
     const parts: string[] = [];
-    for (const mode of ["free-threaded", "locked", "private"] as const) {
-      const one = median(shape, config, mode, 1);
-      const many = median(shape, config, mode, most);
-      // private heaps share nothing: what they gain is the most this machine gives N workers
-      const label = mode === "private" ? "private heaps (nothing shared: the machine's ceiling)" : mode;
-      if (one !== null && many !== null && most > 1) parts.push(`${label}: ${most} workers do ${(one / many).toFixed(2)}× the work of 1 in the same time`);
+    const kind = row[0]!.kind;
+    if (kind === "churn") {
+      const most = Math.max(...row.map((c) => c.column.workers));
+      for (const mode of SUMMARY_MODES) {
+        const one = cellOf(mode, 1);
+        const many = cellOf(mode, most);
+        const gain = one === undefined || many === undefined || most === 1 ? null : pairedRatio(one.runs, many.runs);
+        if (gain !== null) parts.push(`${modeLabel(mode)}: ${most} ${isNativeMode(mode) ? "threads" : "workers"} do ${gain.toFixed(2)}× the work of 1 in the same time`);
+      }
+      const own = cellOf("free-threaded", 1);
+      const floor = cellOf("private", 1);
+      const cost = own === undefined || floor === undefined ? null : pairedRatio(own.runs, floor.runs);
+      if (cost !== null) parts.push(`one free-threaded worker costs ${cost.toFixed(2)}× a private heap`);
+    } else if (kind === "pipeline") {
+      const locked = row.find((c) => c.column.mode === "locked" && c.median !== null);
+      for (const cell of row) {
+        if (cell === locked || cell.median === null) continue;
+        if (locked === undefined) {
+          parts.push(`${columnName(cell.column)}: ${figure(cell.median)} ns a block`);
+          continue;
+        }
+        const wall = pairedRatio(cell.runs, locked.runs)!;
+        const busy = pairedRatio(cell.localRuns, locked.localRuns);
+        parts.push(`${columnName(cell.column)}: ${wall.toFixed(2)}× the locked heap's time${busy === null ? "" : ` (its workers' own work ${busy.toFixed(2)}×)`}`);
+      }
+    } else {
+      for (const cell of row) {
+        const extra = cell.median === null ? null : pairedMedian(cell.runs, cell.localRuns, (remote, local) => remote - local);
+        if (extra !== null) parts.push(`${columnName(cell.column)}: a remote free costs ${extra >= 0 ? "+" : ""}${figure(extra)} ns against a local one`);
+      }
     }
-    const own = median(shape, config, "free-threaded", 1);
-    const floor = median(shape, config, "private", 1);
-    if (own !== null && floor !== null) parts.push(`one free-threaded worker costs ${(own / floor).toFixed(2)}× a private heap`);
     if (parts.length > 0) lines.push(`${shape}, ${config}: ${parts.join("; ")}`);
   }
   return lines;
@@ -367,10 +471,11 @@ export function threadSummary(cells: readonly ThreadCell[]): string[] {
  * --workers N`), for the issue's shapes: churn of small blocks (8..512 bytes under pymalloc,
  * 8..2048 under malloc, 10,000 live per worker) and emscripten's `test_malloc_multithreading`
  * (1,024 live blocks of 1000..2023 bytes per worker), in every column with 1 and `workers`
- * workers; a producer -> consumer pipeline; and a remote free against a local one.
- * `quick`: a twentieth of the work, a smoke test.
+ * workers; a producer -> consumer pipeline; and a remote free against a local one. `native`: the
+ * native allocators to add as columns (1 and `workers` C threads for the churns, 2 for the
+ * pipeline and the remote free). `quick`: a twentieth of the work, a smoke test. Never throws.
  */
-export function scalingCases(workers: number, quick: boolean): ThreadCase[] {
+export function scalingCases(workers: number, quick: boolean, native: readonly NativeThreadAllocator[] = []): ThreadCase[] {
   const scale = (n: number): number => (quick ? Math.floor(n / 20) : n);
   const scaling: ThreadColumn[] = [
     { mode: "private", workers: 1 },
@@ -379,11 +484,12 @@ export function scalingCases(workers: number, quick: boolean): ThreadCase[] {
     { mode: "locked", workers },
     { mode: "free-threaded", workers: 1 },
     { mode: "free-threaded", workers },
+    ...native.flatMap((mode): ThreadColumn[] => [
+      { mode, workers: 1 },
+      { mode, workers },
+    ]),
   ];
-  const pair: ThreadColumn[] = [
-    { mode: "locked", workers: 2 },
-    { mode: "free-threaded", workers: 2 },
-  ];
+  const pair: ThreadColumn[] = [{ mode: "locked", workers: 2 }, { mode: "free-threaded", workers: 2 }, ...native.map((mode): ThreadColumn => ({ mode, workers: 2 }))];
   const cases: ThreadCase[] = [];
   for (const [config, max] of [["default", 512], ["malloc", 2048]] as const) {
     cases.push({ config, columns: scaling, shape: { kind: "churn", name: `churn 8..${max} B, 10,000 live`, churn: churn(`churn 8..${max}`, 8, max, 10_000, scale(1_000_000), 3) } });

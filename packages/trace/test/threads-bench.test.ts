@@ -1,4 +1,4 @@
-import { churn, columnName, formatThreadTable, runThreadBenchmarks, type ThreadCase, threadSummary, threadTableRows } from "@tsmalloc/trace/bench";
+import { churn, columnName, formatThreadTable, type NativeThreadRunner, pairedRatio, runThreadBenchmarks, scalingCases, type ThreadCase, type ThreadCell, threadSummary, threadTableRows } from "@tsmalloc/trace/bench";
 import { describe, expect, it } from "vitest";
 
 const modules = {
@@ -45,6 +45,8 @@ describe("runThreadBenchmarks", () => {
       expect.stringMatching(
         /^tiny churn, default: free-threaded: 2 workers do [\d.]+× the work of 1 in the same time; private heaps \(nothing shared: the machine's ceiling\): 2 workers do [\d.]+× the work of 1 in the same time; one free-threaded worker costs [\d.]+× a private heap$/,
       ),
+      expect.stringMatching(/^pipe, default: free-threaded, 2 workers: [\d.]+ ns a block$/),
+      expect.stringMatching(/^remote, default: free-threaded, 2 workers: a remote free costs [+-][\d.]+ ns against a local one$/),
     ]);
     expect(columnName({ mode: "locked", workers: 1 })).toBe("locked, 1 worker");
     expect(columnName({ mode: "private", workers: 3 })).toBe("private heaps, 3 workers");
@@ -71,4 +73,65 @@ describe("runThreadBenchmarks", () => {
     const cells = await runThreadBenchmarks(cases, { modules, runs: 2, budgetMs: 8_000 });
     expect(cells[0]).toMatchObject({ status: "over budget", median: null, runs: [] });
   }, 60_000);
+});
+
+describe("native columns and ratios run by run", () => {
+  it("takes a ratio run by run: the median of neighbours' ratios, not the ratio of two medians", () => {
+    // medians 20 and 5 would say 4×; run by run the ratios are 2, 4 and 1
+    expect(pairedRatio([10, 20, 30], [5, 5, 30])).toBe(2);
+    expect(pairedRatio([10, 20], [5, 5, 5])).toBe(3);
+    expect(pairedRatio([], [1])).toBeNull();
+  });
+
+  it("runs the native columns through the caller's runner, and sums them up beside the workers' columns", async () => {
+    const calls: string[] = [];
+    // a fake native allocator: 2 threads take as long as 1 for twice the work, a remote free costs 30 ns more
+    const native: NativeThreadRunner = async (shape, allocator, threads) => {
+      calls.push(`${shape.kind} ${allocator} ${threads}`);
+      if (allocator === "mimalloc") return { error: "mimalloc: no such build" };
+      if (shape.kind === "churn") return { ns: 100 / threads, local: null, failures: 0 };
+      if (shape.kind === "pipeline") return { ns: 50, local: 40, failures: 0 };
+      return { ns: 70, local: 40, failures: 0 };
+    };
+    const cases = scalingCases(2, true, ["glibc", "mimalloc"]).filter((c) => c.config === "default" && !c.shape.name.startsWith("1,024"));
+    expect(cases.map((c) => c.columns.map(columnName))).toEqual([
+      ["private heap", "private heaps, 2 workers", "locked, 1 worker", "locked, 2 workers", "free-threaded, 1 worker", "free-threaded, 2 workers", "glibc, 1 thread", "glibc, 2 threads", "mimalloc, 1 thread", "mimalloc, 2 threads"],
+      ["locked, 2 workers", "free-threaded, 2 workers", "glibc, 2 threads", "mimalloc, 2 threads"],
+      ["locked, 2 workers", "free-threaded, 2 workers", "glibc, 2 threads", "mimalloc, 2 threads"],
+    ]);
+    // only the native columns here: the workers' columns are the first test's
+    const nativeOnly = cases.map((c) => ({ ...c, columns: c.columns.filter((column) => column.mode === "glibc" || column.mode === "mimalloc") }));
+    const cells = await runThreadBenchmarks(nativeOnly, { modules, runs: 3, native });
+    expect(calls.filter((call) => call.startsWith("churn glibc"))).toEqual(["churn glibc 1", "churn glibc 2", "churn glibc 1", "churn glibc 2", "churn glibc 1", "churn glibc 2"]);
+    const glibcChurn = cells.find((c) => c.kind === "churn" && c.column.mode === "glibc" && c.column.workers === 2)!;
+    expect(glibcChurn).toMatchObject({ status: "ok", median: 50, runs: [50, 50, 50], localRuns: [] });
+    const mimalloc = cells.filter((c) => c.column.mode === "mimalloc");
+    for (const cell of mimalloc) expect(cell).toMatchObject({ status: "failed", error: "mimalloc: no such build", median: null });
+    expect(threadSummary(cells)).toEqual([
+      "churn 8..512 B, 10,000 live, default: glibc (C threads): 2 threads do 2.00× the work of 1 in the same time",
+      "producer -> consumer, 16..512 B, default: glibc, 2 threads: 50.0 ns a block",
+      "free of the other worker's 16..512 B blocks, default: glibc, 2 threads: a remote free costs +30.0 ns against a local one",
+    ]);
+    const rows = threadTableRows(cells, nativeOnly);
+    expect(rows[0]).toEqual(["workload", "configuration", "unit", "glibc, 1 thread", "glibc, 2 threads", "mimalloc, 1 thread", "mimalloc, 2 threads"]);
+    expect(rows[1]).toEqual(["churn 8..512 B, 10,000 live", "default", "ns/pair", "100 (1.00×)", "50.0 (0.50×)", "failed", "failed"]);
+    expect(rows[3]!.slice(3)).toEqual(["-", "70.0 (1.75×) / 40.0", "-", "failed"]);
+  });
+
+  it("fails a native column when there is no runner, and a runner that rejects fails its cell", async () => {
+    const [benchCase] = scalingCases(2, true, ["glibc"]);
+    const only: ThreadCase = { ...benchCase!, columns: [{ mode: "glibc", workers: 1 }] };
+    const [without] = await runThreadBenchmarks([only], { modules, runs: 1 });
+    expect(without).toMatchObject({ status: "failed", error: "no native runner for the glibc column" });
+    const [rejected] = await runThreadBenchmarks([only], { modules, runs: 1, native: () => Promise.reject(new Error("spawn ENOENT")) });
+    expect(rejected).toMatchObject<Partial<ThreadCell>>({ status: "failed", error: "spawn ENOENT" });
+  });
+
+  it("compares a pipeline's columns with the locked heap's, run by run", () => {
+    const cell = (mode: "locked" | "free-threaded", runs: number[], localRuns: number[]): ThreadCell => ({
+      shape: "pipe", kind: "pipeline", config: "default", column: { mode, workers: 2 }, runs, median: runs[1]!, localMedian: localRuns[1]!, localRuns, status: "ok", failures: 0,
+    });
+    const cells = [cell("locked", [400, 800, 600], [300, 300, 300]), cell("free-threaded", [200, 800, 300], [100, 150, 60])];
+    expect(threadSummary(cells)).toEqual(["pipe, default: free-threaded, 2 workers: 0.50× the locked heap's time (its workers' own work 0.33×)"]);
+  });
 });
