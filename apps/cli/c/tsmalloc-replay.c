@@ -10,7 +10,8 @@
  *
  * Everything is read first, untimed: a trace file (gzip or plain, through zlib) into arrays, one
  * entry per event, as @tsmalloc/trace's Trace holds them; a churn's sizes and slots drawn with
- * the same PRNG (mulberry32) and the same arithmetic as @tsmalloc/trace's churn(). Then:
+ * the same PRNG (mulberry32) and the same arithmetic as @tsmalloc/trace's churn() (churn.h,
+ * shared with tsmalloc-threads.c). Then:
  *
  *   warm-up replays (untimed) | timed replay 1 | timed replay 2 | ...
  *                             '- ns per event (a churn: per malloc/free pair), one figure each
@@ -32,17 +33,12 @@
  * `tsmalloc-replay: ...`, and exit status 1 (2 for a bad command line).
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <inttypes.h>
-#include <math.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#define PROGRAM "tsmalloc-replay"
 #include <sys/mman.h>
-#include <time.h>
 #include <zlib.h>
+
+#include "churn.h"
+#include "common.h"
 #ifdef TSMALLOC_REPLAY_MIMALLOC
 #include <mimalloc.h>
 #endif
@@ -67,33 +63,6 @@ struct trace {
   uint32_t *arg;
   uint64_t *size;
 };
-
-/* A churn: `live` slots filled first, then `pairs` steps, each freeing slot slots[i] and
- * allocating sizes[i] in its place (churn.ts). */
-struct churn {
-  uint32_t live;
-  uint32_t pairs;
-  uint32_t *sizes;
-  uint32_t *slots;
-};
-
-static void fail(int status, const char *format, ...) __attribute__((noreturn, format(printf, 2, 3)));
-
-static void fail(int status, const char *format, ...) {
-  va_list args;
-  va_start(args, format);
-  fputs("tsmalloc-replay: ", stderr);
-  vfprintf(stderr, format, args);
-  fputc('\n', stderr);
-  va_end(args);
-  exit(status);
-}
-
-static void *xrealloc(void *p, size_t n) {
-  void *q = realloc(p, n);
-  if (q == NULL) fail(1, "out of memory reading the workload (%zu bytes)", n);
-  return q;
-}
 
 /* ----------------------------------------------------------------------------------------------
  * Reading a trace file (packages/trace/README.md, "The format").
@@ -269,46 +238,6 @@ static void parse_trace(const char *name, char *text, size_t length, uint64_t li
 }
 
 /* ----------------------------------------------------------------------------------------------
- * The churns: random.ts's mulberry32 and churn.ts's draws, with the same arithmetic (the PRNG in
- * 32-bit unsigned words; its result u / 2^32 and the products below are exact in a double, so
- * floor() gives what Math.floor() gives).
- */
-
-static double next_random(uint32_t *state) {
-  *state += 0x6d2b79f5u;
-  uint32_t t = *state;
-  t = (t ^ (t >> 15)) * (t | 1u);
-  t ^= t + (t ^ (t >> 7)) * (t | 61u);
-  return (double)(t ^ (t >> 14)) / 4294967296.0;
-}
-
-static void draw_churn(uint64_t min_size, uint64_t max_size, uint64_t live, uint64_t pairs, uint64_t seed, struct churn *c) {
-  if (min_size > max_size) fail(2, "--churn: MIN (%" PRIu64 ") is above MAX (%" PRIu64 ")", min_size, max_size);
-  if (max_size > UINT32_MAX || live == 0 || live > UINT32_MAX || pairs > UINT32_MAX - live || seed > UINT32_MAX) fail(2, "--churn: MIN,MAX,LIVE,PAIRS,SEED must be integers below 2^32, LIVE at least 1");
-  size_t n = (size_t)(live + pairs);
-  c->live = (uint32_t)live;
-  c->pairs = (uint32_t)pairs;
-  c->sizes = xrealloc(NULL, n * sizeof *c->sizes);
-  c->slots = xrealloc(NULL, n * sizeof *c->slots);
-  uint32_t state = (uint32_t)seed;
-  double span = (double)(max_size - min_size + 1);
-  for (size_t i = 0; i < n; i++) {
-    c->sizes[i] = (uint32_t)(min_size + (uint64_t)floor(next_random(&state) * span));
-    c->slots[i] = i < live ? (uint32_t)i : (uint32_t)floor(next_random(&state) * (double)live);
-  }
-}
-
-/* The churn's fingerprint: FNV-1a over the sizes' words, then the slots' (native-replayer.ts's
- * churnHash computes the same), so that the command line can say which sequence it expects. */
-static uint32_t churn_hash(const struct churn *c) {
-  uint32_t h = 2166136261u;
-  size_t n = (size_t)c->live + c->pairs;
-  for (size_t i = 0; i < n; i++) h = (h ^ c->sizes[i]) * 16777619u;
-  for (size_t i = 0; i < n; i++) h = (h ^ c->slots[i]) * 16777619u;
-  return h;
-}
-
-/* ----------------------------------------------------------------------------------------------
  * The empty allocator: a bump pointer through one arena, whose free does nothing, so that what a
  * replay through it costs is the loop's own share. Each block has a 16-byte header holding its
  * size (realloc copies the old bytes to a new block), and the pointer wraps to the arena's start
@@ -370,15 +299,6 @@ static void empty_reset(void) { empty_bump = empty_start; }
 /* ----------------------------------------------------------------------------------------------
  * The replay loops, one per allocator, so that each calls its functions directly.
  */
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* The one-byte touch of a new block (volatile: the compiler must keep it). */
-#define TOUCH(p) (*(volatile char *)(p) = 1)
 
 /*
  * replay_NAME(t, address, failed): TimedReplay.run over the whole trace. `address` has t->ids
@@ -492,14 +412,6 @@ static const struct allocator ALLOCATORS[] = {
  * The command line.
  */
 
-static uint64_t whole_number(const char *option, const char *text, uint64_t min) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(text, &end, 10);
-  if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 || v < min) fail(2, "%s must be a whole number of at least %" PRIu64 ", got \"%s\"", option, min, text);
-  return v;
-}
-
 static const char *base_name(const char *path) {
   const char *slash = strrchr(path, '/');
   return slash != NULL ? slash + 1 : path;
@@ -515,9 +427,9 @@ int main(int argc, char **argv) {
     if (strcmp(a, "--check") == 0) check = 1;
     else if (strcmp(a, "--dump") == 0) dump = 1;
     else if (strcmp(a, "--allocator") == 0 && has_value) allocator_name = argv[++i];
-    else if (strcmp(a, "--runs") == 0 && has_value) runs = whole_number("--runs", argv[++i], 1);
-    else if (strcmp(a, "--warmups") == 0 && has_value) warmups = whole_number("--warmups", argv[++i], 0);
-    else if (strcmp(a, "--limit") == 0 && has_value) limit = whole_number("--limit", argv[++i], 1);
+    else if (strcmp(a, "--runs") == 0 && has_value) runs = whole_number("--runs", argv[++i], 1, UINT64_MAX);
+    else if (strcmp(a, "--warmups") == 0 && has_value) warmups = whole_number("--warmups", argv[++i], 0, UINT64_MAX);
+    else if (strcmp(a, "--limit") == 0 && has_value) limit = whole_number("--limit", argv[++i], 1, UINT64_MAX);
     else if (strcmp(a, "--churn") == 0 && has_value) churn_spec = argv[++i];
     else if (strcmp(a, "--churn-hash") == 0 && has_value) expected_hash = argv[++i];
     else if (a[0] == '-' && a[1] != '\0') fail(2, "unknown option or missing value: %s", a);
@@ -539,19 +451,8 @@ int main(int argc, char **argv) {
   if (allocator->reset == empty_reset) empty_init();
 
   if (churn_spec != NULL) {
-    uint64_t p[5];
-    const char *at = churn_spec;
-    for (int k = 0; k < 5; k++) {
-      char *end;
-      errno = 0;
-      p[k] = strtoull(at, &end, 10);
-      if (*at < '0' || *at > '9' || errno != 0 || *end != (k < 4 ? ',' : '\0')) fail(2, "--churn must be MIN,MAX,LIVE,PAIRS,SEED (five whole numbers), got \"%s\"", churn_spec);
-      at = end + 1;
-    }
     struct churn c;
-    draw_churn(p[0], p[1], p[2], p[3], p[4], &c);
-    uint32_t hash = churn_hash(&c);
-    if (expected_hash != NULL && strtoul(expected_hash, NULL, 10) != hash) fail(1, "the churn %s draws the sequence %" PRIu32 ", not the %s the caller expects (this replayer's PRNG or the churn's parameters differ from @tsmalloc/trace's)", churn_spec, hash, expected_hash);
+    uint32_t hash = read_churn(churn_spec, expected_hash, &c);
     if (dump) {
       printf("{\"live\":%" PRIu32 ",\"pairs\":%" PRIu32 ",\"hash\":%" PRIu32 ",\"sizes\":[", c.live, c.pairs, hash);
       for (size_t i = 0; i < (size_t)c.live + c.pairs; i++) printf(i == 0 ? "%" PRIu32 : ",%" PRIu32, c.sizes[i]);

@@ -1,9 +1,9 @@
 /*
  * C programs the command builds from its own sources with the system's C compiler, on first use,
  * into a cache folder: `tsmalloc record`'s recorder (record-shim.ts) and `tsmalloc bench`'s native
- * replayer (native-replayer.ts). Each is kept under a name made of the source's hash and the
- * machine's architecture, so that a new version of the source is built again and an old object is
- * never used for it:
+ * replayer (native-replayer.ts). Each is kept under a name made of the hash of its source and the
+ * local headers the source includes (cSourceText) and the machine's architecture, so that a new
+ * version of any of them is built again and an old object is never used for it:
  *
  *   $XDG_CACHE_HOME/tsmalloc/record-3f2a9c0d1e4b5a6f-x64.so     (~/.cache/tsmalloc/... without XDG_CACHE_HOME)
  *   $XDG_CACHE_HOME/tsmalloc/replay-glibc-8c1d0e2f3a4b5c6d-x64
@@ -14,9 +14,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { messageOf } from "./errors.ts";
 
 /** The compilers tried, in order, when CC is not set. */
@@ -27,6 +27,37 @@ export function cacheFolder(env: Readonly<Record<string, string | undefined>>): 
   const xdg = env["XDG_CACHE_HOME"];
   // the XDG rule: a relative path in the variable is to be ignored
   return join(xdg !== undefined && isAbsolute(xdg) ? xdg : join(env["HOME"] ?? homedir(), ".cache"), "tsmalloc");
+}
+
+/** `#include "x.h"` lines: a local header, looked for beside the file that includes it. */
+const LOCAL_INCLUDE = /^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"/gm;
+
+/**
+ * The text that names a C program's build: its source, then each local header it includes
+ * (`#include "x.h"`, from the source's folder; a header's own, from its folder, as the compiler
+ * looks for them), recursively, each once, so that a change to any of them builds it again. Each
+ * header's text follows its path relative to the source's folder, so that text moved from one
+ * file to another changes the name too. Headers in angle brackets (the system's) are not read; an
+ * `#include "x.h"` that the preprocessor would skip (under `#if 0`) is read all the same.
+ * @throws the fs error of a file that cannot be read (the source, or a header it names)
+ */
+export function cSourceText(sourcePath: string): string {
+  const source = resolve(sourcePath);
+  const folder = dirname(source);
+  const seen = new Set<string>([source]);
+  const parts: string[] = [];
+  const add = (path: string): void => {
+    const text = readFileSync(path, "utf8");
+    parts.push(path === source ? text : `\0${relative(folder, path)}\0${text}`);
+    for (const match of text.matchAll(LOCAL_INCLUDE)) {
+      const header = resolve(dirname(path), match[1]!);
+      if (seen.has(header)) continue;
+      seen.add(header);
+      add(header);
+    }
+  };
+  add(source);
+  return parts.join("");
 }
 
 /** The cached file's name for this source: `prefix`, the source's hash, the architecture, `suffix`. */
@@ -42,7 +73,7 @@ export interface CBuild {
   readonly what: string;
   /** The C source's path. */
   readonly sourcePath: string;
-  /** The source's text (hashed into the name). */
+  /** The text that names the build ({@link cSourceText}; hashed into the name). */
   readonly source: string;
   /** The cached file's name ({@link cachedName}). */
   readonly name: string;

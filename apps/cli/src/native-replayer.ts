@@ -10,10 +10,9 @@
  * then once timed, and prints the time as one JSON line (the C file's comment says how).
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { BenchCase, BenchReply, Churn, ExternalContender } from "@tsmalloc/trace/bench";
-import { buildCached, cachedName } from "./c-build.ts";
+import { buildCached, cachedName, cSourceText } from "./c-build.ts";
 import { NATIVE_NAMES } from "./contenders.ts";
 import { messageOf } from "./errors.ts";
 import { glibcVersion } from "./record-platform.ts";
@@ -37,7 +36,7 @@ const BUILDS: Readonly<Record<ReplayerBuild, { readonly flags: readonly string[]
   mimalloc: { flags: ["-O2", "-DTSMALLOC_REPLAY_MIMALLOC"], libraries: ["-lz", "-lm", "-lmimalloc"] },
 };
 
-/** The cached program's name for this source and build. */
+/** The cached program's name for this build and the text that names it (cSourceText(REPLAYER_SOURCE)). */
 export function replayerName(build: ReplayerBuild, source: string): string {
   return cachedName(`replay-${build}`, source);
 }
@@ -64,7 +63,8 @@ export function ensureReplayers(env: Readonly<Record<string, string | undefined>
     notes.push(`bench: no native columns (${NATIVE_NAMES.filter((name) => names.includes(name)).join(", ")}): the native replayer needs Linux with glibc, and this is ${process.platform === "linux" ? "Linux with another C library" : process.platform}`);
     return { paths, notes };
   }
-  const source = readFileSync(REPLAYER_SOURCE, "utf8");
+  // the source and its headers (churn.h, common.h): a change to any of them builds it again
+  const source = cSourceText(REPLAYER_SOURCE);
   for (const build of builds) {
     const result = buildCached(env, { command: "bench", what: "the native replayer", sourcePath: REPLAYER_SOURCE, source, name: replayerName(build, source), ...BUILDS[build] });
     if (result.ok) {

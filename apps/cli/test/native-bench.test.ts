@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseTrace, TimedReplay } from "@tsmalloc/trace";
 import { churn, largeChurn, smallChurn } from "@tsmalloc/trace/bench";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCached, cachedName } from "../src/c-build.ts";
+import { buildCached, cachedName, cSourceText } from "../src/c-build.ts";
 import { NATIVE_NAMES } from "../src/contenders.ts";
 import { EmptyTarget } from "../src/empty-target.ts";
 import { churnHash, ensureReplayers, LARGE_CHURN, REPLAYER_SOURCE, replayerArguments, replayerName, SMALL_CHURN } from "../src/native-replayer.ts";
@@ -203,7 +203,7 @@ describe("the C replayer's errors: one line", () => {
 describe("the cache", () => {
   it("keeps each build under the source's hash, and builds again when the source changes", () => {
     const names = readdirSync(join(CACHE, "tsmalloc")).sort();
-    const source = readFileSync(REPLAYER_SOURCE, "utf8");
+    const source = cSourceText(REPLAYER_SOURCE);
     expect(names).toEqual([replayerName("glibc", source), replayerName("mimalloc", source)]);
     expect(replayerName("glibc", source)).toMatch(/^replay-glibc-[0-9a-f]{16}-/);
 
