@@ -874,10 +874,12 @@ export class Pymalloc implements Allocator {
    * slot and owner) and, after the first free into that slot, one load of the cached list.
    */
   #remoteOwner(p: number): number {
-    const u8 = this.memory.u8;
-    const page = p >>> 16;
-    const slot = u8[this.#pageSlots + page]!;
-    if (slot === this.#slot || slot === 0 || (u8[this.#pageMap + page]! & PAGE_OWNER_MASK) !== RegionOwner.Arena) return 0;
+    return this.#arenaOwner(p, this.memory.u8[this.#pageSlots + (p >>> 16)]!);
+  }
+
+  /** {@link #remoteOwner} for `p`, whose page's slot the caller read already (`slot`). */
+  #arenaOwner(p: number, slot: number): number {
+    if (slot === this.#slot || slot === 0 || (this.memory.u8[this.#pageMap + (p >>> 16)]! & PAGE_OWNER_MASK) !== RegionOwner.Arena) return 0;
     return this.#remoteInbox[slot] !== 0 || this.#openRemote(slot) ? slot : 0;
   }
 
@@ -912,7 +914,7 @@ export class Pymalloc implements Allocator {
       this.#countRaw(-1);
       return;
     }
-    const owner = this.#remoteOwner(p);
+    const owner = this.#arenaOwner(p, slot);
     if (owner === 0) {
       this.raw.free(p);
       this.#countRawOf(slot);
