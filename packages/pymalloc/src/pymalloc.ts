@@ -874,12 +874,17 @@ export class Pymalloc implements Allocator {
    * slot and owner) and, after the first free into that slot, one load of the cached list.
    */
   #remoteOwner(p: number): number {
-    return this.#arenaOwner(p, this.memory.u8[this.#pageSlots + (p >>> 16)]!);
+    const u32 = this.memory.u32;
+    return this.#arenaOwner(u32, p, byteAt(u32, this.#pageSlots + (p >>> 16)));
   }
 
-  /** {@link #remoteOwner} for `p`, whose page's slot the caller read already (`slot`). */
-  #arenaOwner(p: number, slot: number): number {
-    if (slot === this.#slot || slot === 0 || (this.memory.u8[this.#pageMap + (p >>> 16)]! & PAGE_OWNER_MASK) !== RegionOwner.Arena) return 0;
+  /**
+   * {@link #remoteOwner} for `p`, whose page's slot the caller read already (`slot`). The page
+   * map's byte is read through the word view the caller holds (a view getter is a call where V8
+   * runs out of inlining budget, and the remote free's path would take three).
+   */
+  #arenaOwner(u32: Uint32Array, p: number, slot: number): number {
+    if (slot === this.#slot || slot === 0 || (byteAt(u32, this.#pageMap + (p >>> 16)) & PAGE_OWNER_MASK) !== RegionOwner.Arena) return 0;
     return this.#remoteInbox[slot] !== 0 || this.#openRemote(slot) ? slot : 0;
   }
 
@@ -908,21 +913,21 @@ export class Pymalloc implements Allocator {
   #freeNotInArena(p: number): void {
     // the page's slot is read before the raw free: a large block's region, unmapped, is nobody's
     // after it. This slot's own raw block (the common case) needs nothing more.
-    const slot = this.memory.u8[this.#pageSlots + (p >>> 16)]!;
+    const u32 = this.memory.u32;
+    const slot = byteAt(u32, this.#pageSlots + (p >>> 16));
     if (slot === this.#slot) {
       this.raw.free(p);
       this.#countRaw(-1);
       return;
     }
-    const owner = this.#arenaOwner(p, slot);
+    const owner = this.#arenaOwner(u32, p, slot);
     if (owner === 0) {
       this.raw.free(p);
       this.#countRawOf(slot);
       return;
     }
-    const u32 = this.memory.u32;
     this.#checkRemoteBlock(u32, p, p - (p & this.#poolMask), owner, "free");
-    this.#push(owner, p);
+    this.#push(u32, owner, p);
   }
 
   /**
@@ -992,22 +997,22 @@ export class Pymalloc implements Allocator {
   /**
    * Pushes the checked block `p` onto the remote-free list of slot `owner`'s heap: the freed mark
    * and the link go into the block (the caller's to write), then one compareExchange publishes it.
-   * One view for all of it (the mark is stored as the signed word it is compared as).
+   * All through the caller's word view (Atomics work on a Uint32Array too): no view getter here.
    */
-  #push(owner: number, p: number): void {
-    const words = this.memory.i32;
+  #push(u32: Uint32Array, owner: number, p: number): void {
     const index = this.#remoteInbox[owner]!;
     const w = p >>> 2;
-    words[w + 1] = p ^ this.#remoteSalt[owner]!;
+    u32[w + 1] = p ^ this.#remoteSalt[owner]!;
     // a plain read of the head is enough: the compareExchange checks it
-    let head = words[index]!;
+    let head = u32[index]!;
     for (;;) {
-      words[w] = head;
-      const seen = Atomics.compareExchange(words, index, head, p | 0);
+      u32[w] = head;
+      const seen = Atomics.compareExchange(u32, index, head, p);
       if (seen === head) return;
       head = seen;
     }
   }
+
 
   /**
    * Puts every block other threads pushed onto this heap's remote-free list back into its pool:
@@ -1198,7 +1203,7 @@ export class Pymalloc implements Allocator {
     if (bp === 0) return 0;
     this.memory.u8.copyWithin(bp, p, p + size);
     if (owner === 0) this.#freeBlock(this.memory.u32, p, pool);
-    else this.#push(owner, p);
+    else this.#push(this.memory.u32, owner, p);
     return bp;
   }
 
@@ -1415,6 +1420,14 @@ function requireArenaAllocator(allocator: unknown): asserts allocator is ArenaAl
 
 /** The owner bits of a page-map byte (see LinearMemory.pageMapOffset). */
 const PAGE_OWNER_MASK = 0x3f;
+
+/**
+ * The byte at `address`, read through a word view: the memory is little-endian (as every typed
+ * array on the platforms JavaScript runs on), so byte k of a word is bits 8k..8k+7.
+ */
+function byteAt(u32: Uint32Array, address: number): number {
+  return (u32[address >>> 2]! >>> ((address & 3) << 3)) & 0xff;
+}
 
 /**
  * The heap slot of the heap whose state block is at `state` (0 in its slot word: none), its table
