@@ -54,6 +54,9 @@
  *   consumer:  (waits while PRODUCED <= i)                           '-> | free(ring[i % 4096])
  *                                                                        x 64, CONSUMED = i + 1 | ...
  *   (the producer waits while i - CONSUMED >= 4096: the ring is full)
+ *   The first tenth of BLOCKS more (whole batches) goes through the ring untimed: it runs both
+ *   sides' every path and refills the heaps with blocks that came back from the other thread, as
+ *   in the rest of the run. Each side starts its clock at the first timed block.
  *   "ns": (last end - first start) / BLOCKS
  *   "busyNs": each side times its own work batch by batch, its waits left out; the sum of the two
  *             sides' median batch time per block (it holds on a loaded machine, where the wall
@@ -466,23 +469,38 @@ static uint32_t wait_in_batch(struct counter *c, uint32_t target, struct batch *
 }
 
 /* The end of the batch that ends with block i: the side publishes its count (`mine`), then
- * records its own time per block in the batch, and starts the next. */
-static void end_batch(struct counter *mine, uint32_t i, double *busy, struct batch *batch) {
+ * records its own time per block in the batch (from block `warm` on: `warm` is a multiple of
+ * BATCH), and starts the next. */
+static void end_batch(struct counter *mine, uint32_t i, uint32_t warm, double *busy, struct batch *batch) {
   publish(mine, i + 1);
   uint64_t t = now_ns();
-  busy[i / BATCH] = (double)(t - batch->start - batch->waited) / (i % BATCH + 1);
+  if (i >= warm) busy[(i - warm) / BATCH] = (double)(t - batch->start - batch->waited) / ((i - warm) % BATCH + 1);
   batch->waited = 0;
   batch->start = t;
+}
+
+/* A side reaches block `warm`: its timed part starts (its clock and its first batch). */
+static void start_clock(struct worker *w, struct batch *batch) {
+  w->start = now_ns();
+  batch->start = w->start;
+  batch->waited = 0;
+}
+
+/* The blocks handed over untimed before the BLOCKS that are timed: a tenth, in whole batches
+ * (@tsmalloc/trace's pipelineWarmBlocks). They run every path of both sides (the remote free, the
+ * owner taking its blocks back) and refill the heap with blocks that came back that way. */
+static uint32_t pipeline_warm_blocks(uint32_t blocks) {
+  return blocks / 10 / BATCH * BATCH;
 }
 
 INLINE void pipeline_thread(enum allocator allocator, int check, struct worker *w) {
   const struct run *run = w->run;
   struct exchange *x = run->exchange;
-  const uint32_t last = run->blocks, min = run->min_size, max = run->max_size;
+  const uint32_t warm = pipeline_warm_blocks(run->blocks), last = warm + run->blocks, min = run->min_size, max = run->max_size;
   const unsigned side = w->index;
   uint64_t failures = 0;
-  double *busy = scratch(((size_t)last + BATCH - 1) / BATCH * sizeof *busy);
-  for (uint32_t i = 0; i < last && i < PIPELINE_WARM_UP; i++) {
+  double *busy = scratch(((size_t)run->blocks + BATCH - 1) / BATCH * sizeof *busy);
+  for (uint32_t i = 0; i < run->blocks && i < PIPELINE_WARM_UP; i++) {
     void *p = new_block(allocator, check, size_of(i, min, max), SHAPE_PIPELINE, side, 0, i, &failures);
     if (check) check_block(p, size_of(i, min, max), SHAPE_PIPELINE, side, 0, i, side);
     block_free(allocator, p);
@@ -494,16 +512,18 @@ INLINE void pipeline_thread(enum allocator allocator, int check, struct worker *
   if (side == 0) {
     uint32_t consumed = 0; /* what the producer saw of CONSUMED last */
     for (uint32_t i = 0; i < last; i++) {
+      if (i == warm) start_clock(w, &batch);
       if (i - consumed >= RING) {
         consumed = atomic_load_explicit(&x->back.count, memory_order_acquire);
         if (i - consumed >= RING) consumed = wait_in_batch(&x->back, i - RING + 1, &batch);
       }
       x->ring[i % RING] = new_block(allocator, check, size_of(i, min, max), SHAPE_PIPELINE, 0, 1, i, &failures);
-      if ((i + 1) % BATCH == 0 || i + 1 == last) end_batch(&x->forward, i, busy, &batch);
+      if ((i + 1) % BATCH == 0 || i + 1 == last) end_batch(&x->forward, i, warm, busy, &batch);
     }
   } else {
     uint32_t produced = 0; /* what the consumer saw of PRODUCED last */
     for (uint32_t i = 0; i < last; i++) {
+      if (i == warm) start_clock(w, &batch);
       if (produced <= i) {
         produced = atomic_load_explicit(&x->forward.count, memory_order_acquire);
         if (produced <= i) produced = wait_in_batch(&x->forward, i + 1, &batch);
@@ -511,12 +531,12 @@ INLINE void pipeline_thread(enum allocator allocator, int check, struct worker *
       void *p = x->ring[i % RING];
       if (check) check_block(p, size_of(i, min, max), SHAPE_PIPELINE, 0, 1, i, 1);
       block_free(allocator, p);
-      if ((i + 1) % BATCH == 0 || i + 1 == last) end_batch(&x->back, i, busy, &batch);
+      if ((i + 1) % BATCH == 0 || i + 1 == last) end_batch(&x->back, i, warm, busy, &batch);
     }
   }
   w->end = now_ns();
   w->failures = failures;
-  w->busy_ns = median(busy, ((size_t)last + BATCH - 1) / BATCH);
+  w->busy_ns = median(busy, ((size_t)run->blocks + BATCH - 1) / BATCH);
 }
 
 /* BODY(allocator, check, w) with both as constants, so that each of the (up to) four copies calls
@@ -612,6 +632,7 @@ int main(int argc, char **argv) {
       fail(2, "%s: %s must be below 2^32 - 1, BLOCKS and MIN at least 1", SHAPE_OPTIONS[shape], remote ? "BLOCKS,ROUNDS,MIN,MAX" : "BLOCKS,MIN,MAX");
     }
     if (remote && rounds < 2) fail(2, "--remote-free: ROUNDS must be at least 2 (round 0 is not counted)");
+    if (!remote && blocks + pipeline_warm_blocks((uint32_t)blocks) >= UINT32_MAX) fail(2, "--pipeline: BLOCKS and the tenth more handed over untimed first must be below 2^32 - 1");
     run.blocks = (uint32_t)blocks;
     run.rounds = (uint32_t)rounds;
     run.min_size = (uint32_t)min;

@@ -192,6 +192,7 @@ describe("a bad command line: exit 2, one line", () => {
     ["blocks of 0 bytes", ["--remote-free", "10,5,0,512"], "--remote-free: BLOCKS,ROUNDS,MIN,MAX must be below 2^32 - 1, BLOCKS and MIN at least 1"],
     ["sizes of 2^32", ["--pipeline", "10,16,4294967296"], "--pipeline: BLOCKS,MIN,MAX must be below 2^32 - 1, BLOCKS and MIN at least 1"],
     ["one round", ["--remote-free", "500,1,16,512"], "--remote-free: ROUNDS must be at least 2 (round 0 is not counted)"],
+    ["a pipeline past 2^32 with its warm-up", ["--pipeline", "4000000000,16,512"], "--pipeline: BLOCKS and the tenth more handed over untimed first must be below 2^32 - 1"],
     ["a churn of 0-byte blocks", ["--churn", "0,512,10,10,1"], "--churn: MIN and PAIRS must be at least 1 (a block of 0 bytes has no byte to touch; the figure is per pair)"],
     ["a churn of no pairs", ["--churn", "8,512,10,0,1"], "--churn: MIN and PAIRS must be at least 1 (a block of 0 bytes has no byte to touch; the figure is per pair)"],
     ["a churn with no live block", ["--churn", "8,512,0,10,1"], "--churn: MIN,MAX,LIVE,PAIRS,SEED must be integers below 2^32, LIVE at least 1"],

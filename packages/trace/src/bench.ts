@@ -19,6 +19,7 @@ export { benchTableRows, formatBenchTable } from "./bench-table.ts";
 export { type Churn, churn, largeChurn, runChurn, smallChurn } from "./churn.ts";
 export { median } from "./median.ts";
 export { ThingPoolTarget, TypedArraysTarget } from "./peers.ts";
+export { PIPELINE_BATCH, pipelineWarmBlocks } from "./pipeline-warm-up.ts";
 export { prng } from "./random.ts";
 export { startWorker } from "./worker.ts";
 export {

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { runChurn } from "./churn.ts";
 import { median } from "./median.ts";
+import { PIPELINE_BATCH, pipelineWarmBlocks } from "./pipeline-warm-up.ts";
 import type { ThreadBenchJob, ThreadBenchReply } from "./threads-bench.ts";
 
 interface Runtime {
@@ -54,7 +55,7 @@ const RING = 64;
  * the benchmark measures is the allocator (a malloc here, a remote free there), not the mailbox.
  * The ring's size is a multiple of it.
  */
-const BATCH = 64;
+const BATCH = PIPELINE_BATCH;
 /** Loads of a counter before a waiting side goes to sleep. */
 const SPINS = 2000;
 
@@ -103,28 +104,41 @@ async function main(): Promise<ThreadBenchReply> {
       // consumer's and the producer's sleep flags; from RING, a ring of addresses. Each side spins a
       // while before it sleeps, and is woken only when it sleeps, so that the ring costs little next
       // to the allocator.
+      //
+      //   | local warm-up | gate | blocks 0 .. warm-1 (untimed) | blocks warm .. warm+blocks-1 (timed) |
+      //
+      // The first `warm` blocks go through the ring untimed: they compile the remote free, the
+      // owner's drain of its remote-free list and the hand-over, and fill the heaps' pools with
+      // blocks that come back through that list, as they are in the rest of the run. Each side
+      // starts its clock when it reaches block `warm`.
       const size = ring.length - RING;
-      const warm = Math.min(10_000, shape.blocks);
-      for (let i = 0; i < warm; i++) target.free(target.malloc(sizeOf(i, shape.minSize, shape.maxSize)));
+      for (let i = 0; i < Math.min(10_000, shape.blocks); i++) target.free(target.malloc(sizeOf(i, shape.minSize, shape.maxSize)));
+      const warm = pipelineWarmBlocks(shape.blocks);
+      const last = warm + shape.blocks;
       arrive(job.gate);
-      const start = now();
+      let start = now();
       let failures = 0;
-      const last = shape.blocks;
       // each side also times its own work batch by batch, its waits left out: the median batch is
       // what a block costs it when it is not descheduled (on a loaded machine the wall time is
       // mostly the two workers waiting for a core)
-      const busy = new Float64Array(Math.ceil(last / BATCH));
+      const busy = new Float64Array(Math.ceil(shape.blocks / BATCH));
       let batchStart = performance.now();
       let waited = 0;
       const endBatch = (i: number): void => {
         const t = performance.now();
-        busy[Math.floor(i / BATCH)] = (t - batchStart - waited) / (i - Math.floor(i / BATCH) * BATCH + 1);
+        if (i >= warm) busy[Math.floor((i - warm) / BATCH)] = (t - batchStart - waited) / (i - warm - Math.floor((i - warm) / BATCH) * BATCH + 1);
         waited = 0;
         batchStart = t;
+      };
+      const startClock = (): void => {
+        start = now();
+        batchStart = performance.now();
+        waited = 0;
       };
       if (job.index === 0) {
         let consumed = 0; // what the producer saw of CONSUMED last
         for (let i = 0; i < last; i++) {
+          if (i === warm) startClock();
           if (i - consumed >= size) {
             consumed = Atomics.load(ring, CONSUMED);
             if (i - consumed >= size) {
@@ -146,6 +160,7 @@ async function main(): Promise<ThreadBenchReply> {
       } else {
         let produced = 0; // what the consumer saw of PRODUCED last
         for (let i = 0; i < last; i++) {
+          if (i === warm) startClock();
           if (produced <= i) {
             produced = Atomics.load(ring, PRODUCED);
             if (produced <= i) {

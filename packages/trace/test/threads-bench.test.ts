@@ -1,4 +1,4 @@
-import { churn, columnName, formatThreadTable, type NativeThreadRunner, pairedRatio, runThreadBenchmarks, scalingCases, type ThreadCase, type ThreadCell, threadSummary, threadTableRows } from "@tsmalloc/trace/bench";
+import { churn, columnName, formatThreadTable, type NativeThreadRunner, pairedRatio, PIPELINE_BATCH, pipelineWarmBlocks, runThreadBenchmarks, scalingCases, type ThreadCase, type ThreadCell, threadSummary, threadTableRows } from "@tsmalloc/trace/bench";
 import { describe, expect, it } from "vitest";
 
 const modules = {
@@ -76,6 +76,13 @@ describe("runThreadBenchmarks", () => {
 });
 
 describe("native columns and ratios run by run", () => {
+  it("warms the pipeline on a tenth of its blocks, in whole batches", () => {
+    expect(PIPELINE_BATCH).toBe(64);
+    expect(pipelineWarmBlocks(500_000)).toBe(49_984);
+    expect(pipelineWarmBlocks(639)).toBe(0);
+    expect(pipelineWarmBlocks(640)).toBe(64);
+  });
+
   it("takes a ratio run by run: the median of neighbours' ratios, not the ratio of two medians", () => {
     // medians 20 and 5 would say 4×; run by run the ratios are 2, 4 and 1
     expect(pairedRatio([10, 20, 30], [5, 5, 30])).toBe(2);
