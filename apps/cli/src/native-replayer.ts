@@ -9,13 +9,11 @@
  * same trace file (the same number of events) or draws the same churn, replays it once untimed,
  * then once timed, and prints the time as one JSON line (the C file's comment says how).
  */
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { BenchCase, BenchReply, Churn, ExternalContender } from "@tsmalloc/trace/bench";
-import { buildCached, cachedName, cSourceText } from "./c-build.ts";
+import { cachedName } from "./c-build.ts";
 import { NATIVE_NAMES } from "./contenders.ts";
-import { messageOf } from "./errors.ts";
-import { glibcVersion } from "./record-platform.ts";
+import { buildNativeVariants, lastJsonLine, type NativeBuilds, runNativeProgram } from "./native-program.ts";
 
 /** The replayer's C source, beside src/ and dist/ in this package. */
 export const REPLAYER_SOURCE: string = fileURLToPath(new URL("../c/tsmalloc-replay.c", import.meta.url));
@@ -42,11 +40,7 @@ export function replayerName(build: ReplayerBuild, source: string): string {
 }
 
 /** The builds of the replayer `names` need: each one's path, or why it is not there (one line each). */
-export interface NativeReplayers {
-  readonly paths: ReadonlyMap<ReplayerBuild, string>;
-  /** One line for each build that could not be made, saying which columns are missing and how to get them. */
-  readonly notes: readonly string[];
-}
+export type NativeReplayers = NativeBuilds<ReplayerBuild>;
 
 /**
  * Finds or builds the replayer builds the native columns among `names` need. Never throws: a
@@ -54,34 +48,10 @@ export interface NativeReplayers {
  * left out with a note.
  */
 export function ensureReplayers(env: Readonly<Record<string, string | undefined>>, names: readonly string[]): NativeReplayers {
-  const paths = new Map<ReplayerBuild, string>();
-  const notes: string[] = [];
   const builds = [...new Set(names.filter((name) => NATIVE_NAMES.includes(name)).map((name) => NATIVE_CONTENDERS[name]!.build))].sort();
-  if (builds.length === 0) return { paths, notes };
   const columns = (build: ReplayerBuild): string => NATIVE_NAMES.filter((name) => NATIVE_CONTENDERS[name]!.build === build && names.includes(name)).join(", ");
-  if (process.platform !== "linux" || glibcVersion() === null) {
-    notes.push(`bench: no native columns (${NATIVE_NAMES.filter((name) => names.includes(name)).join(", ")}): the native replayer needs Linux with glibc, and this is ${process.platform === "linux" ? "Linux with another C library" : process.platform}`);
-    return { paths, notes };
-  }
-  // the source and its headers (churn.h, common.h): a change to any of them builds it again
-  const source = cSourceText(REPLAYER_SOURCE);
-  for (const build of builds) {
-    const result = buildCached(env, { command: "bench", what: "the native replayer", sourcePath: REPLAYER_SOURCE, source, name: replayerName(build, source), ...BUILDS[build] });
-    if (result.ok) {
-      paths.set(build, result.path);
-    } else if (result.why === "no-compiler") {
-      // the same compiler for both builds: one line says it
-      notes.push(`${result.message}; no ${NATIVE_NAMES.filter((name) => names.includes(name)).join(", ")} column`);
-      break;
-    } else if (build === "mimalloc" && /mimalloc\.h|-lmimalloc/.test(result.message)) {
-      notes.push(`bench: no ${columns(build)} column: mimalloc's development files are not installed (install them: sudo apt-get install libmimalloc-dev)`);
-    } else if (/zlib\.h|-lz\b/.test(result.message)) {
-      notes.push(`bench: no ${columns(build)} column: zlib's development files are not installed (install them: sudo apt-get install zlib1g-dev)`);
-    } else {
-      notes.push(`${result.message}; no ${columns(build)} column`);
-    }
-  }
-  return { paths, notes };
+  const program = { what: "the native replayer", sourcePath: REPLAYER_SOURCE, prefix: "replay", columns: NATIVE_NAMES.filter((name) => names.includes(name)).join(", ") };
+  return buildNativeVariants(env, program, builds.map((build) => ({ key: build, ...BUILDS[build], columns: columns(build) })));
 }
 
 /** The parameters of a churn, as @tsmalloc/trace's churn() takes them. */
@@ -135,25 +105,17 @@ interface ReplayerOutput {
  * replayer prints (its line is the cell's error). Never rejects.
  */
 export function nativeContender(binary: string, allocator: string, workloads: ReadonlyMap<string, NativeWorkload>): ExternalContender {
-  return (benchCase: BenchCase, budgetMs: number) => {
+  return async (benchCase: BenchCase, budgetMs: number): Promise<BenchReply | "over budget"> => {
     const workload = workloads.get(benchCase.name);
-    if (workload === undefined) return Promise.resolve<BenchReply>({ ok: false, unavailable: true });
-    return new Promise((resolve) => {
-      execFile(binary, replayerArguments(allocator, workload), { timeout: budgetMs, maxBuffer: 1 << 20, encoding: "utf8" }, (error, stdout, stderr) => {
-        if (error !== null) {
-          if (error.killed === true) resolve("over budget");
-          else resolve({ ok: false, error: stderr.trim().split("\n")[0] || messageOf(error) });
-          return;
-        }
-        try {
-          const output = JSON.parse(stdout.trim().split("\n").at(-1)!) as ReplayerOutput;
-          const expected = workload.kind === "replay" ? workload.events : workload.churn.pairs;
-          if (output.units !== expected) throw new Error(`the native replayer replayed ${output.units} units, not the ${expected} of the case`);
-          resolve({ ok: true, nanoseconds: output.nsPerUnit[0]! * output.units, units: output.units, failures: output.failures });
-        } catch (parseError) {
-          resolve({ ok: false, error: `the native replayer's output is not what it should be: ${messageOf(parseError)}` });
-        }
-      });
+    if (workload === undefined) return { ok: false, unavailable: true };
+    const run = await runNativeProgram("the native replayer", binary, replayerArguments(allocator, workload), budgetMs, (stdout) => {
+      const output = lastJsonLine(stdout) as ReplayerOutput;
+      const expected = workload.kind === "replay" ? workload.events : workload.churn.pairs;
+      if (output.units !== expected) throw new Error(`the native replayer replayed ${output.units} units, not the ${expected} of the case`);
+      return output;
     });
+    if (run === "over budget" || !run.ok) return run;
+    const output = run.value;
+    return { ok: true, nanoseconds: output.nsPerUnit[0]! * output.units, units: output.units, failures: output.failures };
   };
 }

@@ -10,13 +10,11 @@
  * of a workers' cell has fresh workers on a fresh memory), in the columns' turn. The program draws
  * the same churn as @tsmalloc/trace (it checks the sequence's hash) and prints one JSON line.
  */
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { NativeThreadAllocator, NativeThreadRunner, ThreadRunOutcome, ThreadShape } from "@tsmalloc/trace/bench";
-import { buildCached, cachedName, cSourceText } from "./c-build.ts";
 import { messageOf } from "./errors.ts";
+import { buildNativeVariants, lastJsonLine, type NativeBuilds, runNativeProgram } from "./native-program.ts";
 import { churnHash } from "./native-replayer.ts";
-import { glibcVersion } from "./record-platform.ts";
 
 /** The program's C source, beside src/ and dist/ in this package. */
 export const THREADS_SOURCE: string = fileURLToPath(new URL("../c/tsmalloc-threads.c", import.meta.url));
@@ -30,47 +28,14 @@ const BUILDS: Readonly<Record<NativeThreadAllocator, { readonly flags: readonly 
   mimalloc: { flags: ["-O2", "-pthread", "-DTSMALLOC_THREADS_MIMALLOC"], libraries: ["-lm", "-lmimalloc"], allocator: "mimalloc" },
 };
 
-/** The builds that could be made (their programs' paths), and one line for each that could not. */
-export interface NativeThreadPrograms {
-  readonly paths: ReadonlyMap<NativeThreadAllocator, string>;
-  readonly notes: readonly string[];
-}
-
 /**
  * Finds or builds the program for each native column. Never throws: a build that cannot be made
  * (no compiler, no mimalloc headers, not Linux with glibc, an unreadable source) is left out, with
  * a line that says which column is missing and how to get it.
  */
-export function ensureThreadPrograms(env: Readonly<Record<string, string | undefined>>): NativeThreadPrograms {
-  const paths = new Map<NativeThreadAllocator, string>();
-  const notes: string[] = [];
-  if (process.platform !== "linux" || glibcVersion() === null) {
-    notes.push(`bench: no native columns (glibc, mimalloc): the native threads program needs Linux with glibc, and this is ${process.platform === "linux" ? "Linux with another C library" : process.platform}`);
-    return { paths, notes };
-  }
-  let source: string;
-  try {
-    source = cSourceText(THREADS_SOURCE);
-  } catch (error) {
-    notes.push(`bench: no native columns (glibc, mimalloc): cannot read ${THREADS_SOURCE}: ${messageOf(error)}`);
-    return { paths, notes };
-  }
-  for (const allocator of NATIVE_THREAD_ALLOCATORS) {
-    const { flags, libraries } = BUILDS[allocator];
-    const result = buildCached(env, { command: "bench", what: "the native threads program", sourcePath: THREADS_SOURCE, source, name: cachedName(`threads-${allocator}`, source), flags, libraries });
-    if (result.ok) {
-      paths.set(allocator, result.path);
-    } else if (result.why === "no-compiler") {
-      // the same compiler for both builds: one line says it
-      notes.push(`${result.message}; no glibc or mimalloc column`);
-      break;
-    } else if (allocator === "mimalloc" && /mimalloc\.h|-lmimalloc/.test(result.message)) {
-      notes.push("bench: no mimalloc column: mimalloc's development files are not installed (install them: sudo apt-get install libmimalloc-dev)");
-    } else {
-      notes.push(`${result.message}; no ${allocator} column`);
-    }
-  }
-  return { paths, notes };
+export function ensureThreadPrograms(env: Readonly<Record<string, string | undefined>>): NativeBuilds<NativeThreadAllocator> {
+  const program = { what: "the native threads program", sourcePath: THREADS_SOURCE, prefix: "threads", columns: "glibc or mimalloc" };
+  return buildNativeVariants(env, program, NATIVE_THREAD_ALLOCATORS.map((allocator) => ({ key: allocator, flags: BUILDS[allocator].flags, libraries: BUILDS[allocator].libraries, columns: allocator })));
 }
 
 /**
@@ -112,7 +77,7 @@ function figureOf(output: ThreadProgramOutput, field: keyof ThreadProgramOutput)
  * @throws Error when the line is not the program's output for that shape (the message says what is wrong)
  */
 export function threadProgramOutcome(stdout: string, shape: ThreadShape, threads: number): ThreadRunOutcome {
-  const output = JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as ThreadProgramOutput;
+  const output = lastJsonLine(stdout) as ThreadProgramOutput;
   if (output.workload !== shape.kind) throw new Error(`it ran "${String(output.workload)}", not "${shape.kind}"`);
   const units = shape.kind === "churn" ? shape.churn.pairs * threads : shape.blocks;
   if (output.units !== units) throw new Error(`it did ${String(output.units)} units, not the ${units} of the case`);
@@ -124,31 +89,21 @@ export function threadProgramOutcome(stdout: string, shape: ThreadShape, threads
 
 /**
  * The runner of the native columns over the programs `paths` has: one run of the program per run,
- * stopped after the budget. A column whose program is missing fails with `missing`'s line. Never
- * rejects: whatever goes wrong is the cell's error (the program's own one-line message first).
+ * stopped after the budget. A column whose program is missing fails, saying so. Never rejects:
+ * whatever goes wrong is the cell's error (the program's own one-line message first).
  */
 export function nativeThreadRunner(paths: ReadonlyMap<NativeThreadAllocator, string>): NativeThreadRunner {
-  return (shape, allocator, threads, budgetMs) => {
+  return async (shape, allocator, threads, budgetMs) => {
     const binary = paths.get(allocator);
-    if (binary === undefined) return Promise.resolve({ error: `no ${allocator} build of the native threads program` });
+    if (binary === undefined) return { error: `no ${allocator} build of the native threads program` };
     let args: string[];
     try {
       args = threadProgramArguments(allocator, shape, threads);
     } catch (error) {
-      return Promise.resolve({ error: messageOf(error) });
+      return { error: messageOf(error) };
     }
-    return new Promise<ThreadRunOutcome>((resolve) => {
-      execFile(binary, args, { timeout: budgetMs, maxBuffer: 1 << 20, encoding: "utf8" }, (error, stdout, stderr) => {
-        if (error !== null) {
-          resolve(error.killed === true ? "over budget" : { error: stderr.trim().split("\n")[0] || messageOf(error) });
-          return;
-        }
-        try {
-          resolve(threadProgramOutcome(stdout, shape, threads));
-        } catch (parseError) {
-          resolve({ error: `the native threads program's output is not what it should be: ${messageOf(parseError)}` });
-        }
-      });
-    });
+    const run = await runNativeProgram("the native threads program", binary, args, budgetMs, (stdout) => threadProgramOutcome(stdout, shape, threads));
+    if (run === "over budget") return run;
+    return run.ok ? run.value : { error: run.error };
   };
 }
