@@ -1013,7 +1013,6 @@ export class Pymalloc implements Allocator {
     }
   }
 
-
   /**
    * Puts every block other threads pushed onto this heap's remote-free list back into its pool:
    * one exchange takes the whole list. A block that is not what the list promises (a live block of
